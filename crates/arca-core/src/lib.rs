@@ -1,0 +1,7 @@
+//! arca-core: the registry's domain types, the MLflow search grammar and the error type.
+//! No I/O lives here, so it compiles in seconds and every other crate can depend on it.
+
+pub mod error;
+pub mod search;
+
+pub use error::{Error, ErrorCode, Result};
