@@ -128,30 +128,45 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def server_url():
-    global _server_log_tail
+    if BACKEND not in ("sqlite", "postgres"):
+        pytest.exit(f"unknown ARCA_COMPAT_BACKEND={BACKEND!r}", returncode=2)
     tmp = Path(tempfile.mkdtemp(prefix=f"arca-compat-{TARGET}-"))
     port = _free_port()
     cmd, deadline_s = _server_command(tmp, port)
-
-    pg_db = None
-    if TARGET == "arca" and BACKEND == "postgres":
-        pg_db, pg_url = _create_pg_database()
-        cmd += ["--backend-store-uri", pg_url]
-    elif BACKEND not in ("sqlite", "postgres"):
-        pytest.exit(f"unknown ARCA_COMPAT_BACKEND={BACKEND!r}", returncode=2)
-
     server_log = tmp / "server.log"
-    log = open(server_log, "wb")
-    proc = subprocess.Popen(
-        cmd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=tmp,
-        start_new_session=True,  # own process group: mlflow forks workers
-    )
+    pg_db = None
+    proc = None
+    log = None
+
+    def cleanup():
+        global _server_log_tail
+        if proc is not None:
+            _stop(proc)
+        if log is not None:
+            log.close()
+            _server_log_tail = _log_tail(server_log)
+        if pg_db is not None:
+            try:
+                _psql(os.environ["ARCA_TEST_PG_URL"], f"drop database if exists {pg_db} with (force)")
+            except (subprocess.SubprocessError, OSError):
+                pass
+        if os.environ.get("ARCA_COMPAT_KEEP_TMP") != "1":
+            shutil.rmtree(tmp, ignore_errors=True)
+
     url = f"http://127.0.0.1:{port}"
     try:
+        if TARGET == "arca" and BACKEND == "postgres":
+            pg_db, pg_url = _create_pg_database()
+            cmd += ["--backend-store-uri", pg_url]
+        log = open(server_log, "wb")
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=tmp,
+            start_new_session=True,  # own process group: mlflow forks workers
+        )
         deadline = time.monotonic() + deadline_s
         while True:
             if proc.poll() is not None:
@@ -165,28 +180,21 @@ def server_url():
                 raise RuntimeError(f"server not healthy after {deadline_s:.0f} s")
             time.sleep(0.1)  # poll interval, not a synchronisation delay
     except RuntimeError as e:
-        _stop(proc)
-        log.close()
+        cleanup()
         pytest.exit(
-            f"{e}\ncommand: {' '.join(cmd)}\n--- server log ---\n{_log_tail(server_log)}",
+            f"{e}\ncommand: {' '.join(cmd)}\n--- server log ---\n{_server_log_tail}",
             returncode=3,
         )
+    except BaseException:
+        cleanup()
+        raise
 
     os.environ["MLFLOW_TRACKING_URI"] = url
     os.environ["MLFLOW_REGISTRY_URI"] = url
     try:
         yield url
     finally:
-        _stop(proc)
-        log.close()
-        _server_log_tail = _log_tail(server_log)
-        if pg_db is not None:
-            try:
-                _psql(os.environ["ARCA_TEST_PG_URL"], f"drop database if exists {pg_db} with (force)")
-            except (subprocess.SubprocessError, OSError):
-                pass
-        if os.environ.get("ARCA_COMPAT_KEEP_TMP") != "1":
-            shutil.rmtree(tmp, ignore_errors=True)
+        cleanup()
 
 
 @pytest.fixture(scope="session")

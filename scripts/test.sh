@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# The project's single test command: ./scripts/test.sh
+#
+# Installs what the tests need when it is missing (PostgreSQL 15, the Python
+# venv with the real mlflow client), starts a throwaway PostgreSQL cluster,
+# then runs the Rust tests and the Python compatibility suite (compat/) against
+# the server on SQLite and on PostgreSQL. Exits non-zero on any failure.
+#
+# Environment knobs (all optional):
+#   ARCA_SKIP_RUST=1     skip `cargo build`/Rust tests (the compat suite still
+#                        needs target/debug/arca, or ARCA_BIN)
+#   ARCA_SKIP_COMPAT=1   skip the Python compatibility suite
+#   ARCA_COMPAT_BACKENDS space-separated list, default "sqlite postgres"
+#   ARCA_MLFLOW_VERSION  mlflow version for .venv, default 3.17.2
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+STATE_DIR="$ROOT/.test-env"
+mkdir -p "$STATE_DIR"
+
+PGBIN=/usr/lib/postgresql/15/bin
+MLFLOW_VERSION="${ARCA_MLFLOW_VERSION:-3.17.2}"
+VENV="$ROOT/.venv"
+export DEBIAN_FRONTEND=noninteractive
+# mlflow (client and server) must not try to phone home from tests.
+export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+
+# ---------------------------------------------------------------- helpers
+now_ms() { date +%s%3N; }
+T_START=$(now_ms)
+T_SECTION=$T_START
+SECTION_NAME=""
+
+fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+
+end_section() {
+    if [[ -n "$SECTION_NAME" ]]; then
+        echo "    (${SECTION_NAME}: $(fmt_ms $(($(now_ms) - T_SECTION))))"
+    fi
+}
+
+section() {
+    end_section
+    SECTION_NAME="$1"
+    T_SECTION=$(now_ms)
+    echo
+    echo "==> $1"
+}
+
+die() {
+    echo "test.sh: error: $*" >&2
+    exit 1
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+IS_ROOT=0
+[[ "$(id -u)" == 0 ]] && IS_ROOT=1
+
+# Run a command as the `postgres` user when we are root (initdb refuses root).
+as_pg() {
+    if [[ $IS_ROOT == 1 ]]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+apt_install() {
+    [[ $IS_ROOT == 1 ]] || die "need root to apt-get install $*"
+    if ! apt-get install -y --no-install-recommends "$@"; then
+        apt-get update
+        apt-get install -y --no-install-recommends "$@"
+    fi
+}
+
+# ---------------------------------------------------------------- cleanup
+PG_DIR=""
+PG_DATA=""
+
+stop_pg() {
+    local dir="$1"
+    if [[ -f "$dir/data/postmaster.pid" ]]; then
+        as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    if [[ -n "$PG_DIR" ]]; then
+        stop_pg "$PG_DIR"
+        rm -f "$STATE_DIR/pg-dir"
+    fi
+    local total=$(($(now_ms) - T_START))
+    echo
+    if [[ $rc == 0 ]]; then
+        echo "==> all tests passed ($(fmt_ms $total))"
+    else
+        echo "==> FAILED (exit $rc, $(fmt_ms $total))" >&2
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- PostgreSQL
+section "PostgreSQL"
+
+# A previous run killed hard may have left its cluster running.
+if [[ -f "$STATE_DIR/pg-dir" ]]; then
+    stale="$(cat "$STATE_DIR/pg-dir")"
+    if [[ -n "$stale" && -d "$stale" ]]; then
+        echo "stopping the stale cluster of a previous run in $stale"
+        stop_pg "$stale"
+    fi
+    rm -f "$STATE_DIR/pg-dir"
+fi
+
+if [[ ! -x "$PGBIN/initdb" ]]; then
+    echo "PostgreSQL 15 not found; installing it with apt-get"
+    apt_install postgresql
+fi
+[[ -x "$PGBIN/initdb" ]] || die "$PGBIN/initdb still missing after install"
+command -v psql >/dev/null || apt_install postgresql-client
+
+PG_DIR="$(mktemp -d -t arca-pg.XXXXXX)"
+echo "$PG_DIR" >"$STATE_DIR/pg-dir"
+PG_DATA="$PG_DIR/data"
+chmod 755 "$PG_DIR"
+[[ $IS_ROOT == 1 ]] && chown postgres:postgres "$PG_DIR"
+
+as_pg "$PGBIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
+    { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+
+# The port comes from the OS; another process could grab it before the
+# postmaster binds it, so retry a few times with a new port.
+PG_PORT=""
+for attempt in 1 2 3; do
+    port="$(free_port)"
+    if as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/pg.log" -w -t 60 start \
+        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c max_connections=300" >/dev/null; then
+        PG_PORT="$port"
+        break
+    fi
+    echo "postgres failed to start on port $port (attempt $attempt)" >&2
+done
+if [[ -z "$PG_PORT" ]]; then
+    cat "$PG_DIR/pg.log" >&2 || true
+    die "could not start PostgreSQL"
+fi
+
+export ARCA_TEST_PG_URL="postgres://postgres@127.0.0.1:${PG_PORT}/postgres"
+export ARCA_REQUIRE_PG=1
+psql "$ARCA_TEST_PG_URL" -Atqc 'select version()'
+echo "ARCA_TEST_PG_URL=$ARCA_TEST_PG_URL"
+
+# ---------------------------------------------------------------- Python venv
+if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
+    section "Python venv (.venv, mlflow==$MLFLOW_VERSION)"
+    venv_ok() {
+        "$VENV/bin/python" - "$MLFLOW_VERSION" <<'EOF' >/dev/null 2>&1
+import sys
+import importlib.metadata as md
+import importlib.util as iu
+ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests", "sklearn"))
+sys.exit(0 if ok and md.version("mlflow") == sys.argv[1] else 1)
+EOF
+    }
+    if [[ -x "$VENV/bin/python" ]] && venv_ok; then
+        echo "reusing $VENV"
+    else
+        echo "installing mlflow==$MLFLOW_VERSION, scikit-learn and pytest into $VENV (takes a few minutes)"
+        [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q --progress-bar off "mlflow==$MLFLOW_VERSION" scikit-learn pytest
+        venv_ok || die "the venv at $VENV has no working mlflow==$MLFLOW_VERSION"
+    fi
+    "$VENV/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
+fi
+
+# ---------------------------------------------------------------- Rust
+if [[ "${ARCA_SKIP_RUST:-0}" != 1 ]]; then
+    section "cargo build --workspace"
+    cargo build --workspace
+
+    if cargo nextest --version >/dev/null 2>&1; then
+        section "cargo nextest run --workspace"
+        cargo nextest run --workspace --no-tests=warn
+        section "cargo test --workspace --doc"
+        cargo test --workspace --doc
+    else
+        section "cargo test --workspace"
+        cargo test --workspace
+    fi
+fi
+
+# ---------------------------------------------------------------- compat suite
+if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
+    for backend in ${ARCA_COMPAT_BACKENDS:-sqlite postgres}; do
+        section "compat suite (real mlflow client) against arca on $backend"
+        ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND="$backend" \
+            "$VENV/bin/pytest" -q -p no:cacheprovider compat/
+    done
+fi
+
+end_section
+SECTION_NAME=""
