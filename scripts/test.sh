@@ -12,6 +12,8 @@
 #   ARCA_SKIP_COMPAT=1   skip the Python compatibility suite
 #   ARCA_COMPAT_BACKENDS space-separated list, default "sqlite postgres"
 #   ARCA_MLFLOW_VERSION  mlflow version for .venv, default 3.17.2
+#   ARCA_COMPAT_318=0    skip the extra compat run with the mlflow 3.18.0 client
+#                        (.test-env/venv318: the 3.18.0 wheel over .venv's packages)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -136,7 +138,7 @@ PG_DATA="$PG_DIR/data"
 chmod 755 "$PG_DIR"
 [[ $IS_ROOT == 1 ]] && chown postgres:postgres "$PG_DIR"
 
-as_pg "$PGBIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
+as_pg "$PGBIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
     { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
 
 # The port comes from the OS; another process could grab it before the
@@ -184,6 +186,36 @@ EOF
         venv_ok || die "the venv at $VENV has no working mlflow==$MLFLOW_VERSION"
     fi
     "$VENV/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
+
+    if [[ "${ARCA_COMPAT_318:-1}" != 0 ]]; then
+        section "Python venv (.test-env/venv318, mlflow==3.18.0)"
+        # The package index has no mlflow-skinny/mlflow-tracing 3.18.0, but the full
+        # mlflow 3.18.0 wheel holds the whole package: install it without dependencies
+        # into a venv that sees .venv's packages (for the dependencies) through a .pth.
+        VENV318="$STATE_DIR/venv318"
+        venv318_ok() {
+            "$VENV318/bin/python" - <<'EOF' >/dev/null 2>&1
+import sys
+import importlib.metadata as md
+import importlib.util as iu
+ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests"))
+sys.exit(0 if ok and md.version("mlflow") == "3.18.0" else 1)
+EOF
+        }
+        if [[ -x "$VENV318/bin/python" ]] && venv318_ok; then
+            echo "reusing $VENV318"
+        else
+            rm -rf "$VENV318"
+            python3 -m venv "$VENV318"
+            purelib='import sysconfig; print(sysconfig.get_paths()["purelib"])'
+            "$VENV/bin/python" -c "$purelib" >"$("$VENV318/bin/python" -c "$purelib")/_arca_base_venv.pth"
+            mkdir -p "$STATE_DIR/wheels"
+            "$VENV/bin/pip" download -q --progress-bar off --no-deps -d "$STATE_DIR/wheels" "mlflow==3.18.0"
+            "$VENV318/bin/pip" install -q --progress-bar off --no-deps "$STATE_DIR"/wheels/mlflow-3.18.0-*.whl
+            venv318_ok || die "could not set up the mlflow 3.18.0 venv in $VENV318"
+        fi
+        "$VENV318/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
+    fi
 fi
 
 # ---------------------------------------------------------------- Rust
@@ -204,11 +236,16 @@ fi
 
 # ---------------------------------------------------------------- compat suite
 if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
-    for backend in ${ARCA_COMPAT_BACKENDS:-sqlite postgres}; do
+    for backend in ${ARCA_COMPAT_BACKENDS-sqlite postgres}; do
         section "compat suite (real mlflow client) against arca on $backend"
         ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND="$backend" \
-            "$VENV/bin/pytest" -q -p no:cacheprovider compat/
+            "$VENV/bin/pytest" -q compat/
     done
+    if [[ -n "${VENV318:-}" ]]; then
+        section "compat suite (mlflow 3.18.0 client) against arca on sqlite"
+        ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND=sqlite \
+            "$VENV318/bin/python" -m pytest -q compat/
+    fi
 fi
 
 end_section
