@@ -241,3 +241,18 @@ def test_version_without_run_id(api, name):
     assert mv.get("description", "") == ""
     assert mv.get("run_link", "") == ""
     assert mv.get("run_id", "") == ""
+
+
+def test_unknown_request_fields_are_ignored(api, name):
+    resp = requests.post(
+        f"{api}/registered-models/create", json={"name": name, "no_such_field": 1}, timeout=TIMEOUT
+    )
+    assert resp.status_code == 200
+    assert resp.json()["registered_model"]["name"] == name
+
+
+def test_non_integer_max_results_is_http_400(api):
+    resp = requests.get(f"{api}/registered-models/search", params={"max_results": "abc"}, timeout=TIMEOUT)
+    _error(resp, 400, "INVALID_PARAMETER_VALUE")
+    resp = requests.get(f"{api}/model-versions/search", params={"max_results": "0"}, timeout=TIMEOUT)
+    _error(resp, 400, "INVALID_PARAMETER_VALUE")

@@ -198,5 +198,7 @@ def test_copy_model_version(client, name, new_name):
     assert got.tags == {"k": "v"}
     assert got.description == "orig"
     assert client.get_registered_model(dst).name == dst
+    # the copy's download URI resolves through its source version
+    assert client.get_model_version_download_uri(dst, "1") == src
     # copying again into the existing model adds a version
     assert client.copy_model_version(f"models:/{name}/1", dst).version == "2"

@@ -324,3 +324,35 @@ def test_search_versions_pagination(client, prefix):
 def test_search_versions_bad_filter(client, bad):
     with raises_code(INVALID_PARAMETER_VALUE):
         client.search_model_versions(bad)
+
+
+def test_prompts_are_hidden_from_model_search(client, api, prefix):
+    import requests
+
+    client.create_registered_model(f"{prefix}-model")
+    # the client refuses the prompt tag on models, so go through the REST API
+    for suffix, value in (("notprompt", "false"), ("prompt", "true")):
+        resp = requests.post(
+            f"{api}/registered-models/create",
+            json={"name": f"{prefix}-{suffix}", "tags": [{"key": "mlflow.prompt.is_prompt", "value": value}]},
+            timeout=30,
+        )
+        assert resp.status_code == 200
+
+    # the client adds AND tag.`mlflow.prompt.is_prompt` != 'true' to the filter
+    assert _names(client.search_registered_models(f"name LIKE '{prefix}-%'")) == [
+        f"{prefix}-model",
+        f"{prefix}-notprompt",
+    ]
+    # the server leaves prompts out by itself too, unless the filter asks for them
+    resp = requests.get(f"{api}/registered-models/search", params={"filter": f"name LIKE '{prefix}-%'"}, timeout=30)
+    assert [m["name"] for m in resp.json()["registered_models"]] == [f"{prefix}-model", f"{prefix}-notprompt"]
+    resp = requests.get(
+        f"{api}/registered-models/search",
+        params={"filter": f"name LIKE '{prefix}-%' AND tag.`mlflow.prompt.is_prompt` = 'true'"},
+        timeout=30,
+    )
+    assert [m["name"] for m in resp.json()["registered_models"]] == [f"{prefix}-prompt"]
+    # the client's prompt guard reads the tags from registered-models/get
+    with raises_code("RESOURCE_DOES_NOT_EXIST"):
+        client.get_registered_model(f"{prefix}-prompt")
