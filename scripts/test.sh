@@ -97,7 +97,7 @@ cleanup() {
     set +e
     if [[ -n "$PG_DIR" ]]; then
         stop_pg "$PG_DIR"
-        rm -f "$STATE_DIR/pg-dir"
+        rm -f "$PG_STATE"
     fi
     local total=$(($(now_ms) - T_START))
     echo
@@ -115,15 +115,25 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------- PostgreSQL
 section "PostgreSQL"
 
-# A previous run killed hard may have left its cluster running.
-if [[ -f "$STATE_DIR/pg-dir" ]]; then
-    stale="$(cat "$STATE_DIR/pg-dir")"
-    if [[ -n "$stale" && -d "$stale" ]]; then
-        echo "stopping the stale cluster of a previous run in $stale"
+# A run killed hard may have left its cluster running: each run records its
+# cluster in .test-env/pg/<pid>; stop those whose run is gone (a run still
+# going on in parallel keeps its cluster).
+mkdir -p "$STATE_DIR/pg"
+for state in "$STATE_DIR"/pg/*; do
+    [[ -f "$state" ]] || continue
+    owner="$(basename "$state")"
+    # alive = the pid exists and is still a test.sh (a zombie has an empty cmdline)
+    if [[ "$owner" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | grep -q 'test\.sh'; then
+        continue
+    fi
+    stale="$(cat "$state")"
+    if [[ "$stale" == */arca-pg.* && -d "$stale" ]]; then
+        echo "stopping the stale cluster of an earlier run in $stale"
         stop_pg "$stale"
     fi
-    rm -f "$STATE_DIR/pg-dir"
-fi
+    rm -f "$state"
+done
+PG_STATE="$STATE_DIR/pg/$$"
 
 if [[ ! -x "$PGBIN/initdb" ]]; then
     echo "PostgreSQL 15 not found; installing it with apt-get"
@@ -133,7 +143,7 @@ fi
 command -v psql >/dev/null || apt_install postgresql-client
 
 PG_DIR="$(mktemp -d -t arca-pg.XXXXXX)"
-echo "$PG_DIR" >"$STATE_DIR/pg-dir"
+echo "$PG_DIR" >"$PG_STATE"
 PG_DATA="$PG_DIR/data"
 chmod 755 "$PG_DIR"
 [[ $IS_ROOT == 1 ]] && chown postgres:postgres "$PG_DIR"
@@ -168,6 +178,9 @@ echo "ARCA_TEST_PG_URL=$ARCA_TEST_PG_URL"
 # ---------------------------------------------------------------- Python venv
 if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
     section "Python venv (.venv, mlflow==$MLFLOW_VERSION)"
+    # parallel runs in the same checkout must not install into the venvs at once
+    exec 9>"$STATE_DIR/venv.lock"
+    flock 9
     venv_ok() {
         "$VENV/bin/python" - "$MLFLOW_VERSION" <<'EOF' >/dev/null 2>&1
 import sys
@@ -216,6 +229,7 @@ EOF
         fi
         "$VENV318/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
     fi
+    flock -u 9
 fi
 
 # ---------------------------------------------------------------- Rust
