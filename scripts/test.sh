@@ -60,6 +60,18 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# A failing test suite does not stop the run: the later suites still run, and
+# the script exits non-zero at the end. Setup and build failures stop at once.
+FAILED_SUITES=()
+run_tests() {
+    local label="$1"
+    shift
+    if ! "$@"; then
+        FAILED_SUITES+=("$label")
+        echo "!!! $label failed" >&2
+    fi
+}
+
 IS_ROOT=0
 [[ "$(id -u)" == 0 ]] && IS_ROOT=1
 
@@ -239,12 +251,12 @@ if [[ "${ARCA_SKIP_RUST:-0}" != 1 ]]; then
 
     if cargo nextest --version >/dev/null 2>&1; then
         section "cargo nextest run --workspace"
-        cargo nextest run --workspace --no-tests=warn
+        run_tests "Rust tests (nextest)" cargo nextest run --workspace --no-tests=warn
         section "cargo test --workspace --doc"
-        cargo test --workspace --doc
+        run_tests "Rust doc tests" cargo test --workspace --doc
     else
         section "cargo test --workspace"
-        cargo test --workspace
+        run_tests "Rust tests" cargo test --workspace
     fi
 fi
 
@@ -252,15 +264,21 @@ fi
 if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
     for backend in ${ARCA_COMPAT_BACKENDS-sqlite postgres}; do
         section "compat suite (real mlflow client) against arca on $backend"
-        ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND="$backend" \
+        run_tests "compat suite on $backend" env ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND="$backend" \
             "$VENV/bin/pytest" -q compat/
     done
     if [[ -n "${VENV318:-}" ]]; then
         section "compat suite (mlflow 3.18.0 client) against arca on sqlite"
-        ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND=sqlite \
+        run_tests "compat suite with mlflow 3.18.0" env ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND=sqlite \
             "$VENV318/bin/python" -m pytest -q compat/
     fi
 fi
 
 end_section
 SECTION_NAME=""
+if ((${#FAILED_SUITES[@]})); then
+    echo
+    echo "==> failed suites:" >&2
+    printf '    - %s\n' "${FAILED_SUITES[@]}" >&2
+    exit 1
+fi
