@@ -78,7 +78,7 @@ IS_ROOT=0
 # Run a command as the `postgres` user when we are root (initdb refuses root).
 as_pg() {
     if [[ $IS_ROOT == 1 ]]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@") # cwd must be readable by postgres
     else
         "$@"
     fi
