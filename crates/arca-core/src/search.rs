@@ -1,1 +1,273 @@
-//! search grammar (in progress)
+//! MLflow's registry search: the `filter` grammar, `order_by` lists and page tokens.
+//!
+//! MLflow parses filters with `sqlparse` and then validates the resulting tree per entity. Arca
+//! mirrors the grammar the SQL store accepts, not sqlparse's full SQL dialect: a conjunction of
+//! `<identifier> <comparator> <value>` comparisons (see `mlflow-api.md` §1.4). The work is split
+//! in two layers so the run-search grammar (`metrics.`, `params.`, float values) can reuse the
+//! first one later:
+//!
+//! - `lexer`: grammar-agnostic tokens. Identifiers arrive already split into `prefix.key`,
+//!   numbers keep their text and operators are whatever run of comparison characters was written,
+//!   so the grammar layer, which knows what is allowed, is the one that explains what is not.
+//! - `filter` and `order`: the registry's rules, which turn tokens into the AST below. Everything
+//!   behind them (the store's SQL builder) trusts the AST: a `version_number` clause always holds
+//!   an `Int`, an `IN` always holds a non-empty `List`.
+//!
+//! Every mistake a caller can make is an `Error::invalid` (HTTP 400 INVALID_PARAMETER_VALUE)
+//! that quotes the input and says what would have been accepted.
+
+mod filter;
+mod lexer;
+mod order;
+
+use crate::Error;
+use base64::Engine as _;
+use base64::engine::general_purpose::{URL_SAFE_NO_PAD, URL_SAFE_NO_PAD_INDIFFERENT};
+use std::fmt;
+
+pub use filter::parse_filter;
+pub use order::parse_order_by;
+
+/// Which search endpoint a filter or order_by belongs to; each allows different keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SearchEntity {
+    RegisteredModels,
+    ModelVersions,
+}
+
+/// A conjunction of clauses. No clauses matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub clauses: Vec<Clause>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clause {
+    Attribute {
+        key: AttributeKey,
+        op: Comparator,
+        value: FilterValue,
+    },
+    /// `tag.<key>`: the condition holds when the entity has the tag and its value matches.
+    Tag {
+        key: String,
+        op: Comparator,
+        value: FilterValue,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttributeKey {
+    Name,
+    RunId,
+    /// `source_path` in the filter, the version's `source` on the wire.
+    SourcePath,
+    VersionNumber,
+}
+
+impl AttributeKey {
+    /// The key as written in a filter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeKey::Name => "name",
+            AttributeKey::RunId => "run_id",
+            AttributeKey::SourcePath => "source_path",
+            AttributeKey::VersionNumber => "version_number",
+        }
+    }
+}
+
+impl fmt::Display for AttributeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparator {
+    Eq,
+    Ne,
+    /// SQL `LIKE` with `%` and `_`; case-sensitive, as MLflow makes it on SQLite.
+    Like,
+    /// Case-insensitive `LIKE`.
+    ILike,
+    In,
+    NotIn,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparator {
+    /// The comparator as written in a filter (keywords upper-case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparator::Eq => "=",
+            Comparator::Ne => "!=",
+            Comparator::Like => "LIKE",
+            Comparator::ILike => "ILIKE",
+            Comparator::In => "IN",
+            Comparator::NotIn => "NOT IN",
+            Comparator::Lt => "<",
+            Comparator::Le => "<=",
+            Comparator::Gt => ">",
+            Comparator::Ge => ">=",
+        }
+    }
+}
+
+impl fmt::Display for Comparator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterValue {
+    Str(String),
+    Int(i64),
+    /// The elements of an `IN (...)` list; never empty.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderKey {
+    Name,
+    VersionNumber,
+    CreationTimestamp,
+    LastUpdatedTimestamp,
+}
+
+impl OrderKey {
+    /// The canonical key as written in an order_by clause.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKey::Name => "name",
+            OrderKey::VersionNumber => "version_number",
+            OrderKey::CreationTimestamp => "creation_timestamp",
+            OrderKey::LastUpdatedTimestamp => "last_updated_timestamp",
+        }
+    }
+}
+
+impl fmt::Display for OrderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderBy {
+    pub key: OrderKey,
+    pub ascending: bool,
+}
+
+/// Where the next page starts. Clients only round-trip `next_page_token`, so the format is ours:
+/// URL-safe base64 (no padding) of `{"offset":N}`. That is MLflow's payload, and decoding also
+/// tolerates padding, so a token minted by MLflow itself still decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageToken {
+    pub offset: u64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PageTokenBody {
+    offset: u64,
+}
+
+impl PageToken {
+    pub fn encode(&self) -> String {
+        let body = PageTokenBody {
+            offset: self.offset,
+        };
+        let json = serde_json::to_vec(&body).expect("a struct of one u64 always serializes");
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    pub fn decode(s: &str) -> Result<Self, Error> {
+        let invalid = |why: &str| {
+            Error::invalid(format!(
+                "Invalid page token '{s}': {why}; pass the next_page_token of a previous search unchanged"
+            ))
+        };
+        let bytes = URL_SAFE_NO_PAD_INDIFFERENT
+            .decode(s.trim())
+            .map_err(|_| invalid("it is not URL-safe base64"))?;
+        let body: PageTokenBody = serde_json::from_slice(&bytes)
+            .map_err(|_| invalid("it does not hold a non-negative offset"))?;
+        Ok(PageToken {
+            offset: body.offset,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip() {
+        for offset in [0, 1, 100, u64::MAX] {
+            let token = PageToken { offset }.encode();
+            assert!(!token.contains('='), "no padding in {token}");
+            assert!(!token.contains('+') && !token.contains('/'));
+            assert_eq!(PageToken::decode(&token).unwrap(), PageToken { offset });
+        }
+    }
+
+    #[test]
+    fn page_token_payload_is_mlflow_shaped() {
+        let token = PageToken { offset: 100 }.encode();
+        let json = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        assert_eq!(json, br#"{"offset":100}"#);
+    }
+
+    #[test]
+    fn page_tokens_minted_by_mlflow_decode() {
+        // base64(json.dumps({"offset": 100})) from the reference, with and without padding.
+        assert_eq!(
+            PageToken::decode("eyJvZmZzZXQiOiAxMDB9").unwrap().offset,
+            100
+        );
+        let padded = base64::engine::general_purpose::STANDARD.encode(br#"{"offset": 7}"#);
+        assert!(padded.ends_with('='));
+        assert_eq!(PageToken::decode(&padded).unwrap().offset, 7);
+    }
+
+    #[test]
+    fn bad_page_tokens_are_invalid_parameters() {
+        let not_json = URL_SAFE_NO_PAD.encode("offset=3");
+        let negative = URL_SAFE_NO_PAD.encode(r#"{"offset":-1}"#);
+        let missing = URL_SAFE_NO_PAD.encode(r#"{"start":1}"#);
+        for bad in [
+            "",
+            "!!!",
+            "a",
+            not_json.as_str(),
+            negative.as_str(),
+            missing.as_str(),
+        ] {
+            let err = PageToken::decode(bad).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::InvalidParameterValue, "{bad}");
+            assert!(err.to_string().starts_with("Invalid page token"), "{err}");
+        }
+    }
+
+    #[test]
+    fn comparators_and_keys_render_as_written() {
+        assert_eq!(Comparator::NotIn.to_string(), "NOT IN");
+        assert_eq!(Comparator::Ge.to_string(), ">=");
+        assert_eq!(AttributeKey::SourcePath.to_string(), "source_path");
+        assert_eq!(
+            OrderKey::LastUpdatedTimestamp.to_string(),
+            "last_updated_timestamp"
+        );
+    }
+}
