@@ -1,1 +1,137 @@
-//! arca-server
+//! arca-server: the HTTP front of the registry. Handlers are thin: they parse a request into
+//! arca-core types, call one `Registry` method and render MLflow's JSON.
+//!
+//! `Application::build` binds nothing itself: it takes a listener, so tests bind `127.0.0.1:0`
+//! and production binds the configured address through the same code path.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod wire;
+
+use crate::error::ApiError;
+use anyhow::Context;
+use arca_store::{Registry, StoreUri};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+/// Everything `arca server` needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub store: StoreUri,
+    /// Where model files go; used by the artifact API.
+    pub artifacts_destination: PathBuf,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    registry: Registry,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&config.artifacts_destination).with_context(|| {
+            format!(
+                "creating the artifacts folder {}",
+                config.artifacts_destination.display()
+            )
+        })?;
+        let registry = Registry::open(&config.store).await?;
+        let router = router(AppState {
+            registry: registry.clone(),
+        });
+        Ok(Application {
+            listener,
+            registry,
+            router,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the store.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        self.registry.close().await;
+        Ok(())
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let mlflow = api::mlflow_routes();
+    Router::new()
+        .route("/health", get(|| async { "OK" }))
+        .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
+        .nest("/api/2.0/mlflow", mlflow.clone())
+        .nest("/ajax-api/2.0/mlflow", mlflow)
+        .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        .with_state(state)
+        .layer(middleware::from_fn(log_request))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+}
+
+async fn endpoint_not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::endpoint_not_found(method.as_str(), uri.path())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        arca_core::ErrorCode::BadRequest,
+        format!(
+            "Method {} is not allowed on {}.",
+            method.as_str(),
+            uri.path()
+        ),
+    )
+}
+
+fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        arca_core::ErrorCode::InternalError,
+        "Internal error; the server log has the details.",
+    )
+    .into_response()
+}
+
+/// One log line per request: method, path, status and time taken.
+async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    if status >= 500 {
+        tracing::error!(%method, %path, status, micros, "request");
+    } else {
+        tracing::info!(%method, %path, status, micros, "request");
+    }
+    response
+}

@@ -1,1 +1,213 @@
-//! arca-store
+//! arca-store: the Registry service. Every public method is one unit of work: it opens a
+//! transaction, applies the registry's rules, writes a row to `registry_events` for any change,
+//! and commits before it returns, so a caller that got `Ok` holds a durable change.
+//!
+//! One SQL text serves SQLite and PostgreSQL through sqlx's `Any` driver: `$n` placeholders,
+//! BIGINT epoch milliseconds, TEXT, and no backend-specific types. No sqlx type leaves this crate.
+//!
+//! SQLite allows one writer at a time. Instead of letting writers collide and retry on
+//! `SQLITE_BUSY`, the SQLite backend gets a writer pool of exactly one connection: writers queue
+//! in the pool, readers use their own pool and never wait for writers (WAL).
+
+mod models;
+mod search;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod uri;
+mod versions;
+
+pub use uri::StoreUri;
+
+use anyhow::Context;
+use arca_core::{Error, Result};
+use sqlx::AnyConnection;
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The registry over one database. Cheap to clone: the pools are shared.
+#[derive(Clone)]
+pub struct Registry {
+    writer: AnyPool,
+    reader: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Connects, creates the database file if needed, and runs pending migrations.
+    pub async fn open(uri: &StoreUri) -> anyhow::Result<Registry> {
+        sqlx::any::install_default_drivers();
+        let registry = match uri {
+            StoreUri::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating the folder {}", dir.display()))?;
+                }
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let writer = sqlite_pool(&url, 1).await?;
+                // The first connection switched the file to WAL; readers may now open alongside.
+                let reader = sqlite_pool(&url, 4).await?;
+                Registry {
+                    writer,
+                    reader,
+                    backend: Backend::Sqlite,
+                }
+            }
+            StoreUri::Postgres { url } => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
+                Registry {
+                    writer: pool.clone(),
+                    reader: pool,
+                    backend: Backend::Postgres,
+                }
+            }
+        };
+        let migrator = match registry.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&registry.writer)
+            .await
+            .context("running database migrations")?;
+        Ok(registry)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pools; on SQLite the last connection to close checkpoints the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// A cheap query that proves the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool> {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        // Writers queue for the single writer connection; under a burst that queue can be long.
+        .acquire_timeout(Duration::from_secs(120))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // synchronous=FULL: a committed write survives power loss, not only a crash.
+                // case_sensitive_like: MLflow's LIKE is case-sensitive, ILIKE is not.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA case_sensitive_like = ON;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .with_context(|| format!("opening the SQLite database {url}"))
+}
+
+/// Wraps a database failure as an internal error; the server logs it and answers without detail.
+pub(crate) fn db(err: sqlx::Error) -> Error {
+    Error::Internal(anyhow::Error::new(err).context("database error"))
+}
+
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Writes the history row for a change, inside the change's own transaction.
+pub(crate) async fn record_event(
+    conn: &mut AnyConnection,
+    at: i64,
+    model_name: &str,
+    version: Option<i64>,
+    action: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO registry_events (at, model_name, version, action, detail) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(at)
+    .bind(model_name)
+    .bind(version)
+    .bind(action)
+    .bind(detail)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// One change from the registry's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryEvent {
+    pub at: i64,
+    pub model_name: String,
+    pub version: Option<i64>,
+    pub action: String,
+    pub detail: String,
+}
+
+impl Registry {
+    /// The history of one model, oldest first.
+    pub async fn model_history(&self, name: &str) -> Result<Vec<RegistryEvent>> {
+        let rows = sqlx::query(
+            "SELECT at, model_name, version, action, detail FROM registry_events \
+             WHERE model_name = $1 ORDER BY id",
+        )
+        .bind(name)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RegistryEvent {
+                    at: r.try_get("at").map_err(db)?,
+                    model_name: r.try_get("model_name").map_err(db)?,
+                    version: r.try_get("version").map_err(db)?,
+                    action: r.try_get("action").map_err(db)?,
+                    detail: r.try_get("detail").map_err(db)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,502 @@
+//! The MLflow model-registry endpoints (`ModelRegistryService`). Each handler parses its request
+//! into domain types, makes one call to the Registry service and renders the result.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Mlflow, RequestMessage, opt_bool, opt_int64};
+use crate::wire::{ModelVersionJson, RegisteredModelJson, TagIn};
+use arca_core::model::{
+    AliasName, ModelName, NewModelVersion, Stage, Tag, VersionNumber, parse_description,
+    parse_tag_key,
+};
+use arca_core::search::{PageToken, SearchEntity, parse_filter, parse_order_by};
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// MLflow's limits: model search allows up to 1000 per page, version search up to 200000.
+const MODEL_SEARCH_DEFAULT: i64 = 100;
+const MODEL_SEARCH_MAX: i64 = 1000;
+const VERSION_SEARCH_DEFAULT: i64 = 200_000;
+const VERSION_SEARCH_MAX: i64 = 200_000;
+
+fn required(value: Option<String>, field: &str) -> ApiResult<String> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(ApiError::missing(field)),
+    }
+}
+
+fn version_arg(value: Option<String>) -> ApiResult<VersionNumber> {
+    Ok(VersionNumber::parse(&required(value, "version")?)?)
+}
+
+fn tags_arg(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let key = required(t.key, "key")?;
+            let value = t.value.ok_or_else(|| ApiError::missing("value"))?;
+            Ok(Tag::parse(&key, &value)?)
+        })
+        .collect()
+}
+
+fn description_arg(value: Option<String>) -> ApiResult<Option<String>> {
+    Ok(value.map(|d| parse_description(&d)).transpose()?)
+}
+
+fn max_results_arg(value: Option<i64>, default: i64, max: i64) -> ApiResult<u64> {
+    let n = value.unwrap_or(default);
+    if n < 1 || n > max {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {n} for parameter 'max_results' supplied: it must be between 1 and {max}."
+        )));
+    }
+    Ok(n as u64)
+}
+
+fn page_token_arg(value: Option<String>) -> ApiResult<Option<PageToken>> {
+    Ok(value
+        .filter(|t| !t.is_empty())
+        .map(|t| PageToken::decode(&t))
+        .transpose()?)
+}
+
+fn model_json(m: &arca_core::model::RegisteredModel) -> Value {
+    json!({ "registered_model": RegisteredModelJson::from(m) })
+}
+
+fn version_json(v: &arca_core::model::ModelVersion) -> Value {
+    json!({ "model_version": ModelVersionJson::from(v) })
+}
+
+#[derive(Deserialize)]
+pub struct CreateModel {
+    name: Option<String>,
+    tags: Option<Vec<TagIn>>,
+    description: Option<String>,
+}
+impl RequestMessage for CreateModel {
+    const REPEATED: &'static [&'static str] = &["tags"];
+}
+
+pub async fn create_registered_model(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<CreateModel>,
+) -> ApiResult<Json<Value>> {
+    let name = ModelName::parse(&required(req.name, "name")?)?;
+    let tags = tags_arg(req.tags)?;
+    let description = description_arg(req.description)?;
+    let model = app
+        .registry
+        .create_registered_model(&name, description.as_deref(), &tags)
+        .await?;
+    Ok(Json(model_json(&model)))
+}
+
+#[derive(Deserialize)]
+pub struct ByName {
+    name: Option<String>,
+}
+impl RequestMessage for ByName {}
+
+pub async fn get_registered_model(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByName>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    Ok(Json(model_json(
+        &app.registry.get_registered_model(&name).await?,
+    )))
+}
+
+pub async fn delete_registered_model(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByName>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    app.registry.delete_registered_model(&name).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct RenameModel {
+    name: Option<String>,
+    new_name: Option<String>,
+}
+impl RequestMessage for RenameModel {}
+
+pub async fn rename_registered_model(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<RenameModel>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let new_name = ModelName::parse(&required(req.new_name, "new_name")?)?;
+    let model = app
+        .registry
+        .rename_registered_model(&name, &new_name)
+        .await?;
+    Ok(Json(model_json(&model)))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateModel {
+    name: Option<String>,
+    description: Option<String>,
+}
+impl RequestMessage for UpdateModel {}
+
+pub async fn update_registered_model(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<UpdateModel>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let description = description_arg(req.description)?;
+    let model = app
+        .registry
+        .update_registered_model(&name, description.as_deref())
+        .await?;
+    Ok(Json(model_json(&model)))
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    filter: Option<String>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    max_results: Option<i64>,
+    order_by: Option<Vec<String>>,
+    page_token: Option<String>,
+}
+impl RequestMessage for Search {
+    const REPEATED: &'static [&'static str] = &["order_by"];
+}
+
+pub async fn search_registered_models(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<Search>,
+) -> ApiResult<Json<Value>> {
+    let entity = SearchEntity::RegisteredModels;
+    let max_results = max_results_arg(req.max_results, MODEL_SEARCH_DEFAULT, MODEL_SEARCH_MAX)?;
+    let filter = parse_filter(entity, req.filter.as_deref().unwrap_or(""))?;
+    let order_by = parse_order_by(entity, &req.order_by.unwrap_or_default())?;
+    let token = page_token_arg(req.page_token)?;
+    let page = app
+        .registry
+        .search_registered_models(&filter, &order_by, max_results, token.as_ref())
+        .await?;
+    let mut body = json!({});
+    if !page.items.is_empty() {
+        body["registered_models"] = json!(
+            page.items
+                .iter()
+                .map(RegisteredModelJson::from)
+                .collect::<Vec<_>>()
+        );
+    }
+    if let Some(token) = page.next_page_token {
+        body["next_page_token"] = json!(token);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct LatestVersions {
+    name: Option<String>,
+    stages: Option<Vec<String>>,
+}
+impl RequestMessage for LatestVersions {
+    const REPEATED: &'static [&'static str] = &["stages"];
+}
+
+pub async fn get_latest_versions(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<LatestVersions>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let stages = req
+        .stages
+        .unwrap_or_default()
+        .iter()
+        .map(|s| Stage::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let versions = app.registry.get_latest_versions(&name, &stages).await?;
+    let mut body = json!({});
+    if !versions.is_empty() {
+        body["model_versions"] = json!(
+            versions
+                .iter()
+                .map(ModelVersionJson::from)
+                .collect::<Vec<_>>()
+        );
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct CreateVersion {
+    name: Option<String>,
+    source: Option<String>,
+    run_id: Option<String>,
+    tags: Option<Vec<TagIn>>,
+    run_link: Option<String>,
+    description: Option<String>,
+    model_id: Option<String>,
+}
+impl RequestMessage for CreateVersion {
+    const REPEATED: &'static [&'static str] = &["tags"];
+}
+
+pub async fn create_model_version(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<CreateVersion>,
+) -> ApiResult<Json<Value>> {
+    let name = ModelName::parse(&required(req.name, "name")?)?;
+    let new = NewModelVersion {
+        source: required(req.source, "source")?,
+        run_id: req.run_id.filter(|r| !r.is_empty()),
+        run_link: req.run_link,
+        description: description_arg(req.description)?,
+        model_id: req.model_id.filter(|m| !m.is_empty()),
+        user_id: None,
+        tags: tags_arg(req.tags)?,
+    };
+    let version = app.registry.create_model_version(&name, &new).await?;
+    Ok(Json(version_json(&version)))
+}
+
+#[derive(Deserialize)]
+pub struct ByVersion {
+    name: Option<String>,
+    version: Option<String>,
+}
+impl RequestMessage for ByVersion {}
+
+pub async fn get_model_version(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByVersion>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let version = version_arg(req.version)?;
+    Ok(Json(version_json(
+        &app.registry.get_model_version(&name, version).await?,
+    )))
+}
+
+pub async fn delete_model_version(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByVersion>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let version = version_arg(req.version)?;
+    app.registry.delete_model_version(&name, version).await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn get_model_version_download_uri(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByVersion>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let version = version_arg(req.version)?;
+    let uri = app
+        .registry
+        .get_model_version_download_uri(&name, version)
+        .await?;
+    Ok(Json(json!({ "artifact_uri": uri })))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateVersion {
+    name: Option<String>,
+    version: Option<String>,
+    description: Option<String>,
+}
+impl RequestMessage for UpdateVersion {}
+
+pub async fn update_model_version(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<UpdateVersion>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let version = version_arg(req.version)?;
+    let description = description_arg(req.description)?;
+    let mv = app
+        .registry
+        .update_model_version(&name, version, description.as_deref())
+        .await?;
+    Ok(Json(version_json(&mv)))
+}
+
+#[derive(Deserialize)]
+pub struct Transition {
+    name: Option<String>,
+    version: Option<String>,
+    stage: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    archive_existing_versions: Option<bool>,
+}
+impl RequestMessage for Transition {}
+
+pub async fn transition_model_version_stage(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<Transition>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let version = version_arg(req.version)?;
+    let stage = Stage::parse(&required(req.stage, "stage")?)?;
+    let mv = app
+        .registry
+        .transition_model_version_stage(
+            &name,
+            version,
+            stage,
+            req.archive_existing_versions.unwrap_or(false),
+        )
+        .await?;
+    Ok(Json(version_json(&mv)))
+}
+
+pub async fn search_model_versions(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<Search>,
+) -> ApiResult<Json<Value>> {
+    let entity = SearchEntity::ModelVersions;
+    let max_results = max_results_arg(req.max_results, VERSION_SEARCH_DEFAULT, VERSION_SEARCH_MAX)?;
+    let filter = parse_filter(entity, req.filter.as_deref().unwrap_or(""))?;
+    let order_by = parse_order_by(entity, &req.order_by.unwrap_or_default())?;
+    let token = page_token_arg(req.page_token)?;
+    let page = app
+        .registry
+        .search_model_versions(&filter, &order_by, max_results, token.as_ref())
+        .await?;
+    let mut body = json!({});
+    if !page.items.is_empty() {
+        body["model_versions"] = json!(
+            page.items
+                .iter()
+                .map(ModelVersionJson::from)
+                .collect::<Vec<_>>()
+        );
+    }
+    if let Some(token) = page.next_page_token {
+        body["next_page_token"] = json!(token);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct ModelTag {
+    name: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+impl RequestMessage for ModelTag {}
+
+pub async fn set_registered_model_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ModelTag>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let key = required(req.key, "key")?;
+    let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
+    let tag = Tag::parse(&key, &value)?;
+    app.registry.set_registered_model_tag(&name, &tag).await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn delete_registered_model_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ModelTag>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let key = parse_tag_key(&required(req.key, "key")?)?;
+    app.registry
+        .delete_registered_model_tag(&name, &key)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct VersionTag {
+    name: Option<String>,
+    version: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+impl RequestMessage for VersionTag {}
+
+pub async fn set_model_version_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<VersionTag>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let version = version_arg(req.version)?;
+    let key = required(req.key, "key")?;
+    let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
+    let tag = Tag::parse(&key, &value)?;
+    app.registry
+        .set_model_version_tag(&name, version, &tag)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn delete_model_version_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<VersionTag>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let version = version_arg(req.version)?;
+    let key = parse_tag_key(&required(req.key, "key")?)?;
+    app.registry
+        .delete_model_version_tag(&name, version, &key)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct AliasReq {
+    name: Option<String>,
+    alias: Option<String>,
+    version: Option<String>,
+}
+impl RequestMessage for AliasReq {}
+
+pub async fn set_registered_model_alias(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<AliasReq>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let alias = AliasName::parse(&required(req.alias, "alias")?)?;
+    let version = version_arg(req.version)?;
+    app.registry
+        .set_registered_model_alias(&name, &alias, version)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn delete_registered_model_alias(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<AliasReq>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let alias = required(req.alias, "alias")?;
+    app.registry
+        .delete_registered_model_alias(&name, &alias)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn get_model_version_by_alias(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<AliasReq>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let alias = required(req.alias, "alias")?;
+    let mv = app
+        .registry
+        .get_model_version_by_alias(&name, &alias)
+        .await?;
+    Ok(Json(version_json(&mv)))
+}

@@ -1,0 +1,146 @@
+//! Reading MLflow request messages. The `mlflow` client sends GET fields as query parameters
+//! (repeated fields as repeated keys, int64 and bools as text) and everything else as a JSON body,
+//! DELETE included. `Mlflow<T>` accepts both, and every way a request can be malformed (bad JSON,
+//! wrong types, invalid UTF-8, a body over the limit) comes back as an MLflow-style 4xx.
+
+use crate::error::ApiError;
+use arca_core::ErrorCode;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
+use serde_json::{Map, Value};
+
+/// The largest JSON request body accepted. MLflow's largest messages (log-batch with 1000
+/// metrics) are well under a megabyte.
+pub const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+
+pub trait RequestMessage: DeserializeOwned {
+    /// The proto's repeated fields: in a query string each occurrence is one element.
+    const REPEATED: &'static [&'static str] = &[];
+}
+
+pub struct Mlflow<T>(pub T);
+
+impl<S: Send + Sync, T: RequestMessage> FromRequest<S> for Mlflow<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if req.method() == Method::GET {
+            let value = query_to_json(req.uri().query().unwrap_or(""), T::REPEATED)?;
+            return serde_json::from_value(value)
+                .map(Mlflow)
+                .map_err(|e| ApiError::invalid(format!("Invalid request parameters: {e}")));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::InvalidParameterValue,
+                    format!(
+                        "Request body is larger than the {} MiB limit for API requests.",
+                        MAX_JSON_BODY / (1024 * 1024)
+                    ),
+                )
+            } else {
+                ApiError::invalid(format!("Could not read the request body: {rejection}"))
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return serde_json::from_value(Value::Object(Map::new()))
+                .map(Mlflow)
+                .map_err(|e| ApiError::invalid(format!("Invalid request body: {e}")));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Mlflow)
+            .map_err(|e| ApiError::invalid(format!("Invalid JSON in request body: {e}")))
+    }
+}
+
+/// `a=1&b=x&b=y` → `{"a": "1", "b": ["x", "y"]}` when `b` is repeated. A scalar field given
+/// twice keeps its first value, as Flask's `request.args.get` does.
+fn query_to_json(query: &str, repeated: &[&str]) -> Result<Value, ApiError> {
+    let mut map = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode_component(key)?;
+        let value = decode_component(value)?;
+        if repeated.contains(&key.as_str()) {
+            match map.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
+                Value::Array(items) => items.push(Value::String(value)),
+                _ => unreachable!("repeated fields are always arrays"),
+            }
+        } else {
+            map.entry(key).or_insert(Value::String(value));
+        }
+    }
+    Ok(Value::Object(map))
+}
+
+fn decode_component(raw: &str) -> Result<String, ApiError> {
+    let spaced = raw.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
+    String::from_utf8(bytes).map_err(|_| {
+        ApiError::invalid("Query parameters must be valid UTF-8 after percent-decoding.")
+    })
+}
+
+/// An int64 proto field: a JSON number, or the same number as text (query strings, proto3 JSON).
+pub fn opt_int64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Int {
+        Num(i64),
+        Text(String),
+        Null(()),
+    }
+    match Option::<Int>::deserialize(d)? {
+        None | Some(Int::Null(())) => Ok(None),
+        Some(Int::Num(n)) => Ok(Some(n)),
+        Some(Int::Text(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("expected an integer, got \"{s}\""))),
+    }
+}
+
+/// A bool proto field: `true`/`false`, or the same as text in any case.
+pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+        Null(()),
+    }
+    match Option::<Flag>::deserialize(d)? {
+        None | Some(Flag::Null(())) => Ok(None),
+        Some(Flag::Bool(b)) => Ok(Some(b)),
+        Some(Flag::Text(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Flag::Text(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(Flag::Text(s)) => Err(D::Error::custom(format!(
+            "expected true or false, got \"{s}\""
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_become_messages() {
+        let v = query_to_json(
+            "name=ch%20urn&stages=A&stages=B+C&max_results=5",
+            &["stages"],
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"name": "ch urn", "stages": ["A", "B C"], "max_results": "5"})
+        );
+        assert!(query_to_json("name=%FF", &[]).is_err());
+    }
+}

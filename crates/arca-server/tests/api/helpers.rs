@@ -1,0 +1,220 @@
+//! `spawn_app`: the real server on `127.0.0.1:0` with its own data, driven over HTTP.
+//!
+//! Every test runs on SQLite, and on PostgreSQL when `ARCA_TEST_PG_URL` names a server (the
+//! README's test command starts one). Each PostgreSQL test gets a fresh database of its own.
+//! With `ARCA_REQUIRE_PG=1` (as in CI) a missing PostgreSQL fails the test instead of skipping it.
+
+use arca_server::{Application, Config};
+use arca_store::StoreUri;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: StoreUri,
+    pub dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = match backend {
+            Backend::Sqlite => StoreUri::sqlite(dir.path().join("arca.db")),
+            Backend::Postgres => {
+                StoreUri::parse(&arca_store::testing::fresh_postgres_database().await?).unwrap()
+            }
+        };
+        Some(TestApp::spawn_with(store, dir).await)
+    }
+
+    pub async fn spawn_with(store: StoreUri, dir: TempDir) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let app = Application::build(
+            Config {
+                store: store.clone(),
+                artifacts_destination: dir.path().join("artifacts"),
+            },
+            listener,
+        )
+        .await
+        .expect("server builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            dir,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server gracefully and starts a new one on the same store and folder.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.server.take().unwrap().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let old_dir = std::mem::replace(&mut self.dir, dir);
+        TestApp::spawn_with(self.store.clone(), old_dir).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}/api/2.0/mlflow/{}",
+            self.base,
+            path.trim_start_matches('/')
+        )
+    }
+
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .patch(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn delete(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .delete(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    /// Creates a model and asserts success.
+    pub async fn create_model(&self, name: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "registered-models/create",
+                serde_json::json!({ "name": name }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["registered_model"].clone()
+    }
+
+    /// Creates a version and returns its number.
+    pub async fn create_version(&self, name: &str, source: &str) -> String {
+        let (status, body) = self
+            .post(
+                "model-versions/create",
+                serde_json::json!({ "name": name, "source": source }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["model_version"]["version"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Asserts an MLflow-style error: the status, the error_code and a fragment of the message.
+#[track_caller]
+pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str, fragment: &str) {
+    let (got_status, body) = got;
+    assert_eq!(got_status.as_u16(), status, "status of {body}");
+    assert_eq!(body["error_code"], code, "error_code of {body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(fragment),
+        "message {message:?} should contain {fragment:?}"
+    );
+}
+
+/// Runs each listed test (an `async fn(TestApp)`) once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite)
+                        .await
+                        .unwrap();
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) =
+                        $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await
+                    {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,8 @@
+//! The server driven over HTTP, as the `mlflow` client drives it.
+
+mod concurrency;
+mod errors;
+mod helpers;
+mod models;
+mod search;
+mod versions;

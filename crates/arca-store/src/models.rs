@@ -1,0 +1,466 @@
+//! Registered models: create, read, rename, update, delete, tags and aliases.
+
+use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
+use crate::{Registry, db, now_millis, record_event};
+use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
+use arca_core::{Error, Result, model::VersionNumber};
+use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use sqlx::{Acquire, Row};
+use std::collections::HashMap;
+
+pub(crate) fn model_not_found(name: &str) -> Error {
+    Error::not_found(format!("Registered Model with name={name} not found"))
+}
+
+/// Finds a model's id and takes its row lock (a no-op UPDATE locks the row on PostgreSQL and is
+/// harmless on SQLite, where the single writer already serializes). Every change to a model or its
+/// versions goes through here first, so concurrent changes to one model are applied one at a time.
+pub(crate) async fn lock_model(conn: &mut AnyConnection, name: &str) -> Result<i64> {
+    sqlx::query("UPDATE registered_models SET id = id WHERE name = $1 RETURNING id")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .map(|row| row.try_get::<i64, _>(0).map_err(db))
+        .transpose()?
+        .ok_or_else(|| model_not_found(name))
+}
+
+/// Like [`lock_model`], and also marks the model as updated at `now`.
+pub(crate) async fn touch_model(conn: &mut AnyConnection, name: &str, now: i64) -> Result<i64> {
+    sqlx::query("UPDATE registered_models SET last_updated_time = $2 WHERE name = $1 RETURNING id")
+        .bind(name)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .map(|row| row.try_get::<i64, _>(0).map_err(db))
+        .transpose()?
+        .ok_or_else(|| model_not_found(name))
+}
+
+struct ModelRow {
+    id: i64,
+    model: RegisteredModel,
+}
+
+fn model_from_row(row: &AnyRow) -> Result<ModelRow> {
+    Ok(ModelRow {
+        id: row.try_get("id").map_err(db)?,
+        model: RegisteredModel {
+            name: row.try_get("name").map_err(db)?,
+            description: row.try_get("description").map_err(db)?,
+            creation_timestamp: row.try_get("creation_time").map_err(db)?,
+            last_updated_timestamp: row.try_get("last_updated_time").map_err(db)?,
+            tags: Vec::new(),
+            aliases: Vec::new(),
+            latest_versions: Vec::new(),
+        },
+    })
+}
+
+pub(crate) const RM_COLUMNS: &str =
+    "rm.id, rm.name, rm.description, rm.creation_time, rm.last_updated_time";
+
+impl Registry {
+    pub async fn create_registered_model(
+        &self,
+        name: &ModelName,
+        description: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<RegisteredModel> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO registered_models (name, description, creation_time, last_updated_time) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
+        )
+        .bind(name.as_str())
+        .bind(description)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| {
+            Error::AlreadyExists(format!("Registered Model (name={name}) already exists."))
+        })?
+        .try_get(0)
+        .map_err(db)?;
+        for tag in dedup_tags(tags) {
+            set_model_tag_row(conn, id, tag).await?;
+        }
+        record_event(conn, now, name.as_str(), None, "create_model", "").await?;
+        tx.commit().await.map_err(db)?;
+        Ok(RegisteredModel {
+            name: name.as_str().to_owned(),
+            description: description.map(str::to_owned),
+            creation_timestamp: now,
+            last_updated_timestamp: now,
+            tags: dedup_tags(tags).cloned().collect(),
+            aliases: Vec::new(),
+            latest_versions: Vec::new(),
+        })
+    }
+
+    pub async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        load_model(&mut conn, name).await
+    }
+
+    pub async fn rename_registered_model(
+        &self,
+        name: &str,
+        new_name: &ModelName,
+    ) -> Result<RegisteredModel> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id = touch_model(conn, name, now).await?;
+        if name != new_name.as_str() {
+            let taken = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
+                .bind(new_name.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+            if taken.is_some() {
+                return Err(Error::AlreadyExists(format!(
+                    "Registered Model (name={new_name}) already exists."
+                )));
+            }
+            sqlx::query("UPDATE registered_models SET name = $2 WHERE id = $1")
+                .bind(id)
+                .bind(new_name.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| unique_to_exists(e, new_name.as_str()))?;
+            sqlx::query(
+                "UPDATE model_versions SET last_updated_time = $2 \
+                 WHERE model_id = $1 AND current_stage <> 'Deleted_Internal'",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+        let detail = format!("renamed from {name}");
+        record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;
+        let model = load_model(conn, new_name.as_str()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(model)
+    }
+
+    pub async fn update_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<RegisteredModel> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id = touch_model(conn, name, now).await?;
+        if let Some(description) = description {
+            sqlx::query("UPDATE registered_models SET description = $2 WHERE id = $1")
+                .bind(id)
+                .bind(description)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        record_event(conn, now, name, None, "update_model", "").await?;
+        let model = load_model(conn, name).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(model)
+    }
+
+    pub async fn delete_registered_model(&self, name: &str) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id = lock_model(conn, name).await?;
+        for table in [
+            "model_version_tags",
+            "registered_model_aliases",
+            "registered_model_tags",
+            "model_versions",
+        ] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE model_id = $1"
+            )))
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+        sqlx::query("DELETE FROM registered_models WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        record_event(conn, now, name, None, "delete_model", "").await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id = touch_model(conn, name, now).await?;
+        set_model_tag_row(conn, id, tag).await?;
+        record_event(conn, now, name, None, "set_model_tag", &tag.key).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id = touch_model(conn, name, now).await?;
+        // Deleting a tag that is not there succeeds, as in MLflow.
+        let deleted =
+            sqlx::query("DELETE FROM registered_model_tags WHERE model_id = $1 AND key = $2")
+                .bind(id)
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        if deleted.rows_affected() > 0 {
+            record_event(conn, now, name, None, "delete_model_tag", key).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &AliasName,
+        version: VersionNumber,
+    ) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id = lock_model(conn, name).await?;
+        crate::versions::require_live_version(conn, id, name, version).await?;
+        sqlx::query(
+            "INSERT INTO registered_model_aliases (model_id, alias, version) VALUES ($1, $2, $3) \
+             ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version",
+        )
+        .bind(id)
+        .bind(alias.as_str())
+        .bind(version.get())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        record_event(
+            conn,
+            now,
+            name,
+            Some(version.get()),
+            "set_alias",
+            alias.as_str(),
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let id = lock_model(conn, name).await?;
+        let deleted = sqlx::query(
+            "DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2 RETURNING version",
+        )
+        .bind(id)
+        .bind(alias)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        // MLflow answers a delete of a missing alias with success; so does Arca, without a history row.
+        if let Some(row) = deleted {
+            let version: i64 = row.try_get(0).map_err(db)?;
+            record_event(conn, now, name, Some(version), "delete_alias", alias).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MV_COLUMNS} FROM registered_model_aliases a \
+             JOIN registered_models rm ON rm.id = a.model_id \
+             JOIN model_versions mv ON mv.model_id = a.model_id AND mv.version = a.version \
+             WHERE rm.name = $1 AND a.alias = $2"
+        )))
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else {
+            let exists = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+            return Err(if exists.is_some() {
+                Error::invalid(format!("Registered model alias {alias} not found."))
+            } else {
+                model_not_found(name)
+            });
+        };
+        let (model_id, mut version) = version_from_row(&row)?;
+        attach_version_details(&mut conn, model_id, std::slice::from_mut(&mut version)).await?;
+        Ok(version)
+    }
+
+    pub async fn get_latest_versions(
+        &self,
+        name: &str,
+        stages: &[Stage],
+    ) -> Result<Vec<ModelVersion>> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let id = model_id(&mut conn, name).await?;
+        let stages = if stages.is_empty() {
+            &Stage::ALL[..]
+        } else {
+            stages
+        };
+        let mut latest = crate::versions::latest_per_stage(&mut conn, &[id], stages).await?;
+        let mut versions: Vec<ModelVersion> = latest.drain(..).map(|(_, v)| v).collect();
+        attach_version_details(&mut conn, id, &mut versions).await?;
+        Ok(versions)
+    }
+}
+
+pub(crate) async fn model_id(conn: &mut AnyConnection, name: &str) -> Result<i64> {
+    sqlx::query("SELECT id FROM registered_models WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .map(|row| row.try_get::<i64, _>(0).map_err(db))
+        .transpose()?
+        .ok_or_else(|| model_not_found(name))
+}
+
+/// Reads one model with its tags, aliases and latest version per stage.
+pub(crate) async fn load_model(conn: &mut AnyConnection, name: &str) -> Result<RegisteredModel> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {RM_COLUMNS} FROM registered_models rm WHERE rm.name = $1"
+    )))
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| model_not_found(name))?;
+    let mut models = vec![model_from_row(&row)?];
+    let mut out =
+        attach_model_details(conn, models.drain(..).map(|m| (m.id, m.model)).collect()).await?;
+    Ok(out.remove(0))
+}
+
+/// Reads model rows selected with `RM_COLUMNS` and fills in tags, aliases and latest versions
+/// with a fixed number of queries per page, however many versions the models have.
+pub(crate) async fn load_models(
+    conn: &mut AnyConnection,
+    rows: &[AnyRow],
+) -> Result<Vec<RegisteredModel>> {
+    let models = rows
+        .iter()
+        .map(|r| model_from_row(r).map(|m| (m.id, m.model)))
+        .collect::<Result<Vec<_>>>()?;
+    attach_model_details(conn, models).await
+}
+
+async fn attach_model_details(
+    conn: &mut AnyConnection,
+    mut models: Vec<(i64, RegisteredModel)>,
+) -> Result<Vec<RegisteredModel>> {
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = models.iter().map(|(id, _)| *id).collect();
+    let positions: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+
+    let mut q = crate::sql::SqlBuilder::new(
+        "SELECT model_id, key, value FROM registered_model_tags WHERE model_id IN ",
+    );
+    q.bind_list(ids.iter().map(|id| crate::sql::Bind::Int(*id)));
+    q.push(" ORDER BY key");
+    for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
+        let id: i64 = row.try_get(0).map_err(db)?;
+        models[positions[&id]].1.tags.push(Tag {
+            key: row.try_get(1).map_err(db)?,
+            value: row.try_get(2).map_err(db)?,
+        });
+    }
+
+    let mut q = crate::sql::SqlBuilder::new(
+        "SELECT model_id, alias, version FROM registered_model_aliases WHERE model_id IN ",
+    );
+    q.bind_list(ids.iter().map(|id| crate::sql::Bind::Int(*id)));
+    q.push(" ORDER BY alias");
+    for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
+        let id: i64 = row.try_get(0).map_err(db)?;
+        models[positions[&id]].1.aliases.push(Alias {
+            alias: row.try_get(1).map_err(db)?,
+            version: VersionNumber::from_stored(row.try_get(2).map_err(db)?),
+        });
+    }
+
+    let latest = crate::versions::latest_per_stage(conn, &ids, &Stage::ALL).await?;
+    let mut by_model: HashMap<i64, Vec<ModelVersion>> = HashMap::new();
+    for (id, version) in latest {
+        by_model.entry(id).or_default().push(version);
+    }
+    // Entries of `latest_versions` carry tags but, as in MLflow, no aliases.
+    for (id, mut versions) in by_model {
+        crate::versions::attach_tags(conn, id, &mut versions).await?;
+        models[positions[&id]].1.latest_versions = versions;
+    }
+    Ok(models.into_iter().map(|(_, m)| m).collect())
+}
+
+async fn set_model_tag_row(conn: &mut AnyConnection, id: i64, tag: &Tag) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO registered_model_tags (model_id, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(id)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// The last value given for a key wins, as when the tags are set one by one.
+pub(crate) fn dedup_tags(tags: &[Tag]) -> impl Iterator<Item = &Tag> {
+    tags.iter()
+        .enumerate()
+        .filter(|(i, t)| !tags[i + 1..].iter().any(|later| later.key == t.key))
+        .map(|(_, t)| t)
+}
+
+fn unique_to_exists(err: sqlx::Error, name: &str) -> Error {
+    match &err {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            Error::AlreadyExists(format!("Registered Model (name={name}) already exists."))
+        }
+        _ => db(err),
+    }
+}

@@ -1,0 +1,224 @@
+//! Search over registered models and model versions: a parsed MLflow filter becomes a WHERE
+//! clause with bound values, an order_by list becomes ORDER BY over indexed columns, and a page is
+//! read with LIMIT/OFFSET plus a fixed number of detail queries, however large the registry is.
+
+use crate::models::{RM_COLUMNS, load_models};
+use crate::sql::{Bind, SqlBuilder};
+use crate::versions::{DELETED_STAGE, MV_COLUMNS, attach_version_details, version_from_row};
+use crate::{Registry, db};
+use arca_core::Result;
+use arca_core::model::{ModelVersion, Page, RegisteredModel};
+use arca_core::search::{
+    AttributeKey, Clause, Comparator, Filter, FilterValue, OrderBy, OrderKey, PageToken,
+};
+use std::collections::BTreeMap;
+
+/// The tag MLflow marks prompts with. A model without it is not a prompt, so for this key a
+/// missing tag matches `!=` (the client appends ``tag.`mlflow.prompt.is_prompt` != 'true'`` to
+/// every model search); for every other key a tag condition needs the tag to exist.
+const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+
+#[derive(Clone, Copy)]
+enum Target {
+    Models,
+    Versions,
+}
+
+impl Target {
+    fn attribute_column(self, key: &AttributeKey) -> &'static str {
+        match key {
+            AttributeKey::Name => "rm.name",
+            AttributeKey::RunId => "mv.run_id",
+            AttributeKey::SourcePath => "mv.source",
+            AttributeKey::VersionNumber => "mv.version",
+        }
+    }
+
+    fn tag_subquery(self) -> &'static str {
+        match self {
+            Target::Models => {
+                "SELECT 1 FROM registered_model_tags t WHERE t.model_id = rm.id AND t.key = "
+            }
+            Target::Versions => {
+                "SELECT 1 FROM model_version_tags t WHERE t.model_id = mv.model_id \
+                 AND t.version = mv.version AND t.key = "
+            }
+        }
+    }
+
+    fn order_column(self, key: &OrderKey) -> &'static str {
+        match (self, key) {
+            (_, OrderKey::Name) => "rm.name",
+            (_, OrderKey::VersionNumber) => "mv.version",
+            (Target::Models, OrderKey::CreationTimestamp) => "rm.creation_time",
+            (Target::Models, OrderKey::LastUpdatedTimestamp) => "rm.last_updated_time",
+            (Target::Versions, OrderKey::CreationTimestamp) => "mv.creation_time",
+            (Target::Versions, OrderKey::LastUpdatedTimestamp) => "mv.last_updated_time",
+        }
+    }
+}
+
+fn value_bind(value: &FilterValue) -> Bind {
+    match value {
+        FilterValue::Str(s) => Bind::Text(s.clone()),
+        FilterValue::Int(i) => Bind::Int(*i),
+        FilterValue::List(items) => Bind::Text(items.join(",")),
+    }
+}
+
+/// `<lhs> <op> <value>` with the value bound; `lhs` is a column name of ours.
+fn push_comparison(q: &mut SqlBuilder, lhs: &str, op: &Comparator, value: &FilterValue) {
+    match (op, value) {
+        (Comparator::In | Comparator::NotIn, FilterValue::List(items)) => {
+            q.push(lhs);
+            q.push(if matches!(op, Comparator::In) {
+                " IN "
+            } else {
+                " NOT IN "
+            });
+            q.bind_list(items.iter().cloned().map(Bind::Text));
+        }
+        (Comparator::ILike, _) => {
+            q.push("LOWER(").push(lhs).push(") LIKE LOWER(");
+            q.bind(value_bind(value)).push(")");
+        }
+        _ => {
+            let sql_op = match op {
+                Comparator::Eq => " = ",
+                Comparator::Ne => " <> ",
+                Comparator::Like => " LIKE ",
+                Comparator::Lt => " < ",
+                Comparator::Le => " <= ",
+                Comparator::Gt => " > ",
+                Comparator::Ge => " >= ",
+                // The parser only builds IN/NOT IN with a list; anything else is compared as text.
+                Comparator::In => " = ",
+                Comparator::NotIn => " <> ",
+                Comparator::ILike => unreachable!("handled above"),
+            };
+            q.push(lhs).push(sql_op);
+            q.bind(value_bind(value));
+        }
+    }
+}
+
+fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter) {
+    for clause in &filter.clauses {
+        q.push(" AND ");
+        match clause {
+            Clause::Attribute { key, op, value } => {
+                push_comparison(q, target.attribute_column(key), op, value);
+            }
+            Clause::Tag { key, op, value } if key == PROMPT_TAG && *op == Comparator::Ne => {
+                q.push("NOT EXISTS (").push(target.tag_subquery());
+                q.bind_text(key.as_str()).push(" AND t.value = ");
+                q.bind(value_bind(value)).push(")");
+            }
+            Clause::Tag { key, op, value } => {
+                q.push("EXISTS (").push(target.tag_subquery());
+                q.bind_text(key.as_str()).push(" AND ");
+                push_comparison(q, "t.value", op, value);
+                q.push(")");
+            }
+        }
+    }
+}
+
+fn push_order_and_page(
+    q: &mut SqlBuilder,
+    target: Target,
+    order_by: &[OrderBy],
+    max_results: u64,
+    offset: u64,
+) {
+    q.push(" ORDER BY ");
+    for (i, o) in order_by.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push(target.order_column(&o.key));
+        q.push(if o.ascending { " ASC" } else { " DESC" });
+    }
+    // One row more than asked tells whether another page follows.
+    q.push(" LIMIT ").bind_int(max_results as i64 + 1);
+    q.push(" OFFSET ").bind_int(offset as i64);
+}
+
+fn next_token(fetched: usize, max_results: u64, offset: u64) -> Option<String> {
+    (fetched as u64 > max_results).then(|| {
+        PageToken {
+            offset: offset + max_results,
+        }
+        .encode()
+    })
+}
+
+impl Registry {
+    pub async fn search_registered_models(
+        &self,
+        filter: &Filter,
+        order_by: &[OrderBy],
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> Result<Page<RegisteredModel>> {
+        let offset = page_token.map_or(0, |t| t.offset);
+        let mut q = SqlBuilder::new(&format!(
+            "SELECT {RM_COLUMNS} FROM registered_models rm WHERE 1 = 1"
+        ));
+        push_filter(&mut q, Target::Models, filter);
+        push_order_and_page(&mut q, Target::Models, order_by, max_results, offset);
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let mut rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
+        let next_page_token = next_token(rows.len(), max_results, offset);
+        rows.truncate(max_results as usize);
+        let items = load_models(&mut conn, &rows).await?;
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    /// Soft-deleted versions never match. Unlike MLflow, results carry their aliases.
+    pub async fn search_model_versions(
+        &self,
+        filter: &Filter,
+        order_by: &[OrderBy],
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> Result<Page<ModelVersion>> {
+        let offset = page_token.map_or(0, |t| t.offset);
+        let mut q = SqlBuilder::new(&format!(
+            "SELECT {MV_COLUMNS} FROM model_versions mv \
+             JOIN registered_models rm ON rm.id = mv.model_id WHERE mv.current_stage <> "
+        ));
+        q.bind_text(DELETED_STAGE);
+        push_filter(&mut q, Target::Versions, filter);
+        push_order_and_page(&mut q, Target::Versions, order_by, max_results, offset);
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let mut rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
+        let next_page_token = next_token(rows.len(), max_results, offset);
+        rows.truncate(max_results as usize);
+        let mut found = rows
+            .iter()
+            .map(version_from_row)
+            .collect::<Result<Vec<_>>>()?;
+
+        // Details are read per model, then put back in the page's order.
+        let mut by_model: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (i, (model_id, _)) in found.iter().enumerate() {
+            by_model.entry(*model_id).or_default().push(i);
+        }
+        for (model_id, positions) in by_model {
+            let mut versions: Vec<ModelVersion> =
+                positions.iter().map(|&i| found[i].1.clone()).collect();
+            attach_version_details(&mut conn, model_id, &mut versions).await?;
+            for (i, v) in positions.into_iter().zip(versions) {
+                found[i].1 = v;
+            }
+        }
+        Ok(Page {
+            items: found.into_iter().map(|(_, v)| v).collect(),
+            next_page_token,
+        })
+    }
+}

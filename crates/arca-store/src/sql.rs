@@ -1,0 +1,91 @@
+//! A tiny SQL builder for the one place where SQL is assembled at run time: search filters.
+//! It numbers `$n` placeholders itself, because sqlx's `QueryBuilder<Any>` writes `?`, which
+//! PostgreSQL rejects. User text only ever travels as a bound value, never inside the SQL text.
+
+use sqlx::AssertSqlSafe;
+use sqlx::any::{Any, AnyArguments};
+use sqlx::query::Query;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SqlBuilder {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl SqlBuilder {
+    pub(crate) fn new(sql: &str) -> Self {
+        SqlBuilder {
+            sql: sql.to_owned(),
+            binds: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    pub(crate) fn bind(&mut self, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        self.sql.push('$');
+        self.sql.push_str(&self.binds.len().to_string());
+        self
+    }
+
+    pub(crate) fn bind_text(&mut self, value: impl Into<String>) -> &mut Self {
+        self.bind(Bind::Text(value.into()))
+    }
+
+    pub(crate) fn bind_int(&mut self, value: i64) -> &mut Self {
+        self.bind(Bind::Int(value))
+    }
+
+    /// `($a, $b, ...)` for an IN list; the caller guarantees the list is non-empty.
+    pub(crate) fn bind_list(&mut self, values: impl IntoIterator<Item = Bind>) -> &mut Self {
+        self.sql.push('(');
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.bind(value);
+        }
+        self.sql.push(')');
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments> {
+        let mut query = sqlx::query(AssertSqlSafe(self.sql.as_str()));
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(s) => query.bind(s.as_str()),
+                Bind::Int(i) => query.bind(*i),
+            };
+        }
+        query
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        let mut b = SqlBuilder::new("SELECT 1 WHERE a = ");
+        b.bind_text("x").push(" AND b IN ");
+        b.bind_list([Bind::Int(1), Bind::Int(2)]);
+        assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
+        assert_eq!(b.binds.len(), 3);
+    }
+}

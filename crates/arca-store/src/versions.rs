@@ -1,0 +1,483 @@
+//! Model versions: numbered per model from 1, never reused (a soft-deleted version keeps its row
+//! with the stage `Deleted_Internal`), moved through stages, tagged and aliased.
+
+use crate::models::{lock_model, touch_model};
+use crate::sql::{Bind, SqlBuilder};
+use crate::{Registry, db, now_millis, record_event};
+use arca_core::model::{ModelName, ModelVersion, NewModelVersion, Stage, Tag, VersionNumber};
+use arca_core::{Error, Result};
+use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use sqlx::{Acquire, Row};
+
+pub(crate) const DELETED_STAGE: &str = "Deleted_Internal";
+
+pub(crate) const MV_COLUMNS: &str = "mv.model_id, rm.name, mv.version, mv.creation_time, \
+     mv.last_updated_time, mv.user_id, mv.current_stage, mv.description, mv.source, mv.run_id, \
+     mv.run_link, mv.logged_model_id";
+
+pub(crate) fn version_not_found(name: &str, version: VersionNumber) -> Error {
+    Error::not_found(format!(
+        "Model Version (name={name}, version={version}) not found"
+    ))
+}
+
+pub(crate) fn version_from_row(row: &AnyRow) -> Result<(i64, ModelVersion)> {
+    let stage: String = row.try_get("current_stage").map_err(db)?;
+    let version = ModelVersion {
+        name: row.try_get("name").map_err(db)?,
+        version: VersionNumber::from_stored(row.try_get("version").map_err(db)?),
+        creation_timestamp: row.try_get("creation_time").map_err(db)?,
+        last_updated_timestamp: row.try_get("last_updated_time").map_err(db)?,
+        user_id: row.try_get("user_id").map_err(db)?,
+        current_stage: Stage::parse(&stage)?,
+        description: row.try_get("description").map_err(db)?,
+        source: row.try_get("source").map_err(db)?,
+        run_id: row.try_get("run_id").map_err(db)?,
+        run_link: row.try_get("run_link").map_err(db)?,
+        model_id: row.try_get("logged_model_id").map_err(db)?,
+        tags: Vec::new(),
+        aliases: Vec::new(),
+    };
+    Ok((row.try_get("model_id").map_err(db)?, version))
+}
+
+/// Fills in the tags of versions that all belong to the model `model_id`.
+pub(crate) async fn attach_tags(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    versions: &mut [ModelVersion],
+) -> Result<()> {
+    // Chunks keep the bind count far below SQLite's and PostgreSQL's parameter limits.
+    for chunk in versions.chunks_mut(500) {
+        let mut q =
+            SqlBuilder::new("SELECT version, key, value FROM model_version_tags WHERE model_id = ");
+        q.bind_int(model_id).push(" AND version IN ");
+        q.bind_list(chunk.iter().map(|v| Bind::Int(v.version.get())));
+        q.push(" ORDER BY key");
+        for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
+            let version: i64 = row.try_get(0).map_err(db)?;
+            if let Some(v) = chunk.iter_mut().find(|v| v.version.get() == version) {
+                v.tags.push(Tag {
+                    key: row.try_get(1).map_err(db)?,
+                    value: row.try_get(2).map_err(db)?,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn attach_aliases(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    versions: &mut [ModelVersion],
+) -> Result<()> {
+    for chunk in versions.chunks_mut(500) {
+        let mut q = SqlBuilder::new(
+            "SELECT version, alias FROM registered_model_aliases WHERE model_id = ",
+        );
+        q.bind_int(model_id).push(" AND version IN ");
+        q.bind_list(chunk.iter().map(|v| Bind::Int(v.version.get())));
+        q.push(" ORDER BY alias");
+        for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
+            let version: i64 = row.try_get(0).map_err(db)?;
+            if let Some(v) = chunk.iter_mut().find(|v| v.version.get() == version) {
+                v.aliases.push(row.try_get(1).map_err(db)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tags and aliases for versions of one model.
+pub(crate) async fn attach_version_details(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    versions: &mut [ModelVersion],
+) -> Result<()> {
+    if versions.is_empty() {
+        return Ok(());
+    }
+    attach_tags(conn, model_id, versions).await?;
+    attach_aliases(conn, model_id, versions).await
+}
+
+/// The newest live version in each of `stages` for each model in `model_ids`. Each (model, stage)
+/// pair is one index seek on `model_versions_stage`, whatever the number of versions.
+pub(crate) async fn latest_per_stage(
+    conn: &mut AnyConnection,
+    model_ids: &[i64],
+    stages: &[Stage],
+) -> Result<Vec<(i64, ModelVersion)>> {
+    if model_ids.is_empty() || stages.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The stage names are this crate's own constants, not user input.
+    let stage_table = stages
+        .iter()
+        .map(|s| format!("SELECT '{}' AS stage", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {MV_COLUMNS} FROM (SELECT m.id AS model_id, \
+         (SELECT MAX(x.version) FROM model_versions x \
+          WHERE x.model_id = m.id AND x.current_stage = s.stage) AS version \
+         FROM registered_models m CROSS JOIN ({stage_table}) s WHERE m.id IN "
+    ));
+    q.bind_list(model_ids.iter().map(|id| Bind::Int(*id)));
+    q.push(
+        ") lv JOIN model_versions mv ON mv.model_id = lv.model_id AND mv.version = lv.version \
+         JOIN registered_models rm ON rm.id = mv.model_id ORDER BY mv.model_id, mv.version",
+    );
+    q.query()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(version_from_row)
+        .collect()
+}
+
+pub(crate) async fn require_live_version(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    name: &str,
+    version: VersionNumber,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2 AND current_stage <> $3",
+    )
+    .bind(model_id)
+    .bind(version.get())
+    .bind(DELETED_STAGE)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    match row {
+        Some(_) => Ok(()),
+        None => Err(version_not_found(name, version)),
+    }
+}
+
+async fn load_version(
+    conn: &mut AnyConnection,
+    name: &str,
+    version: VersionNumber,
+) -> Result<ModelVersion> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {MV_COLUMNS} FROM model_versions mv JOIN registered_models rm ON rm.id = mv.model_id \
+         WHERE rm.name = $1 AND mv.version = $2 AND mv.current_stage <> $3"
+    )))
+    .bind(name)
+    .bind(version.get())
+    .bind(DELETED_STAGE)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| version_not_found(name, version))?;
+    let (model_id, mut mv) = version_from_row(&row)?;
+    attach_version_details(conn, model_id, std::slice::from_mut(&mut mv)).await?;
+    Ok(mv)
+}
+
+/// A `models:/<name>/<version>` source (what `copy_model_version` writes) points at another
+/// registered version; its files are wherever that version's files are.
+fn registry_source(source: &str) -> Option<(&str, VersionNumber)> {
+    let rest = source.strip_prefix("models:/")?;
+    let (name, version) = rest.rsplit_once('/')?;
+    let version = VersionNumber::parse(version).ok()?;
+    (!name.is_empty()).then_some((name, version))
+}
+
+impl Registry {
+    pub async fn create_model_version(
+        &self,
+        name: &ModelName,
+        new: &NewModelVersion,
+    ) -> Result<ModelVersion> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        // Allocating the number bumps the counter under the model row's lock, in the same
+        // transaction as the insert: two writers, even in two processes, never get one number.
+        let row = sqlx::query(
+            "UPDATE registered_models SET next_version = next_version + 1, last_updated_time = $2 \
+             WHERE name = $1 RETURNING id, next_version",
+        )
+        .bind(name.as_str())
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| crate::models::model_not_found(name.as_str()))?;
+        let model_id: i64 = row.try_get(0).map_err(db)?;
+        let version: i64 = row.try_get::<i64, _>(1).map_err(db)? - 1;
+        sqlx::query(
+            "INSERT INTO model_versions (model_id, version, creation_time, last_updated_time, \
+             user_id, current_stage, description, source, run_id, run_link, status, logged_model_id) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, 'READY', $10)",
+        )
+        .bind(model_id)
+        .bind(version)
+        .bind(now)
+        .bind(new.user_id.as_deref())
+        .bind(Stage::None.as_str())
+        .bind(new.description.as_deref().unwrap_or(""))
+        .bind(new.source.as_str())
+        .bind(new.run_id.as_deref())
+        .bind(new.run_link.as_deref().unwrap_or(""))
+        .bind(new.model_id.as_deref())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        for tag in crate::models::dedup_tags(&new.tags) {
+            set_version_tag_row(conn, model_id, version, tag).await?;
+        }
+        record_event(
+            conn,
+            now,
+            name.as_str(),
+            Some(version),
+            "create_version",
+            &new.source,
+        )
+        .await?;
+        let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(mv)
+    }
+
+    pub async fn get_model_version(
+        &self,
+        name: &str,
+        version: VersionNumber,
+    ) -> Result<ModelVersion> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        load_version(&mut conn, name, version).await
+    }
+
+    pub async fn update_model_version(
+        &self,
+        name: &str,
+        version: VersionNumber,
+        description: Option<&str>,
+    ) -> Result<ModelVersion> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let model_id = lock_model(conn, name).await?;
+        require_live_version(conn, model_id, name, version).await?;
+        if let Some(description) = description {
+            sqlx::query(
+                "UPDATE model_versions SET description = $3, last_updated_time = $4 \
+                 WHERE model_id = $1 AND version = $2",
+            )
+            .bind(model_id)
+            .bind(version.get())
+            .bind(description)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            record_event(conn, now, name, Some(version.get()), "update_version", "").await?;
+        }
+        let mv = load_version(conn, name, version).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(mv)
+    }
+
+    pub async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: VersionNumber,
+        stage: Stage,
+        archive_existing_versions: bool,
+    ) -> Result<ModelVersion> {
+        if archive_existing_versions && !stage.is_active() {
+            return Err(Error::invalid(format!(
+                "Model version transition cannot archive existing model versions because '{stage}' \
+                 is not an Active stage. Valid stages are Staging and Production."
+            )));
+        }
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let model_id = touch_model(conn, name, now).await?;
+        require_live_version(conn, model_id, name, version).await?;
+        if archive_existing_versions {
+            sqlx::query(
+                "UPDATE model_versions SET current_stage = $4, last_updated_time = $5 \
+                 WHERE model_id = $1 AND current_stage = $2 AND version <> $3",
+            )
+            .bind(model_id)
+            .bind(stage.as_str())
+            .bind(version.get())
+            .bind(Stage::Archived.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+        sqlx::query(
+            "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
+             WHERE model_id = $1 AND version = $2",
+        )
+        .bind(model_id)
+        .bind(version.get())
+        .bind(stage.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        let detail = if archive_existing_versions {
+            format!("{stage} (archived existing)")
+        } else {
+            stage.as_str().to_owned()
+        };
+        record_event(
+            conn,
+            now,
+            name,
+            Some(version.get()),
+            "transition_stage",
+            &detail,
+        )
+        .await?;
+        let mv = load_version(conn, name, version).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(mv)
+    }
+
+    pub async fn delete_model_version(&self, name: &str, version: VersionNumber) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let model_id = touch_model(conn, name, now).await?;
+        require_live_version(conn, model_id, name, version).await?;
+        sqlx::query(
+            "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
+             WHERE model_id = $1 AND version = $2",
+        )
+        .bind(model_id)
+        .bind(version.get())
+        .bind(DELETED_STAGE)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        sqlx::query("DELETE FROM registered_model_aliases WHERE model_id = $1 AND version = $2")
+            .bind(model_id)
+            .bind(version.get())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        record_event(conn, now, name, Some(version.get()), "delete_version", "").await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: VersionNumber,
+        tag: &Tag,
+    ) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let model_id = lock_model(conn, name).await?;
+        require_live_version(conn, model_id, name, version).await?;
+        set_version_tag_row(conn, model_id, version.get(), tag).await?;
+        record_event(
+            conn,
+            now,
+            name,
+            Some(version.get()),
+            "set_version_tag",
+            &tag.key,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: VersionNumber,
+        key: &str,
+    ) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let model_id = lock_model(conn, name).await?;
+        require_live_version(conn, model_id, name, version).await?;
+        let deleted = sqlx::query(
+            "DELETE FROM model_version_tags WHERE model_id = $1 AND version = $2 AND key = $3",
+        )
+        .bind(model_id)
+        .bind(version.get())
+        .bind(key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        if deleted.rows_affected() > 0 {
+            record_event(
+                conn,
+                now,
+                name,
+                Some(version.get()),
+                "delete_version_tag",
+                key,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Where a version's files are: its source, or for a version copied from another registered
+    /// version (`models:/<name>/<version>`), the source of the version it was copied from.
+    pub async fn get_model_version_download_uri(
+        &self,
+        name: &str,
+        version: VersionNumber,
+    ) -> Result<String> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let mut current = load_version(&mut conn, name, version).await?;
+        // A bounded walk: copies of copies resolve, a cycle cannot hang the request.
+        for _ in 0..16 {
+            let Some((src_name, src_version)) = registry_source(&current.source) else {
+                return Ok(current.source);
+            };
+            match load_version(&mut conn, src_name, src_version).await {
+                Ok(next) => current = next,
+                Err(Error::NotFound(_)) => return Ok(current.source),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(current.source)
+    }
+}
+
+async fn set_version_tag_row(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    version: i64,
+    tag: &Tag,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO model_version_tags (model_id, version, key, value) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(model_id)
+    .bind(version)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
