@@ -84,7 +84,12 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [Stage::None, Stage::Staging, Stage::Production, Stage::Archived];
+    pub const ALL: [Stage; 4] = [
+        Stage::None,
+        Stage::Staging,
+        Stage::Production,
+        Stage::Archived,
+    ];
 
     pub fn parse(raw: &str) -> Result<Self> {
         Stage::ALL
@@ -293,7 +298,10 @@ mod tests {
             assert!(AliasName::parse(bad).is_err(), "{bad:?} should be refused");
         }
         for good in ["champion", "v", "v1a", "prod-2", "blue_green"] {
-            assert!(AliasName::parse(good).is_ok(), "{good:?} should be accepted");
+            assert!(
+                AliasName::parse(good).is_ok(),
+                "{good:?} should be accepted"
+            );
         }
     }
 
