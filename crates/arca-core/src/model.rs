@@ -31,6 +31,12 @@ impl ModelName {
                 "Registered model name must not contain control characters.",
             ));
         }
+        // '/' and ':' would make `models:/<name>/<version>` URIs ambiguous; MLflow refuses them too.
+        if raw.contains(['/', ':']) {
+            return Err(Error::invalid(format!(
+                "Invalid model name '{raw}': names cannot contain '/' or ':'."
+            )));
+        }
         Ok(ModelName(raw.to_owned()))
     }
 
@@ -250,7 +256,8 @@ pub struct ModelVersion {
     pub current_stage: Stage,
     pub description: String,
     pub source: String,
-    pub run_id: Option<String>,
+    /// `""` when the version was registered without a run, as MLflow stores it.
+    pub run_id: String,
     pub run_link: String,
     pub model_id: Option<String>,
     pub tags: Vec<Tag>,
@@ -261,7 +268,7 @@ pub struct ModelVersion {
 #[derive(Debug, Clone, Default)]
 pub struct NewModelVersion {
     pub source: String,
-    pub run_id: Option<String>,
+    pub run_id: String,
     pub run_link: Option<String>,
     pub description: Option<String>,
     pub model_id: Option<String>,
@@ -317,7 +324,9 @@ mod tests {
     fn model_names_must_be_non_empty_and_bounded() {
         assert!(ModelName::parse("").is_err());
         assert!(ModelName::parse(&"x".repeat(257)).is_err());
-        assert!(ModelName::parse("churn model/v2 é").is_ok());
+        assert!(ModelName::parse("churn model v2 é").is_ok());
+        assert!(ModelName::parse("a/b").is_err());
+        assert!(ModelName::parse("a:b").is_err());
         assert!(ModelName::parse("a\nb").is_err());
     }
 }

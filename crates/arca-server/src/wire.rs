@@ -79,8 +79,7 @@ pub struct ModelVersionJson {
     pub current_stage: &'static str,
     pub description: String,
     pub source: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<String>,
+    pub run_id: String,
     pub status: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<TagJson>,

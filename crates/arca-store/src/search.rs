@@ -103,6 +103,17 @@ fn push_comparison(q: &mut SqlBuilder, lhs: &str, op: &Comparator, value: &Filte
 }
 
 fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter) {
+    // Prompts share the registry's tables; like MLflow, a search leaves them out unless its
+    // filter says something about the prompt tag.
+    let mentions_prompt = filter
+        .clauses
+        .iter()
+        .any(|c| matches!(c, Clause::Tag { key, .. } if key == PROMPT_TAG));
+    if !mentions_prompt {
+        q.push(" AND NOT EXISTS (").push(target.tag_subquery());
+        q.bind_text(PROMPT_TAG).push(" AND t.value = ");
+        q.bind_text("true").push(")");
+    }
     for clause in &filter.clauses {
         q.push(" AND ");
         match clause {

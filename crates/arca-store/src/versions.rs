@@ -226,7 +226,7 @@ impl Registry {
         .bind(Stage::None.as_str())
         .bind(new.description.as_deref().unwrap_or(""))
         .bind(new.source.as_str())
-        .bind(new.run_id.as_deref())
+        .bind(new.run_id.as_str())
         .bind(new.run_link.as_deref().unwrap_or(""))
         .bind(new.model_id.as_deref())
         .execute(&mut *conn)

@@ -255,7 +255,7 @@ pub async fn create_model_version(
     let name = ModelName::parse(&required(req.name, "name")?)?;
     let new = NewModelVersion {
         source: required(req.source, "source")?,
-        run_id: req.run_id.filter(|r| !r.is_empty()),
+        run_id: req.run_id.unwrap_or_default(),
         run_link: req.run_link,
         description: description_arg(req.description)?,
         model_id: req.model_id.filter(|m| !m.is_empty()),

@@ -64,8 +64,11 @@ async fn model_search_filters_like_the_mlflow_client_sends_them(app: TestApp) {
     );
     let (_, body) = search("tags.team = 'risk'").await;
     assert_eq!(names(&body, "registered_models"), ["churn-b"]);
+    // Prompts are left out unless the filter asks about them.
     let (_, body) = search("name IN ('churn-a', 'fraud')").await;
-    assert_eq!(names(&body, "registered_models"), ["churn-a", "fraud"]);
+    assert_eq!(names(&body, "registered_models"), ["churn-a"]);
+    let (_, body) = search("tag.`mlflow.prompt.is_prompt` = 'true'").await;
+    assert_eq!(names(&body, "registered_models"), ["fraud"]);
     let (_, body) = search("name != 'fraud' AND name NOT IN ('churn-a')").await;
     assert_eq!(names(&body, "registered_models"), ["Churn-C", "churn-b"]);
     let (_, body) = search("name = 'nothing'").await;

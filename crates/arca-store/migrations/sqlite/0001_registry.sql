@@ -21,7 +21,7 @@ CREATE TABLE model_versions (
     current_stage     TEXT NOT NULL,
     description       TEXT NOT NULL DEFAULT '',
     source            TEXT NOT NULL,
-    run_id            TEXT,
+    run_id            TEXT NOT NULL DEFAULT '',
     run_link          TEXT NOT NULL DEFAULT '',
     status            TEXT NOT NULL DEFAULT 'READY',
     logged_model_id   TEXT,
