@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# ZenML end-to-end: ZenML 0.98's MLflow experiment tracker + MLflow model
+# registry pointed at the server under test.
+#
+#   compat/zenml_e2e.sh                          # against target/debug/arca
+#   ARCA_ZENML_TARGET=mlflow compat/zenml_e2e.sh # against a real `mlflow server`
+#
+# Steps: start the server on a free port; register the tracker, the registry
+# and a stack in a throwaway ZenML config; run a pipeline whose step trains a
+# scikit-learn model and logs it with MLflow, and whose
+# mlflow_register_model_step registers it; then run and check
+# `zenml model-registry models list / list-versions / get-version /
+# update-version --stage Production`, and from Python the registry API and
+# load_model_version (see compat/zenml_pipeline.py). Exits non-zero on any
+# failure and then prints the server log.
+#
+# Environment (all optional):
+#   ARCA_ZENML_TARGET         arca (default) | mlflow
+#   ARCA_BIN                  arca binary (default target/debug/arca)
+#   ARCA_ZENML_VENV           venv with zenml (default .test-env/zenml-venv;
+#                             created or completed when it lacks the packages)
+#   ARCA_ZENML_MLFLOW_VERSION mlflow in that venv (default 3.17.2)
+#   ARCA_ZENML_KEEP_TMP=1     keep the temp dir (server data, ZenML config, logs)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET="${ARCA_ZENML_TARGET:-arca}"
+STATE_DIR="$ROOT/.test-env"
+ZVENV="${ARCA_ZENML_VENV:-$STATE_DIR/zenml-venv}"
+ZENML_SPEC="zenml[local]==0.98.*"
+MLFLOW_VERSION="${ARCA_ZENML_MLFLOW_VERSION:-3.17.2}"
+MODEL="zenml-e2e-iris"
+export ARCA_ZENML_MODEL="$MODEL" ARCA_ZENML_TRACKER="mlflow_tracker"
+
+case "$TARGET" in
+arca | mlflow) ;;
+*)
+    echo "zenml_e2e: unknown ARCA_ZENML_TARGET=$TARGET (want arca or mlflow)" >&2
+    exit 2
+    ;;
+esac
+
+now_ms() { date +%s%3N; }
+fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+T0=$(now_ms)
+T_STEP=$T0
+STEP=""
+
+step() {
+    local t
+    t=$(now_ms)
+    [[ -n "$STEP" ]] && echo "    ($STEP: $(fmt_ms $((t - T_STEP))))"
+    STEP="$1"
+    T_STEP=$t
+    echo
+    echo "--- zenml e2e [$TARGET]: $1"
+}
+
+fail() {
+    echo "zenml_e2e: FAILED: $*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------- venv
+step "venv $ZVENV"
+venv_ok() {
+    "$ZVENV/bin/python" - "$MLFLOW_VERSION" <<'EOF' >/dev/null 2>&1
+import sys
+import importlib.metadata as md
+import importlib.util as iu
+ok = all(iu.find_spec(m) for m in ("zenml", "mlflow", "sklearn", "sqlmodel", "rapidjson"))
+ok = ok and md.version("zenml").startswith("0.98.") and md.version("mlflow") == sys.argv[1]
+sys.exit(0 if ok else 1)
+EOF
+}
+mkdir -p "$STATE_DIR"
+(
+    # parallel runs must not install into the venv at once
+    flock 9
+    if [[ -x "$ZVENV/bin/python" ]] && venv_ok; then
+        echo "reusing $ZVENV"
+    else
+        echo "installing $ZENML_SPEC, mlflow==$MLFLOW_VERSION and scikit-learn into $ZVENV"
+        t=$(now_ms)
+        [[ -x "$ZVENV/bin/python" ]] || python3 -m venv "$ZVENV"
+        # What `zenml integration install mlflow` asks for (mlflow>=2.1.1,<4,
+        # python-rapidjson<1.15, numpy<3.0, pandas>=2.0.0), with mlflow pinned to
+        # the version the compat suite uses; [local] brings the SQLite store.
+        "$ZVENV/bin/pip" install -q --progress-bar off "$ZENML_SPEC" "mlflow==$MLFLOW_VERSION" \
+            "python-rapidjson<1.15" "numpy<3.0" "pandas>=2.0.0" scikit-learn
+        venv_ok || fail "$ZVENV lacks zenml 0.98 / mlflow $MLFLOW_VERSION / scikit-learn after install"
+        echo "installed in $(fmt_ms $(($(now_ms) - t)))"
+    fi
+) 9>"$STATE_DIR/zenml-venv.lock"
+"$ZVENV/bin/python" -c 'import importlib.metadata as md; print(*(f"{p} {md.version(p)}" for p in ("zenml", "mlflow", "scikit-learn")), sep=", ")'
+
+# ---------------------------------------------------------------- server
+WORK="$(mktemp -d -t arca-zenml.XXXXXX)"
+SERVER_LOG="$WORK/server.log"
+SERVER_PID=""
+
+stop_server() {
+    [[ -n "$SERVER_PID" ]] || return 0
+    kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1 # waiting for exit, bounded
+    done
+    kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    stop_server
+    if [[ $rc != 0 ]]; then
+        echo >&2
+        echo "==================== server log ($TARGET, last 300 lines of $SERVER_LOG)" >&2
+        tail -n 300 "$SERVER_LOG" >&2 2>/dev/null
+        echo "==================== end of server log" >&2
+        echo "zenml_e2e [$TARGET]: FAILED in step '$STEP' (exit $rc, $(fmt_ms $(($(now_ms) - T0))))" >&2
+    fi
+    if [[ "${ARCA_ZENML_KEEP_TMP:-0}" == 1 ]]; then
+        echo "kept $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    "$ZVENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_server() {
+    local port="$1" deadline
+    local -a cmd
+    if [[ "$TARGET" == arca ]]; then
+        local bin="${ARCA_BIN:-$ROOT/target/debug/arca}"
+        [[ -x "$bin" ]] || fail "arca binary not found at $bin: run \`cargo build -p arca\` first"
+        cmd=("$bin" server --host 127.0.0.1 --port "$port" --data-dir "$WORK/arca-data")
+        deadline=$(($(now_ms) + 30000))
+    else
+        cmd=("$ZVENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1
+            --backend-store-uri "sqlite:///$WORK/mlflow.db" --artifacts-destination "$WORK/mlflow-artifacts")
+        deadline=$(($(now_ms) + 120000))
+    fi
+    echo "+ ${cmd[*]}" >>"$SERVER_LOG"
+    # own session = own process group, so stop_server also ends mlflow's workers
+    (cd "$WORK" && exec setsid "${cmd[@]}") >>"$SERVER_LOG" 2>&1 </dev/null &
+    SERVER_PID=$!
+    while ! curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; do
+        kill -0 "$SERVER_PID" 2>/dev/null || {
+            wait "$SERVER_PID" 2>/dev/null || true
+            SERVER_PID=""
+            return 1
+        }
+        (($(now_ms) < deadline)) || fail "server not healthy on port $port in time"
+        sleep 0.2 # poll interval, not a synchronisation delay
+    done
+}
+
+step "start $TARGET server"
+SERVER_URL=""
+for attempt in 1 2 3; do
+    port="$(free_port)"
+    if start_server "$port"; then
+        SERVER_URL="http://127.0.0.1:$port"
+        break
+    fi
+    echo "server exited before it was healthy on port $port (attempt $attempt)" >&2
+done
+[[ -n "$SERVER_URL" ]] || fail "could not start the $TARGET server"
+echo "server: $SERVER_URL (pid $SERVER_PID, log $SERVER_LOG)"
+
+# ---------------------------------------------------------------- ZenML setup
+# Everything ZenML (and MLflow's client) writes stays under $WORK.
+for v in $(compgen -e); do
+    [[ "$v" == ZENML_* ]] && unset "$v"
+done
+export ZENML_CONFIG_PATH="$WORK/zenml-config"
+export ZENML_ANALYTICS_OPT_IN=false ZENML_ENABLE_REPO_INIT_WARNINGS=false
+export ZENML_LOGGING_COLORS_DISABLED=true NO_COLOR=1 COLUMNS=400
+export XDG_CONFIG_HOME="$WORK/xdg-config" XDG_CACHE_HOME="$WORK/xdg-cache"
+export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+# A wrong 5xx must fail fast, not back off for minutes.
+export MLFLOW_HTTP_REQUEST_MAX_RETRIES=0 MLFLOW_HTTP_REQUEST_TIMEOUT=60
+unset MLFLOW_TRACKING_URI MLFLOW_REGISTRY_URI MLFLOW_TRACKING_TOKEN MLFLOW_TRACKING_USERNAME MLFLOW_TRACKING_PASSWORD
+PROJECT="$WORK/project"
+mkdir -p "$PROJECT"
+cp "$ROOT/compat/zenml_pipeline.py" "$PROJECT/"
+cd "$PROJECT"
+
+OUT="$WORK/out"
+mkdir -p "$OUT"
+N=0
+LAST_OUT=""
+# Run a command, show and keep its output; fail on a non-zero exit.
+run() {
+    N=$((N + 1))
+    LAST_OUT="$OUT/$N.log"
+    echo "\$ $*"
+    local rc=0
+    "$@" >"$LAST_OUT" 2>&1 || rc=$?
+    sed 's/^/  | /' "$LAST_OUT"
+    ((rc == 0)) || fail "exit $rc from: $*"
+}
+zenml() { run "$ZVENV/bin/zenml" "$@"; }
+# Assert that the last command's output has this exact text.
+expect() {
+    grep -qF -- "$1" "$LAST_OUT" || fail "output of the last command lacks '$1'"
+    echo "ok: output has '$1'"
+}
+# Assert that the line holding the first pattern (e.g. a property name) also holds the second.
+expect_row() {
+    grep -F -- "$1" "$LAST_OUT" | grep -qF -- "$2" || fail "no line of the last output has both '$1' and '$2'"
+    echo "ok: '$1' row has '$2'"
+}
+
+step "register the MLflow experiment tracker, model registry and stack"
+zenml init
+# ZenML insists on credentials for an http(s) tracking URI; they are only sent along.
+zenml experiment-tracker register mlflow_tracker --flavor=mlflow \
+    --tracking_uri="$SERVER_URL" --tracking_username=zenml --tracking_password=zenml
+zenml model-registry register mlflow_registry --flavor=mlflow
+zenml stack register mlflow_stack -o default -a default -e mlflow_tracker -r mlflow_registry --set
+expect "mlflow_stack"
+
+step "pipeline: train + log with MLflow, mlflow_register_model_step"
+run "$ZVENV/bin/python" zenml_pipeline.py run
+RUN_ID="$(sed -n 's/^MLFLOW_RUN_ID=\([0-9a-f]*\)$/\1/p' "$LAST_OUT")"
+[[ -n "$RUN_ID" ]] || fail "the pipeline did not print the MLflow run id"
+expect "Registered model $MODEL with version 1 from source runs:/$RUN_ID/model"
+
+step "zenml model-registry models list"
+zenml model-registry models list
+expect "$MODEL"
+
+step "zenml model-registry models list-versions"
+zenml model-registry models list-versions "$MODEL"
+expect_row "$MODEL" " 1 "
+expect "zenml_version"
+
+step "zenml model-registry models get-version"
+zenml model-registry models get-version "$MODEL" -v 1
+expect "Properties of model \`$MODEL\` version \`1\`"
+expect_row "REGISTERED_MODEL_NAME" "$MODEL"
+expect_row "MODEL_SOURCE_URI" "runs:/$RUN_ID/model"
+expect_row "VERSION_DESCRIPTION" "iris logistic regression"
+expect_row "METADATA" "'mlflow_run_id': '$RUN_ID'"
+expect_row "METADATA" "'zenml_pipeline_name': 'arca_zenml_e2e'"
+expect_row "METADATA" "'team': 'arca'"
+expect_row "STAGE" "None"
+
+step "zenml model-registry models update-version --stage Production"
+zenml model-registry models update-version "$MODEL" -v 1 --stage Production
+expect "Model $MODEL version 1 updated successfully."
+# With an MLflow 3 client ZenML sets the alias `champion` and leaves the stage alone.
+expect_row "METADATA" "'mlflow_aliases': 'champion'"
+expect_row "STAGE" "None"
+zenml model-registry models get-version "$MODEL" -v 1
+expect_row "METADATA" "'mlflow_aliases': 'champion'"
+
+step "registry API and load_model_version (Python)"
+run env ARCA_ZENML_RUN_ID="$RUN_ID" "$ZVENV/bin/python" zenml_pipeline.py check
+
+step "done"
+STEP=""
+echo "zenml_e2e [$TARGET]: OK ($(fmt_ms $(($(now_ms) - T0))))"
