@@ -14,6 +14,7 @@
 #   ARCA_MLFLOW_VERSION  mlflow version for .venv, default 3.17.2
 #   ARCA_COMPAT_318=0    skip the extra compat run with the mlflow 3.18.0 client
 #                        (.test-env/venv318: the 3.18.0 wheel over .venv's packages)
+#   ARCA_SKIP_ZENML=1    skip the ZenML end-to-end run (compat/zenml_e2e.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -272,6 +273,14 @@ if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
         run_tests "compat suite with mlflow 3.18.0" env ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND=sqlite \
             "$VENV318/bin/python" -m pytest -q compat/
     fi
+fi
+
+# ---------------------------------------------------------------- ZenML end-to-end
+# ZenML 0.98's MLflow experiment tracker + model registry against arca on
+# SQLite. Uses its own venv (.test-env/zenml-venv, installed on first use).
+if [[ "${ARCA_SKIP_ZENML:-0}" != 1 ]]; then
+    section "ZenML end-to-end (compat/zenml_e2e.sh) against arca"
+    run_tests "ZenML end-to-end" env ARCA_ZENML_TARGET=arca compat/zenml_e2e.sh
 fi
 
 end_section
