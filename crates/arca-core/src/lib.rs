@@ -5,5 +5,6 @@ pub mod artifact_path;
 pub mod error;
 pub mod model;
 pub mod search;
+pub mod tracking;
 
 pub use error::{Error, ErrorCode, Result};

@@ -52,10 +52,53 @@ impl<S: Send + Sync, T: RequestMessage> FromRequest<S> for Mlflow<T> {
                 .map(Mlflow)
                 .map_err(|e| ApiError::invalid(format!("Invalid request body: {e}")));
         }
-        serde_json::from_slice(&bytes)
+        serde_json::from_slice(&quote_non_finite(&bytes))
             .map(Mlflow)
             .map_err(|e| ApiError::invalid(format!("Invalid JSON in request body: {e}")))
     }
+}
+
+/// Python's `json` writes NaN and infinities as bare `NaN`, `Infinity` and `-Infinity`, which
+/// are not JSON; the `mlflow` client sends them that way for metric values. Outside string
+/// literals they become the strings proto3 JSON uses for the same values.
+fn quote_non_finite(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mentions = |word: &[u8]| body.windows(word.len()).any(|w| w == word);
+    if !mentions(b"NaN") && !mentions(b"Infinity") {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len() + 16);
+    let (mut i, mut in_string, mut escaped) = (0, false, false);
+    while i < body.len() {
+        let b = body[i];
+        if in_string {
+            out.push(b);
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let rest = &body[i..];
+        if let Some(word) = [&b"-Infinity"[..], b"Infinity", b"NaN"]
+            .into_iter()
+            .find(|w| rest.starts_with(w))
+        {
+            out.push(b'"');
+            out.extend_from_slice(word);
+            out.push(b'"');
+            i += word.len();
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+        }
+        out.push(b);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `a=1&b=x&b=y` → `{"a": "1", "b": ["x", "y"]}` when `b` is repeated. A scalar field given
@@ -142,5 +185,16 @@ mod tests {
             serde_json::json!({"name": "ch urn", "stages": ["A", "B C"], "max_results": "5"})
         );
         assert!(query_to_json("name=%FF", &[]).is_err());
+    }
+
+    #[test]
+    fn bare_non_finite_numbers_become_strings_outside_string_literals() {
+        let body = br#"{"value": NaN, "b": -Infinity, "c": Infinity, "s": "NaN \" Infinity"}"#;
+        let fixed = quote_non_finite(body);
+        let v: Value = serde_json::from_slice(&fixed).unwrap();
+        assert_eq!(v["value"], "NaN");
+        assert_eq!(v["b"], "-Infinity");
+        assert_eq!(v["c"], "Infinity");
+        assert_eq!(v["s"], "NaN \" Infinity");
     }
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod tracking_wire;
 pub mod wire;
 
 use crate::error::ApiError;

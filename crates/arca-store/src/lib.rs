@@ -12,11 +12,13 @@
 mod models;
 mod search;
 mod sql;
+mod tracking;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod uri;
 mod versions;
 
+pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
 
 use anyhow::Context;

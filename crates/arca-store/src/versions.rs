@@ -182,6 +182,78 @@ async fn load_version(
     Ok(mv)
 }
 
+/// Where the files of a `models:/m-<id>` (MLflow 3 logged model) or `runs:/<run>/<path>`
+/// source are; any other source is already a location.
+async fn resolve_tracking_source(conn: &mut AnyConnection, source: &str) -> Result<String> {
+    if let Some(model_id) = source
+        .strip_prefix("models:/")
+        .filter(|id| id.starts_with("m-") && !id.contains('/'))
+    {
+        let row = sqlx::query("SELECT artifact_uri FROM logged_models WHERE model_id = $1")
+            .bind(model_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        if let Some(row) = row {
+            return row.try_get(0).map_err(db);
+        }
+    }
+    if let Some(rest) = source.strip_prefix("runs:/") {
+        let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let row = sqlx::query("SELECT artifact_uri FROM runs WHERE run_uuid = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        if let Some(row) = row {
+            let root: String = row.try_get(0).map_err(db)?;
+            let path = path.trim_matches('/');
+            return Ok(if path.is_empty() {
+                root
+            } else {
+                format!("{}/{path}", root.trim_end_matches('/'))
+            });
+        }
+    }
+    Ok(source.to_owned())
+}
+
+/// Notes on a logged model which registered versions were made from it (the tag MLflow's
+/// server writes, `mlflow.modelVersions`: a JSON list of `{"name", "version"}`).
+async fn tag_logged_model_with_version(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    name: &str,
+    version: i64,
+) -> Result<()> {
+    const KEY: &str = "mlflow.modelVersions";
+    let existing =
+        sqlx::query("SELECT value FROM logged_model_tags WHERE model_id = $1 AND key = $2")
+            .bind(model_id)
+            .bind(KEY)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()
+            .map_err(db)?;
+    let mut list: Vec<serde_json::Value> = existing
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default();
+    list.push(serde_json::json!({"name": name, "version": version}));
+    sqlx::query(
+        "INSERT INTO logged_model_tags (model_id, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(model_id)
+    .bind(KEY)
+    .bind(serde_json::Value::Array(list).to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 /// A `models:/<name>/<version>` source (what `copy_model_version` writes) points at another
 /// registered version; its files are wherever that version's files are.
 fn registry_source(source: &str) -> Option<(&str, VersionNumber)> {
@@ -214,6 +286,25 @@ impl Registry {
         .ok_or_else(|| crate::models::model_not_found(name.as_str()))?;
         let model_id: i64 = row.try_get(0).map_err(db)?;
         let version: i64 = row.try_get::<i64, _>(1).map_err(db)? - 1;
+        // A version made from a logged model belongs to the run that logged it.
+        let mut run_id = new.run_id.clone();
+        if let Some(logged) = &new.model_id {
+            let row = sqlx::query(
+                "SELECT source_run_id FROM logged_models WHERE model_id = $1 AND lifecycle_stage = 'active'",
+            )
+            .bind(logged.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::not_found(format!("Logged model with ID '{logged}' not found.")))?;
+            if run_id.is_empty() {
+                run_id = row
+                    .try_get::<Option<String>, _>(0)
+                    .map_err(db)?
+                    .unwrap_or_default();
+            }
+            tag_logged_model_with_version(conn, logged, name.as_str(), version).await?;
+        }
         sqlx::query(
             "INSERT INTO model_versions (model_id, version, creation_time, last_updated_time, \
              user_id, current_stage, description, source, run_id, run_link, status, logged_model_id) \
@@ -226,7 +317,7 @@ impl Registry {
         .bind(Stage::None.as_str())
         .bind(new.description.as_deref().unwrap_or(""))
         .bind(new.source.as_str())
-        .bind(new.run_id.as_str())
+        .bind(run_id.as_str())
         .bind(new.run_link.as_deref().unwrap_or(""))
         .bind(new.model_id.as_deref())
         .execute(&mut *conn)
@@ -450,7 +541,7 @@ impl Registry {
         // A bounded walk: copies of copies resolve, a cycle cannot hang the request.
         for _ in 0..16 {
             let Some((src_name, src_version)) = registry_source(&current.source) else {
-                return Ok(current.source);
+                return resolve_tracking_source(&mut conn, &current.source).await;
             };
             match load_version(&mut conn, src_name, src_version).await {
                 Ok(next) => current = next,

@@ -1,15 +1,110 @@
 //! Routes. Every MLflow endpoint is served under `/api/2.0/mlflow` and, for the MLflow UI and
 //! tools that use it, `/ajax-api/2.0/mlflow`.
 
+mod logged_models;
 mod registry;
+mod tracking;
+
+use crate::error::{ApiError, ApiResult};
+use crate::wire::TagIn;
+use arca_core::model::Tag;
+use arca_core::search::PageToken;
+use axum::Json;
+use serde_json::{Value, json};
+
+/// The empty message most mutations answer with.
+pub(crate) fn ok() -> ApiResult<Json<Value>> {
+    Ok(Json(json!({})))
+}
+
+pub(crate) fn required(value: Option<String>, field: &str) -> ApiResult<String> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(ApiError::missing(field)),
+    }
+}
+
+pub(crate) fn tags_arg(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let key = required(t.key, "key")?;
+            let value = t.value.ok_or_else(|| ApiError::missing("value"))?;
+            Ok(Tag::parse(&key, &value)?)
+        })
+        .collect()
+}
+
+pub(crate) fn max_results_arg(value: Option<i64>, default: i64, max: i64) -> ApiResult<u64> {
+    let n = value.unwrap_or(default);
+    if n < 1 || n > max {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {n} for parameter 'max_results' supplied: it must be between 1 and {max}."
+        )));
+    }
+    Ok(n as u64)
+}
+
+pub(crate) fn page_token_arg(value: Option<String>) -> ApiResult<Option<PageToken>> {
+    Ok(value
+        .filter(|t| !t.is_empty())
+        .map(|t| PageToken::decode(&t))
+        .transpose()?)
+}
 
 use crate::AppState;
 use axum::Router;
 use axum::routing::{get, post};
 
 pub fn mlflow_routes() -> Router<AppState> {
+    use axum::routing::{delete, patch};
+    use logged_models::*;
     use registry::*;
+    use tracking::*;
     Router::new()
+        .route("/experiments/create", post(create_experiment))
+        .route("/experiments/get", get(get_experiment))
+        .route("/experiments/get-by-name", get(get_experiment_by_name))
+        .route("/experiments/update", post(update_experiment))
+        .route("/experiments/delete", post(delete_experiment))
+        .route("/experiments/restore", post(restore_experiment))
+        .route("/experiments/set-experiment-tag", post(set_experiment_tag))
+        .route(
+            "/experiments/delete-experiment-tag",
+            post(delete_experiment_tag),
+        )
+        .route("/runs/create", post(create_run))
+        .route("/runs/get", get(get_run))
+        .route("/runs/update", post(update_run))
+        .route("/runs/delete", post(delete_run))
+        .route("/runs/restore", post(restore_run))
+        .route("/runs/log-metric", post(log_metric))
+        .route("/runs/log-parameter", post(log_param))
+        .route("/runs/set-tag", post(set_tag))
+        .route("/runs/delete-tag", post(delete_tag))
+        .route("/runs/log-batch", post(log_batch))
+        .route("/runs/log-inputs", post(log_inputs))
+        .route("/runs/outputs", post(log_outputs))
+        .route("/metrics/get-history", get(get_metric_history))
+        .route("/logged-models", post(create_logged_model))
+        .route(
+            "/logged-models/{model_id}",
+            get(get_logged_model)
+                .patch(finalize_logged_model)
+                .delete(delete_logged_model),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            patch(set_logged_model_tags),
+        )
+        .route(
+            "/logged-models/{model_id}/tags/{tag_key}",
+            delete(delete_logged_model_tag),
+        )
+        .route(
+            "/logged-models/{model_id}/params",
+            post(log_logged_model_params),
+        )
         .route("/registered-models/create", post(create_registered_model))
         .route("/registered-models/rename", post(rename_registered_model))
         .route(

@@ -1,6 +1,7 @@
 //! The MLflow model-registry endpoints (`ModelRegistryService`). Each handler parses its request
 //! into domain types, makes one call to the Registry service and renders the result.
 
+use super::{max_results_arg, page_token_arg, required, tags_arg};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Mlflow, RequestMessage, opt_bool, opt_int64};
@@ -9,7 +10,7 @@ use arca_core::model::{
     AliasName, ModelName, NewModelVersion, Stage, Tag, VersionNumber, parse_description,
     parse_tag_key,
 };
-use arca_core::search::{PageToken, SearchEntity, parse_filter, parse_order_by};
+use arca_core::search::{SearchEntity, parse_filter, parse_order_by};
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
@@ -21,47 +22,12 @@ const MODEL_SEARCH_MAX: i64 = 1000;
 const VERSION_SEARCH_DEFAULT: i64 = 200_000;
 const VERSION_SEARCH_MAX: i64 = 200_000;
 
-fn required(value: Option<String>, field: &str) -> ApiResult<String> {
-    match value {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(ApiError::missing(field)),
-    }
-}
-
 fn version_arg(value: Option<String>) -> ApiResult<VersionNumber> {
     Ok(VersionNumber::parse(&required(value, "version")?)?)
 }
 
-fn tags_arg(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
-    tags.unwrap_or_default()
-        .into_iter()
-        .map(|t| {
-            let key = required(t.key, "key")?;
-            let value = t.value.ok_or_else(|| ApiError::missing("value"))?;
-            Ok(Tag::parse(&key, &value)?)
-        })
-        .collect()
-}
-
 fn description_arg(value: Option<String>) -> ApiResult<Option<String>> {
     Ok(value.map(|d| parse_description(&d)).transpose()?)
-}
-
-fn max_results_arg(value: Option<i64>, default: i64, max: i64) -> ApiResult<u64> {
-    let n = value.unwrap_or(default);
-    if n < 1 || n > max {
-        return Err(ApiError::invalid(format!(
-            "Invalid value {n} for parameter 'max_results' supplied: it must be between 1 and {max}."
-        )));
-    }
-    Ok(n as u64)
-}
-
-fn page_token_arg(value: Option<String>) -> ApiResult<Option<PageToken>> {
-    Ok(value
-        .filter(|t| !t.is_empty())
-        .map(|t| PageToken::decode(&t))
-        .transpose()?)
 }
 
 fn model_json(m: &arca_core::model::RegisteredModel) -> Value {
@@ -253,8 +219,10 @@ pub async fn create_model_version(
     Mlflow(req): Mlflow<CreateVersion>,
 ) -> ApiResult<Json<Value>> {
     let name = ModelName::parse(&required(req.name, "name")?)?;
+    let source = required(req.source, "source")?;
+    arca_core::artifact_path::validate_source_uri(&source)?;
     let new = NewModelVersion {
-        source: required(req.source, "source")?,
+        source,
         run_id: req.run_id.unwrap_or_default(),
         run_link: req.run_link,
         description: description_arg(req.description)?,

@@ -5,4 +5,5 @@ mod errors;
 mod helpers;
 mod models;
 mod search;
+mod tracking;
 mod versions;

@@ -73,12 +73,14 @@ async fn versions_are_numbered_from_one_and_never_reused(app: TestApp) {
     assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "abc");
 }
 
+const RUN: &str = "0123456789abcdef0123456789abcdef";
+
 async fn a_version_is_rendered_as_mlflow_renders_it(app: TestApp) {
     app.create_model("w").await;
     let (status, body) = app
         .post(
             "model-versions/create",
-            json!({"name": "w", "source": "runs:/abc/model", "run_id": "abc", "description": "first",
+            json!({"name": "w", "source": format!("runs:/{RUN}/model"), "run_id": RUN, "description": "first",
                    "tags": [{"key": "k", "value": "v"}], "run_link": "http://x"}),
         )
         .await;
@@ -89,8 +91,8 @@ async fn a_version_is_rendered_as_mlflow_renders_it(app: TestApp) {
     assert!(mv["creation_timestamp"].is_i64());
     assert_eq!(mv["current_stage"], "None");
     assert_eq!(mv["status"], "READY");
-    assert_eq!(mv["source"], "runs:/abc/model");
-    assert_eq!(mv["run_id"], "abc");
+    assert_eq!(mv["source"], format!("runs:/{RUN}/model"));
+    assert_eq!(mv["run_id"], RUN);
     assert_eq!(mv["description"], "first");
     assert_eq!(mv["run_link"], "http://x");
     assert_eq!(mv["tags"], json!([{"key": "k", "value": "v"}]));

@@ -1,0 +1,136 @@
+//! MLflow 3 logged models (`/logged-models`), which `mlflow.<flavor>.log_model` creates,
+//! uploads files to and finalizes before registering a version from them.
+
+use super::{ok, required, tags_arg};
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{Mlflow, RequestMessage};
+use crate::tracking_wire as wire;
+use crate::wire::TagIn;
+use arca_core::tracking::{
+    LoggedModelStatus, MAX_PARAM_VALUE_LEN, Param, check_value_len, parse_entity_key,
+};
+use arca_store::NewLoggedModel;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn params_arg(params: Option<Vec<TagIn>>) -> ApiResult<Vec<Param>> {
+    params
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let key = parse_entity_key("Param", &required(p.key, "key")?)?;
+            let value = p.value.unwrap_or_default();
+            check_value_len("Param value", &key, &value, MAX_PARAM_VALUE_LEN)?;
+            Ok(Param { key, value })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct CreateLoggedModel {
+    experiment_id: Option<String>,
+    name: Option<String>,
+    model_type: Option<String>,
+    source_run_id: Option<String>,
+    params: Option<Vec<TagIn>>,
+    tags: Option<Vec<TagIn>>,
+}
+impl RequestMessage for CreateLoggedModel {}
+
+pub async fn create_logged_model(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<CreateLoggedModel>,
+) -> ApiResult<Json<Value>> {
+    let new = NewLoggedModel {
+        experiment_id: required(req.experiment_id, "experiment_id")?,
+        name: req.name,
+        model_type: req.model_type,
+        source_run_id: req.source_run_id.filter(|r| !r.is_empty()),
+        params: params_arg(req.params)?,
+        tags: tags_arg(req.tags)?,
+    };
+    let model = app.registry.create_logged_model(&new).await?;
+    Ok(Json(json!({ "model": wire::logged_model(&model) })))
+}
+
+pub async fn get_logged_model(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let model = app.registry.get_logged_model(&model_id).await?;
+    Ok(Json(json!({ "model": wire::logged_model(&model) })))
+}
+
+#[derive(Deserialize)]
+pub struct Finalize {
+    status: Option<String>,
+}
+impl RequestMessage for Finalize {}
+
+pub async fn finalize_logged_model(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+    Mlflow(req): Mlflow<Finalize>,
+) -> ApiResult<Json<Value>> {
+    let status = LoggedModelStatus::parse(&required(req.status, "status")?)?;
+    let model = app
+        .registry
+        .finalize_logged_model(&model_id, status)
+        .await?;
+    Ok(Json(json!({ "model": wire::logged_model(&model) })))
+}
+
+pub async fn delete_logged_model(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    app.registry.delete_logged_model(&model_id).await?;
+    ok()
+}
+
+#[derive(Deserialize)]
+pub struct Tags {
+    tags: Option<Vec<TagIn>>,
+}
+impl RequestMessage for Tags {}
+
+pub async fn set_logged_model_tags(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+    Mlflow(req): Mlflow<Tags>,
+) -> ApiResult<Json<Value>> {
+    let tags = tags_arg(req.tags)?;
+    app.registry.set_logged_model_tags(&model_id, &tags).await?;
+    ok()
+}
+
+pub async fn delete_logged_model_tag(
+    State(app): State<AppState>,
+    Path((model_id, key)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    app.registry
+        .delete_logged_model_tag(&model_id, &key)
+        .await?;
+    ok()
+}
+
+#[derive(Deserialize)]
+pub struct Params {
+    params: Option<Vec<TagIn>>,
+}
+impl RequestMessage for Params {}
+
+pub async fn log_logged_model_params(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+    Mlflow(req): Mlflow<Params>,
+) -> ApiResult<Json<Value>> {
+    let params = params_arg(req.params)?;
+    app.registry
+        .log_logged_model_params(&model_id, &params)
+        .await?;
+    ok()
+}

@@ -1,0 +1,514 @@
+//! The MLflow tracking endpoints (`MlflowService`): experiments, runs, params, metrics, tags,
+//! dataset inputs and model outputs. The client sends a run's id as both `run_id` and the
+//! legacy `run_uuid`; either is accepted.
+
+use super::{ok, required, tags_arg};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Mlflow, RequestMessage, opt_int64};
+use crate::tracking_wire::{self as wire, opt_double};
+use crate::wire::TagIn;
+use arca_core::model::Tag;
+use arca_core::tracking::{
+    Dataset, DatasetInput, MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_BATCH_TOTAL,
+    MAX_PARAM_VALUE_LEN, MAX_TAG_VALUE_LEN, Metric, ModelOutput, Param, RunStatus, check_value_len,
+    parse_entity_key,
+};
+use arca_store::NewRun;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// MLflow caps one page of metric history at 25000 points by default.
+const METRIC_HISTORY_DEFAULT: i64 = 25_000;
+const METRIC_HISTORY_MAX: i64 = 25_000;
+
+fn run_id_arg(run_id: Option<String>, run_uuid: Option<String>) -> ApiResult<String> {
+    required(run_id.filter(|r| !r.is_empty()).or(run_uuid), "run_id")
+}
+
+fn run_tags(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
+    let tags = tags_arg(tags)?;
+    for tag in &tags {
+        parse_entity_key("Tag", &tag.key)?;
+        check_value_len("Tag value", &tag.key, &tag.value, MAX_TAG_VALUE_LEN)?;
+    }
+    Ok(tags)
+}
+
+// ---------------------------------------------------------------- experiments
+
+#[derive(Deserialize)]
+pub struct CreateExperiment {
+    name: Option<String>,
+    artifact_location: Option<String>,
+    tags: Option<Vec<TagIn>>,
+}
+impl RequestMessage for CreateExperiment {
+    const REPEATED: &'static [&'static str] = &["tags"];
+}
+
+pub async fn create_experiment(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<CreateExperiment>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let location = req.artifact_location.filter(|l| !l.is_empty());
+    if let Some(location) = &location {
+        arca_core::artifact_path::validate_source_uri(location)?;
+    }
+    let tags = tags_arg(req.tags)?;
+    let id = app
+        .registry
+        .create_experiment(&name, location.as_deref(), &tags)
+        .await?;
+    Ok(Json(json!({ "experiment_id": id })))
+}
+
+#[derive(Deserialize)]
+pub struct ByExperiment {
+    experiment_id: Option<String>,
+    experiment_name: Option<String>,
+    new_name: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+impl RequestMessage for ByExperiment {}
+
+pub async fn get_experiment(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByExperiment>,
+) -> ApiResult<Json<Value>> {
+    let id = required(req.experiment_id, "experiment_id")?;
+    let experiment = app.registry.get_experiment(&id).await?;
+    Ok(Json(json!({ "experiment": wire::experiment(&experiment) })))
+}
+
+pub async fn get_experiment_by_name(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByExperiment>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.experiment_name, "experiment_name")?;
+    let experiment = app.registry.get_experiment_by_name(&name).await?;
+    Ok(Json(json!({ "experiment": wire::experiment(&experiment) })))
+}
+
+pub async fn update_experiment(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByExperiment>,
+) -> ApiResult<Json<Value>> {
+    let id = required(req.experiment_id, "experiment_id")?;
+    if let Some(new_name) = req.new_name {
+        app.registry.rename_experiment(&id, &new_name).await?;
+    }
+    ok()
+}
+
+pub async fn delete_experiment(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByExperiment>,
+) -> ApiResult<Json<Value>> {
+    let id = required(req.experiment_id, "experiment_id")?;
+    app.registry.delete_experiment(&id).await?;
+    ok()
+}
+
+pub async fn restore_experiment(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByExperiment>,
+) -> ApiResult<Json<Value>> {
+    let id = required(req.experiment_id, "experiment_id")?;
+    app.registry.restore_experiment(&id).await?;
+    ok()
+}
+
+pub async fn set_experiment_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByExperiment>,
+) -> ApiResult<Json<Value>> {
+    let id = required(req.experiment_id, "experiment_id")?;
+    let key = parse_entity_key("Tag", &required(req.key, "key")?)?;
+    let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
+    check_value_len("Tag value", &key, &value, MAX_TAG_VALUE_LEN)?;
+    app.registry
+        .set_experiment_tag(&id, &Tag { key, value })
+        .await?;
+    ok()
+}
+
+pub async fn delete_experiment_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByExperiment>,
+) -> ApiResult<Json<Value>> {
+    let id = required(req.experiment_id, "experiment_id")?;
+    let key = required(req.key, "key")?;
+    app.registry.delete_experiment_tag(&id, &key).await?;
+    ok()
+}
+
+// ---------------------------------------------------------------- runs
+
+#[derive(Deserialize)]
+pub struct CreateRun {
+    experiment_id: Option<String>,
+    user_id: Option<String>,
+    run_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    start_time: Option<i64>,
+    tags: Option<Vec<TagIn>>,
+}
+impl RequestMessage for CreateRun {
+    const REPEATED: &'static [&'static str] = &["tags"];
+}
+
+pub async fn create_run(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<CreateRun>,
+) -> ApiResult<Json<Value>> {
+    let new = NewRun {
+        // MLflow puts a run without an experiment into the default experiment.
+        experiment_id: req
+            .experiment_id
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| "0".into()),
+        user_id: req.user_id.unwrap_or_default(),
+        run_name: req.run_name,
+        start_time: req.start_time,
+        tags: run_tags(req.tags)?,
+    };
+    let run = app.registry.create_run(&new).await?;
+    Ok(Json(json!({ "run": wire::run(&run) })))
+}
+
+#[derive(Deserialize)]
+pub struct ByRun {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+}
+impl RequestMessage for ByRun {}
+
+pub async fn get_run(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByRun>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let run = app.registry.get_run(&run_id).await?;
+    Ok(Json(json!({ "run": wire::run(&run) })))
+}
+
+pub async fn delete_run(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByRun>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    app.registry.delete_run(&run_id).await?;
+    ok()
+}
+
+pub async fn restore_run(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<ByRun>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    app.registry.restore_run(&run_id).await?;
+    ok()
+}
+
+#[derive(Deserialize)]
+pub struct UpdateRun {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    status: Option<String>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    end_time: Option<i64>,
+    run_name: Option<String>,
+}
+impl RequestMessage for UpdateRun {}
+
+pub async fn update_run(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<UpdateRun>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let status = req.status.map(|s| RunStatus::parse(&s)).transpose()?;
+    let info = app
+        .registry
+        .update_run(&run_id, status, req.end_time, req.run_name.as_deref())
+        .await?;
+    Ok(Json(json!({ "run_info": wire::run_info(&info) })))
+}
+
+#[derive(Deserialize)]
+pub struct MetricIn {
+    key: Option<String>,
+    #[serde(default, deserialize_with = "opt_double")]
+    value: Option<f64>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    step: Option<i64>,
+    model_id: Option<String>,
+    dataset_name: Option<String>,
+    dataset_digest: Option<String>,
+}
+
+impl MetricIn {
+    fn parse(self) -> ApiResult<Metric> {
+        Ok(Metric {
+            key: parse_entity_key("Metric", &required(self.key, "key")?)?,
+            value: self.value.ok_or_else(|| ApiError::missing("value"))?,
+            timestamp: self
+                .timestamp
+                .ok_or_else(|| ApiError::missing("timestamp"))?,
+            step: self.step.unwrap_or(0),
+            model_id: self.model_id.filter(|m| !m.is_empty()),
+            dataset_name: self.dataset_name.filter(|m| !m.is_empty()),
+            dataset_digest: self.dataset_digest.filter(|m| !m.is_empty()),
+            run_id: None,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogMetric {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    #[serde(flatten)]
+    metric: MetricIn,
+}
+impl RequestMessage for LogMetric {}
+
+pub async fn log_metric(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<LogMetric>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let metric = req.metric.parse()?;
+    app.registry.log_batch(&run_id, &[metric], &[], &[]).await?;
+    ok()
+}
+
+#[derive(Deserialize)]
+pub struct KeyValueOnRun {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+impl RequestMessage for KeyValueOnRun {}
+
+fn param_arg(key: Option<String>, value: Option<String>) -> ApiResult<Param> {
+    let key = parse_entity_key("Param", &required(key, "key")?)?;
+    let value = value.ok_or_else(|| ApiError::missing("value"))?;
+    check_value_len("Param value", &key, &value, MAX_PARAM_VALUE_LEN)?;
+    Ok(Param { key, value })
+}
+
+pub async fn log_param(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<KeyValueOnRun>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let param = param_arg(req.key, req.value)?;
+    app.registry.log_batch(&run_id, &[], &[param], &[]).await?;
+    ok()
+}
+
+pub async fn set_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<KeyValueOnRun>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let tags = run_tags(Some(vec![TagIn {
+        key: req.key,
+        value: req.value,
+    }]))?;
+    app.registry.log_batch(&run_id, &[], &[], &tags).await?;
+    ok()
+}
+
+pub async fn delete_tag(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<KeyValueOnRun>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let key = required(req.key, "key")?;
+    app.registry.delete_run_tag(&run_id, &key).await?;
+    ok()
+}
+
+#[derive(Deserialize)]
+pub struct LogBatch {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    metrics: Option<Vec<MetricIn>>,
+    params: Option<Vec<TagIn>>,
+    tags: Option<Vec<TagIn>>,
+}
+impl RequestMessage for LogBatch {}
+
+pub async fn log_batch(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<LogBatch>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let metrics = req.metrics.unwrap_or_default();
+    let params = req.params.unwrap_or_default();
+    let tags = req.tags.unwrap_or_default();
+    for (what, got, max) in [
+        ("metrics", metrics.len(), MAX_BATCH_METRICS),
+        ("params", params.len(), MAX_BATCH_PARAMS),
+        ("tags", tags.len(), MAX_BATCH_TAGS),
+        (
+            "total entities",
+            metrics.len() + params.len() + tags.len(),
+            MAX_BATCH_TOTAL,
+        ),
+    ] {
+        if got > max {
+            return Err(ApiError::invalid(format!(
+                "A batch logging request can contain at most {max} {what}. Got {got} {what}. \
+                 Please split up {what} across multiple requests and try again."
+            )));
+        }
+    }
+    let metrics = metrics
+        .into_iter()
+        .map(MetricIn::parse)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let params = params
+        .into_iter()
+        .map(|p| param_arg(p.key, p.value))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let tags = run_tags(Some(tags))?;
+    app.registry
+        .log_batch(&run_id, &metrics, &params, &tags)
+        .await?;
+    ok()
+}
+
+#[derive(Deserialize)]
+pub struct MetricHistory {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    metric_key: Option<String>,
+    page_token: Option<String>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    max_results: Option<i64>,
+}
+impl RequestMessage for MetricHistory {}
+
+pub async fn get_metric_history(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<MetricHistory>,
+) -> ApiResult<Json<Value>> {
+    let run_id = run_id_arg(req.run_id, req.run_uuid)?;
+    let key = required(req.metric_key, "metric_key")?;
+    let max = super::max_results_arg(req.max_results, METRIC_HISTORY_DEFAULT, METRIC_HISTORY_MAX)?;
+    let token = super::page_token_arg(req.page_token)?;
+    let page = app
+        .registry
+        .get_metric_history(&run_id, &key, max, token.as_ref())
+        .await?;
+    let mut body = json!({});
+    if !page.items.is_empty() {
+        body["metrics"] = json!(page.items.iter().map(wire::metric).collect::<Vec<_>>());
+    }
+    if let Some(t) = page.next_page_token {
+        body["next_page_token"] = json!(t);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct DatasetIn {
+    name: Option<String>,
+    digest: Option<String>,
+    source_type: Option<String>,
+    source: Option<String>,
+    schema: Option<String>,
+    profile: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DatasetInputIn {
+    tags: Option<Vec<TagIn>>,
+    dataset: Option<DatasetIn>,
+}
+
+#[derive(Deserialize)]
+pub struct ModelRef {
+    model_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    step: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct LogInputs {
+    run_id: Option<String>,
+    datasets: Option<Vec<DatasetInputIn>>,
+    models: Option<Vec<ModelRef>>,
+}
+impl RequestMessage for LogInputs {}
+
+pub async fn log_inputs(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<LogInputs>,
+) -> ApiResult<Json<Value>> {
+    let run_id = required(req.run_id, "run_id")?;
+    let datasets = req
+        .datasets
+        .unwrap_or_default()
+        .into_iter()
+        .map(|input| {
+            let d = input.dataset.ok_or_else(|| ApiError::missing("dataset"))?;
+            Ok(DatasetInput {
+                tags: tags_arg(input.tags)?,
+                dataset: Dataset {
+                    name: required(d.name, "name")?,
+                    digest: required(d.digest, "digest")?,
+                    source_type: d.source_type.unwrap_or_default(),
+                    source: d.source.unwrap_or_default(),
+                    schema: d.schema,
+                    profile: d.profile,
+                },
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let models = req
+        .models
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| required(m.model_id, "model_id"))
+        .collect::<ApiResult<Vec<_>>>()?;
+    app.registry.log_inputs(&run_id, &datasets, &models).await?;
+    ok()
+}
+
+#[derive(Deserialize)]
+pub struct LogOutputs {
+    run_id: Option<String>,
+    models: Option<Vec<ModelRef>>,
+}
+impl RequestMessage for LogOutputs {}
+
+pub async fn log_outputs(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<LogOutputs>,
+) -> ApiResult<Json<Value>> {
+    let run_id = required(req.run_id, "run_id")?;
+    let outputs = req
+        .models
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            Ok(ModelOutput {
+                model_id: required(m.model_id, "model_id")?,
+                step: m.step.unwrap_or(0),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    app.registry.log_outputs(&run_id, &outputs).await?;
+    ok()
+}

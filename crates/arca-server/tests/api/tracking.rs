@@ -1,0 +1,477 @@
+//! Experiments, runs and logged models, as `mlflow.start_run()` and `log_model` drive them.
+
+use crate::helpers::{TestApp, assert_error, read};
+use serde_json::{Value, json};
+
+crate::on_both_backends!(
+    experiments_are_created_found_renamed_deleted_and_restored,
+    a_run_logs_params_metrics_and_tags,
+    metric_history_keeps_every_point_and_non_finite_values,
+    batches_are_limited_and_applied_whole,
+    a_logged_model_registers_as_a_version_of_its_run,
+);
+
+async fn experiments_are_created_found_renamed_deleted_and_restored(app: TestApp) {
+    let (status, body) = app.get("experiments/get", &[("experiment_id", "0")]).await;
+    assert_eq!(status, 200, "the default experiment exists: {body}");
+    assert_eq!(body["experiment"]["name"], "Default");
+
+    let (status, body) = app
+        .post(
+            "experiments/create",
+            json!({"name": "churn-exp", "tags": [{"key": "team", "value": "risk"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["experiment_id"]
+        .as_str()
+        .expect("id as a string")
+        .to_owned();
+    let (_, body) = app
+        .get(
+            "experiments/get-by-name",
+            &[("experiment_name", "churn-exp")],
+        )
+        .await;
+    let exp = &body["experiment"];
+    assert_eq!(exp["experiment_id"], id.as_str());
+    assert_eq!(exp["artifact_location"], format!("mlflow-artifacts:/{id}"));
+    assert_eq!(exp["lifecycle_stage"], "active");
+    assert_eq!(exp["tags"], json!([{"key": "team", "value": "risk"}]));
+    assert!(exp["creation_time"].is_i64());
+
+    let got = app
+        .post("experiments/create", json!({"name": "churn-exp"}))
+        .await;
+    assert_error(&got, 400, "RESOURCE_ALREADY_EXISTS", "churn-exp");
+    let got = app
+        .get("experiments/get-by-name", &[("experiment_name", "nope")])
+        .await;
+    assert_error(
+        &got,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "Could not find experiment with name 'nope'",
+    );
+    let got = app
+        .get("experiments/get", &[("experiment_id", "999")])
+        .await;
+    assert_error(&got, 404, "RESOURCE_DOES_NOT_EXIST", "999");
+    let got = app
+        .post(
+            "experiments/create",
+            json!({"name": "x", "artifact_location": "/etc"}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "local path");
+
+    let (s, _) = app
+        .post(
+            "experiments/update",
+            json!({"experiment_id": id, "new_name": "renamed"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post("experiments/delete", json!({"experiment_id": id}))
+        .await;
+    assert_eq!(s, 200);
+    let (_, body) = app.get("experiments/get", &[("experiment_id", &id)]).await;
+    assert_eq!(body["experiment"]["name"], "renamed");
+    assert_eq!(body["experiment"]["lifecycle_stage"], "deleted");
+    let got = app.post("runs/create", json!({"experiment_id": id})).await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "active");
+    let (s, _) = app
+        .post("experiments/restore", json!({"experiment_id": id}))
+        .await;
+    assert_eq!(s, 200);
+    let got = app
+        .post("experiments/delete", json!({"experiment_id": "0"}))
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "default experiment");
+}
+
+async fn create_run(app: &TestApp) -> String {
+    let (status, body) = app
+        .post(
+            "runs/create",
+            json!({"experiment_id": "0", "user_id": "ana", "start_time": 1000,
+            "tags": [{"key": "mlflow.source.name", "value": "train.py"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["run"]["info"]["run_id"].as_str().unwrap().to_owned()
+}
+
+async fn get_run(app: &TestApp, run_id: &str) -> Value {
+    let (status, body) = app
+        .get("runs/get", &[("run_uuid", run_id), ("run_id", run_id)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["run"].clone()
+}
+
+async fn a_run_logs_params_metrics_and_tags(app: TestApp) {
+    let run_id = create_run(&app).await;
+    assert_eq!(run_id.len(), 32);
+    let run = get_run(&app, &run_id).await;
+    assert_eq!(run["info"]["status"], "RUNNING");
+    assert_eq!(
+        run["info"]["artifact_uri"],
+        format!("mlflow-artifacts:/0/{run_id}/artifacts")
+    );
+    assert_eq!(run["inputs"], json!({}));
+    let name = run["info"]["run_name"].as_str().unwrap();
+    assert!(!name.is_empty(), "a generated name");
+    let tags = run["data"]["tags"].as_array().unwrap();
+    assert!(tags.contains(&json!({"key": "mlflow.runName", "value": name})));
+
+    let r = |v: &str| json!({"run_id": run_id, "run_uuid": run_id, "key": "C", "value": v});
+    assert_eq!(app.post("runs/log-parameter", r("1.0")).await.0, 200);
+    assert_eq!(
+        app.post("runs/log-parameter", r("1.0")).await.0,
+        200,
+        "same value again is fine"
+    );
+    let got = app.post("runs/log-parameter", r("2.0")).await;
+    assert_error(
+        &got,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Changing param values is not allowed",
+    );
+
+    for (step, value) in [(0, 0.5), (2, 0.9), (1, 0.7)] {
+        let (s, _) = app
+            .post("runs/log-metric", json!({"run_id": run_id, "key": "acc", "value": value, "timestamp": 10, "step": step}))
+            .await;
+        assert_eq!(s, 200);
+    }
+    assert_eq!(
+        app.post(
+            "runs/set-tag",
+            json!({"run_id": run_id, "key": "mlflow.runName", "value": "r1"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        app.post(
+            "runs/set-tag",
+            json!({"run_id": run_id, "key": "k", "value": "v"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        app.post("runs/delete-tag", json!({"run_id": run_id, "key": "k"}))
+            .await
+            .0,
+        200
+    );
+    let got = app
+        .post("runs/delete-tag", json!({"run_id": run_id, "key": "k"}))
+        .await;
+    assert_error(&got, 404, "RESOURCE_DOES_NOT_EXIST", "k");
+
+    let run = get_run(&app, &run_id).await;
+    assert_eq!(run["data"]["params"], json!([{"key": "C", "value": "1.0"}]));
+    assert_eq!(
+        run["data"]["metrics"],
+        json!([{"key": "acc", "value": 0.9, "timestamp": 10, "step": 2}]),
+        "latest = highest step"
+    );
+    assert_eq!(
+        run["info"]["run_name"], "r1",
+        "the runName tag renames the run"
+    );
+
+    let (status, body) = app
+        .post(
+            "runs/update",
+            json!({"run_id": run_id, "run_uuid": run_id, "status": "FINISHED", "end_time": 2000}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["run_info"]["status"], "FINISHED");
+    assert_eq!(body["run_info"]["end_time"], 2000);
+
+    assert_eq!(
+        app.post("runs/delete", json!({"run_id": run_id})).await.0,
+        200
+    );
+    let got = app
+        .post(
+            "runs/log-metric",
+            json!({"run_id": run_id, "key": "acc", "value": 1, "timestamp": 1}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "active");
+    assert_eq!(
+        app.post("runs/restore", json!({"run_id": run_id})).await.0,
+        200
+    );
+    let got = app
+        .get(
+            "runs/get",
+            &[("run_id", "0123456789abcdef0123456789abcdef")],
+        )
+        .await;
+    assert_error(
+        &got,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "0123456789abcdef0123456789abcdef",
+    );
+    let got = app
+        .post(
+            "runs/log-metric",
+            json!({"run_id": run_id, "key": "../etc", "value": 1, "timestamp": 1}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "../etc");
+}
+
+async fn metric_history_keeps_every_point_and_non_finite_values(app: TestApp) {
+    let run_id = create_run(&app).await;
+    // The Python client writes NaN and infinities as bare JSON tokens.
+    for (step, value) in [
+        (0, "0.25"),
+        (1, "NaN"),
+        (2, "Infinity"),
+        (3, "-Infinity"),
+        (3, "0.5"),
+    ] {
+        let body = format!(
+            r#"{{"run_id": "{run_id}", "key": "loss", "value": {value}, "timestamp": 7, "step": {step}}}"#
+        );
+        let resp = app
+            .client
+            .post(app.url("runs/log-metric"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let got = read(resp).await;
+        assert_eq!(got.0, 200, "{value}: {}", got.1);
+    }
+    let (status, body) = app
+        .get(
+            "metrics/get-history",
+            &[
+                ("run_id", &run_id),
+                ("metric_key", "loss"),
+                ("max_results", "25000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let values: Vec<Value> = body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].clone())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            json!(0.25),
+            json!("NaN"),
+            json!("Infinity"),
+            json!("-Infinity"),
+            json!(0.5)
+        ]
+    );
+
+    let (_, first) = app
+        .get(
+            "metrics/get-history",
+            &[
+                ("run_id", &run_id),
+                ("metric_key", "loss"),
+                ("max_results", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(first["metrics"].as_array().unwrap().len(), 2);
+    let token = first["next_page_token"].as_str().unwrap();
+    let (_, second) = app
+        .get(
+            "metrics/get-history",
+            &[
+                ("run_id", &run_id),
+                ("metric_key", "loss"),
+                ("max_results", "2"),
+                ("page_token", token),
+            ],
+        )
+        .await;
+    assert_eq!(second["metrics"][0]["value"], "Infinity");
+}
+
+async fn batches_are_limited_and_applied_whole(app: TestApp) {
+    let run_id = create_run(&app).await;
+    let metrics: Vec<Value> = (0..1001)
+        .map(|i| json!({"key": "m", "value": i, "timestamp": 1, "step": i}))
+        .collect();
+    let got = app
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id, "metrics": metrics}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "at most 1000 metrics");
+    // A batch whose param conflicts leaves nothing behind.
+    app.post(
+        "runs/log-parameter",
+        json!({"run_id": run_id, "key": "p", "value": "1"}),
+    )
+    .await;
+    let got = app
+        .post("runs/log-batch", json!({"run_id": run_id, "metrics": [{"key": "m", "value": 1, "timestamp": 1}],
+            "params": [{"key": "q", "value": "x"}, {"key": "p", "value": "2"}], "tags": [{"key": "t", "value": "v"}]}))
+        .await;
+    assert_error(
+        &got,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Changing param values",
+    );
+    let run = get_run(&app, &run_id).await;
+    assert!(run["data"].get("metrics").is_none(), "{run}");
+    assert_eq!(run["data"]["params"], json!([{"key": "p", "value": "1"}]));
+    let (s, _) = app
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id, "metrics": [{"key": "m", "value": 1, "timestamp": 1}],
+            "params": [{"key": "q", "value": "x"}], "tags": [{"key": "t", "value": "v"}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let run = get_run(&app, &run_id).await;
+    assert_eq!(run["data"]["params"].as_array().unwrap().len(), 2);
+    assert_eq!(run["data"]["metrics"].as_array().unwrap().len(), 1);
+}
+
+async fn a_logged_model_registers_as_a_version_of_its_run(app: TestApp) {
+    let run_id = create_run(&app).await;
+    let (status, body) = app
+        .post("logged-models", json!({"experiment_id": "0", "name": "m", "source_run_id": run_id,
+            "params": [{"key": "C", "value": "1.0"}], "tags": [{"key": "mlflow.user", "value": "ana"}]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let info = &body["model"]["info"];
+    let model_id = info["model_id"].as_str().unwrap().to_owned();
+    assert!(model_id.starts_with("m-") && model_id.len() == 34);
+    assert_eq!(info["status"], "LOGGED_MODEL_PENDING");
+    assert_eq!(
+        info["artifact_uri"],
+        format!("mlflow-artifacts:/0/models/{model_id}/artifacts")
+    );
+    assert_eq!(
+        body["model"]["data"]["params"],
+        json!([{"key": "C", "value": "1.0"}])
+    );
+
+    assert_eq!(
+        app.post(
+            "runs/outputs",
+            json!({"run_id": run_id, "models": [{"model_id": model_id, "step": 0}]})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(app.post("runs/log-batch", json!({"run_id": run_id, "metrics": [{"key": "acc", "value": 0.9, "timestamp": 5, "step": 0, "model_id": model_id}]})).await.0, 200);
+    let (status, body) = app
+        .patch(
+            &format!("logged-models/{model_id}"),
+            json!({"model_id": model_id, "status": "LOGGED_MODEL_READY"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"]["info"]["status"], "LOGGED_MODEL_READY");
+    assert_eq!(
+        body["model"]["data"]["metrics"][0]["run_id"],
+        run_id.as_str()
+    );
+
+    app.create_model("churn").await;
+    let (status, body) = app
+        .post(
+            "model-versions/create",
+            json!({"name": "churn", "source": format!("models:/{model_id}"), "model_id": model_id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["model_version"]["run_id"],
+        run_id.as_str(),
+        "run_id from the logged model"
+    );
+    let (_, body) = app
+        .get(
+            "model-versions/get-download-uri",
+            &[("name", "churn"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(
+        body["artifact_uri"],
+        format!("mlflow-artifacts:/0/models/{model_id}/artifacts")
+    );
+    let (_, body) = app.get(&format!("logged-models/{model_id}"), &[]).await;
+    let tags = body["model"]["info"]["tags"].as_array().unwrap();
+    let versions = tags
+        .iter()
+        .find(|t| t["key"] == "mlflow.modelVersions")
+        .expect("modelVersions tag");
+    assert!(versions["value"].as_str().unwrap().contains("churn"));
+
+    let run = get_run(&app, &run_id).await;
+    assert_eq!(
+        run["outputs"]["model_outputs"],
+        json!([{"model_id": model_id, "step": 0}])
+    );
+
+    // runs:/ sources resolve to the run's artifact folder.
+    app.create_version("churn", &format!("runs:/{run_id}/model"))
+        .await;
+    let (_, body) = app
+        .get(
+            "model-versions/get-download-uri",
+            &[("name", "churn"), ("version", "2")],
+        )
+        .await;
+    assert_eq!(
+        body["artifact_uri"],
+        format!("mlflow-artifacts:/0/{run_id}/artifacts/model")
+    );
+
+    let (s, _) = app
+        .patch(
+            &format!("logged-models/{model_id}/tags"),
+            json!({"tags": [{"key": "a", "value": "b"}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .delete(&format!("logged-models/{model_id}/tags/a"), json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .delete(&format!("logged-models/{model_id}"), json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let got = app.get(&format!("logged-models/{model_id}"), &[]).await;
+    assert_error(&got, 404, "RESOURCE_DOES_NOT_EXIST", &model_id);
+    let got = app
+        .post(
+            "model-versions/create",
+            json!({"name": "churn", "source": "/etc/passwd"}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "local path");
+}

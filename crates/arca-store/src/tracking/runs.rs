@@ -1,0 +1,574 @@
+//! Runs and what they log. A param is logged once (its value cannot change); a metric keeps
+//! every (step, timestamp, value) it was given, and `latest_metrics` holds the value a run shows.
+
+use super::experiments::load_active_experiment;
+use super::{delete_key, load_key_values, new_id, upsert_key_value};
+use crate::sql::Bind;
+use crate::{Registry, db, now_millis};
+use arca_core::model::{Page, Tag};
+use arca_core::search::PageToken;
+use arca_core::tracking::{
+    Dataset, DatasetInput, Lifecycle, Metric, ModelOutput, Param, RUN_NAME_TAG, Run, RunInfo,
+    RunStatus,
+};
+use arca_core::{Error, Result};
+use sqlx::any::AnyRow;
+use sqlx::{Acquire, AnyConnection, Row};
+
+const INFO_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
+                            lifecycle_stage, artifact_uri";
+
+pub(crate) fn run_not_found(id: &str) -> Error {
+    Error::not_found(format!("Run with id={id} not found"))
+}
+
+pub(crate) fn run_info_from_row(row: &AnyRow) -> Result<RunInfo> {
+    let status: String = row.try_get("status").map_err(db)?;
+    let stage: String = row.try_get("lifecycle_stage").map_err(db)?;
+    Ok(RunInfo {
+        run_id: row.try_get("run_uuid").map_err(db)?,
+        experiment_id: row
+            .try_get::<i64, _>("experiment_id")
+            .map_err(db)?
+            .to_string(),
+        run_name: row.try_get("name").map_err(db)?,
+        user_id: row.try_get("user_id").map_err(db)?,
+        status: RunStatus::parse(&status)?,
+        start_time: row.try_get("start_time").map_err(db)?,
+        end_time: row.try_get("end_time").map_err(db)?,
+        artifact_uri: row.try_get("artifact_uri").map_err(db)?,
+        lifecycle_stage: Lifecycle::from_stored(&stage),
+    })
+}
+
+pub(crate) async fn load_run_info(conn: &mut AnyConnection, run_id: &str) -> Result<RunInfo> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {INFO_COLUMNS} FROM runs WHERE run_uuid = $1"
+    )))
+    .bind(run_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| run_not_found(run_id))?;
+    run_info_from_row(&row)
+}
+
+/// Logging goes only to active runs, as in MLflow.
+async fn load_active_run(conn: &mut AnyConnection, run_id: &str) -> Result<RunInfo> {
+    let info = load_run_info(conn, run_id).await?;
+    if info.lifecycle_stage != Lifecycle::Active {
+        return Err(Error::invalid(format!(
+            "The run {run_id} must be in the 'active' state. Current state is deleted."
+        )));
+    }
+    Ok(info)
+}
+
+fn metric_from_row(row: &AnyRow) -> Result<Metric> {
+    let is_nan: i64 = row.try_get("is_nan").map_err(db)?;
+    let value: f64 = row.try_get("value").map_err(db)?;
+    Ok(Metric {
+        key: row.try_get("key").map_err(db)?,
+        value: if is_nan != 0 { f64::NAN } else { value },
+        timestamp: row.try_get("timestamp").map_err(db)?,
+        step: row.try_get("step").map_err(db)?,
+        model_id: None,
+        dataset_name: None,
+        dataset_digest: None,
+        run_id: None,
+    })
+}
+
+pub(crate) async fn load_run(conn: &mut AnyConnection, run_id: &str) -> Result<Run> {
+    let info = load_run_info(conn, run_id).await?;
+    let metrics = sqlx::query(
+        "SELECT key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid = $1 \
+         ORDER BY key",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(metric_from_row)
+    .collect::<Result<Vec<_>>>()?;
+    let params = load_key_values(conn, "params", "run_uuid", Bind::Text(run_id.into()))
+        .await?
+        .into_iter()
+        .map(|t| Param {
+            key: t.key,
+            value: t.value,
+        })
+        .collect();
+    let tags = load_key_values(conn, "run_tags", "run_uuid", Bind::Text(run_id.into())).await?;
+    let dataset_inputs = sqlx::query(
+        "SELECT d.name, d.digest, d.source_type, d.source, d.schema, d.profile, i.tags \
+         FROM run_dataset_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
+         WHERE i.run_uuid = $1 ORDER BY d.name, d.digest",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(|r| {
+        let tags: String = r.try_get(6).map_err(db)?;
+        Ok(DatasetInput {
+            tags: decode_input_tags(&tags),
+            dataset: Dataset {
+                name: r.try_get(0).map_err(db)?,
+                digest: r.try_get(1).map_err(db)?,
+                source_type: r.try_get(2).map_err(db)?,
+                source: r.try_get(3).map_err(db)?,
+                schema: r.try_get(4).map_err(db)?,
+                profile: r.try_get(5).map_err(db)?,
+            },
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let model_inputs =
+        sqlx::query("SELECT model_id FROM run_model_inputs WHERE run_uuid = $1 ORDER BY model_id")
+            .bind(run_id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(db))
+            .collect::<Result<Vec<String>>>()?;
+    let model_outputs = sqlx::query(
+        "SELECT model_id, step FROM run_model_outputs WHERE run_uuid = $1 ORDER BY step, model_id",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(|r| {
+        Ok(ModelOutput {
+            model_id: r.try_get(0).map_err(db)?,
+            step: r.try_get(1).map_err(db)?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(Run {
+        info,
+        metrics,
+        params,
+        tags,
+        dataset_inputs,
+        model_inputs,
+        model_outputs,
+    })
+}
+
+/// Input tags are few and small; they are kept as one JSON list per input.
+fn encode_input_tags(tags: &[Tag]) -> String {
+    let pairs: Vec<[&str; 2]> = tags
+        .iter()
+        .map(|t| [t.key.as_str(), t.value.as_str()])
+        .collect();
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+fn decode_input_tags(stored: &str) -> Vec<Tag> {
+    serde_json::from_str::<Vec<[String; 2]>>(stored)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|[key, value]| Tag { key, value })
+        .collect()
+}
+
+/// What a caller supplies to start a run.
+#[derive(Debug, Clone, Default)]
+pub struct NewRun {
+    pub experiment_id: String,
+    pub user_id: String,
+    pub run_name: Option<String>,
+    pub start_time: Option<i64>,
+    pub tags: Vec<Tag>,
+}
+
+async fn insert_metric(conn: &mut AnyConnection, run_id: &str, m: &Metric) -> Result<()> {
+    let (value, is_nan) = if m.value.is_nan() {
+        (0.0, 1i64)
+    } else {
+        (m.value, 0i64)
+    };
+    sqlx::query(
+        "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, \
+         dataset_name, dataset_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(run_id)
+    .bind(m.key.as_str())
+    .bind(value)
+    .bind(is_nan)
+    .bind(m.timestamp)
+    .bind(m.step)
+    .bind(m.model_id.as_deref())
+    .bind(m.dataset_name.as_deref())
+    .bind(m.dataset_digest.as_deref())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_uuid, key) DO UPDATE SET \
+         value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, \
+         step = excluded.step \
+         WHERE excluded.step > latest_metrics.step \
+            OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
+            OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
+                AND excluded.value > latest_metrics.value)",
+    )
+    .bind(run_id)
+    .bind(m.key.as_str())
+    .bind(value)
+    .bind(is_nan)
+    .bind(m.timestamp)
+    .bind(m.step)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn insert_param(conn: &mut AnyConnection, run_id: &str, p: &Param) -> Result<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(run_id)
+    .bind(p.key.as_str())
+    .bind(p.value.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    if inserted.rows_affected() > 0 {
+        return Ok(());
+    }
+    let existing: String = sqlx::query("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
+        .bind(run_id)
+        .bind(p.key.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
+    if existing != p.value {
+        return Err(Error::invalid(format!(
+            "Changing param values is not allowed. Param with key='{}' was already logged with \
+             value='{existing}' for run ID='{run_id}'. Attempted logging new value '{}'.",
+            p.key, p.value
+        )));
+    }
+    Ok(())
+}
+
+async fn set_run_tag(conn: &mut AnyConnection, run_id: &str, tag: &Tag) -> Result<()> {
+    upsert_key_value(
+        conn,
+        "run_tags",
+        "run_uuid",
+        Bind::Text(run_id.into()),
+        &tag.key,
+        &tag.value,
+    )
+    .await?;
+    if tag.key == RUN_NAME_TAG {
+        sqlx::query("UPDATE runs SET name = $2 WHERE run_uuid = $1")
+            .bind(run_id)
+            .bind(tag.value.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+impl Registry {
+    pub async fn create_run(&self, new: &NewRun) -> Result<Run> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let experiment = load_active_experiment(conn, &new.experiment_id).await?;
+        let run_id = new_id();
+        let name = new
+            .run_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                new.tags
+                    .iter()
+                    .find(|t| t.key == RUN_NAME_TAG)
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_else(super::names::generate);
+        let artifact_uri = format!(
+            "{}/{run_id}/artifacts",
+            experiment.artifact_location.trim_end_matches('/')
+        );
+        sqlx::query(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
+             lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
+        )
+        .bind(run_id.as_str())
+        .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
+        .bind(name.as_str())
+        .bind(new.user_id.as_str())
+        .bind(RunStatus::Running.as_str())
+        .bind(new.start_time.unwrap_or_else(now_millis))
+        .bind(artifact_uri.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        for tag in crate::models::dedup_tags(&new.tags) {
+            if tag.key != RUN_NAME_TAG {
+                set_run_tag(conn, &run_id, tag).await?;
+            }
+        }
+        let name_tag = Tag {
+            key: RUN_NAME_TAG.into(),
+            value: name,
+        };
+        set_run_tag(conn, &run_id, &name_tag).await?;
+        let run = load_run(conn, &run_id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(run)
+    }
+
+    pub async fn get_run(&self, run_id: &str) -> Result<Run> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        load_run(&mut conn, run_id).await
+    }
+
+    pub async fn update_run(
+        &self,
+        run_id: &str,
+        status: Option<RunStatus>,
+        end_time: Option<i64>,
+        run_name: Option<&str>,
+    ) -> Result<RunInfo> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        load_active_run(conn, run_id).await?;
+        if let Some(status) = status {
+            sqlx::query("UPDATE runs SET status = $2 WHERE run_uuid = $1")
+                .bind(run_id)
+                .bind(status.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        if let Some(end_time) = end_time {
+            sqlx::query("UPDATE runs SET end_time = $2 WHERE run_uuid = $1")
+                .bind(run_id)
+                .bind(end_time)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        if let Some(name) = run_name.filter(|n| !n.is_empty()) {
+            let tag = Tag {
+                key: RUN_NAME_TAG.into(),
+                value: name.into(),
+            };
+            set_run_tag(conn, run_id, &tag).await?;
+        }
+        let info = load_run_info(conn, run_id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(info)
+    }
+
+    pub async fn delete_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_lifecycle(run_id, Lifecycle::Deleted).await
+    }
+
+    pub async fn restore_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_lifecycle(run_id, Lifecycle::Active).await
+    }
+
+    async fn set_run_lifecycle(&self, run_id: &str, to: Lifecycle) -> Result<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        load_run_info(conn, run_id).await?;
+        let deleted_time = (to == Lifecycle::Deleted).then(now_millis);
+        sqlx::query("UPDATE runs SET lifecycle_stage = $2, deleted_time = $3 WHERE run_uuid = $1")
+            .bind(run_id)
+            .bind(to.as_str())
+            .bind(deleted_time)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Params, metrics and tags of one request, applied together or not at all.
+    pub async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        load_active_run(conn, run_id).await?;
+        for (i, p) in params.iter().enumerate() {
+            if let Some(other) = params[..i]
+                .iter()
+                .find(|o| o.key == p.key && o.value != p.value)
+            {
+                return Err(Error::invalid(format!(
+                    "Duplicate parameter keys have been submitted: '{}' with values '{}' and '{}'.",
+                    p.key, other.value, p.value
+                )));
+            }
+            insert_param(conn, run_id, p).await?;
+        }
+        for m in metrics {
+            insert_metric(conn, run_id, m).await?;
+        }
+        for tag in tags {
+            set_run_tag(conn, run_id, tag).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        load_active_run(conn, run_id).await?;
+        if !delete_key(conn, "run_tags", "run_uuid", Bind::Text(run_id.into()), key).await? {
+            return Err(Error::not_found(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            )));
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Every logged value of one metric, by step then timestamp.
+    pub async fn get_metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> Result<Page<Metric>> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        load_run_info(&mut conn, run_id).await?;
+        let offset = page_token.map_or(0, |t| t.offset);
+        let rows = sqlx::query(
+            "SELECT key, value, is_nan, timestamp, step FROM metrics \
+             WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(max_results as i64 + 1)
+        .bind(offset as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let next_page_token = (rows.len() as u64 > max_results).then(|| {
+            PageToken {
+                offset: offset + max_results,
+            }
+            .encode()
+        });
+        let items = rows
+            .iter()
+            .take(max_results as usize)
+            .map(metric_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    /// Records datasets (deduplicated per experiment by name and digest) and models as inputs.
+    pub async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        model_ids: &[String],
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        let info = load_active_run(conn, run_id).await?;
+        let experiment_id: i64 = info.experiment_id.parse().unwrap_or_default();
+        for input in datasets {
+            let d = &input.dataset;
+            sqlx::query(
+                "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
+                 source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+            )
+            .bind(new_id())
+            .bind(experiment_id)
+            .bind(d.name.as_str())
+            .bind(d.digest.as_str())
+            .bind(d.source_type.as_str())
+            .bind(d.source.as_str())
+            .bind(d.schema.as_deref())
+            .bind(d.profile.as_deref())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            let dataset_uuid: String = sqlx::query(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+            )
+            .bind(experiment_id)
+            .bind(d.name.as_str())
+            .bind(d.digest.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+            sqlx::query(
+                "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, tags) VALUES ($1, $2, $3) \
+                 ON CONFLICT (run_uuid, dataset_uuid) DO UPDATE SET tags = excluded.tags",
+            )
+            .bind(run_id)
+            .bind(dataset_uuid)
+            .bind(encode_input_tags(&input.tags))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+        for model_id in model_ids {
+            sqlx::query(
+                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(model_id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn log_outputs(&self, run_id: &str, outputs: &[ModelOutput]) -> Result<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        load_active_run(conn, run_id).await?;
+        for output in outputs {
+            sqlx::query(
+                "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(output.model_id.as_str())
+            .bind(output.step)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+}
