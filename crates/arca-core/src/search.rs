@@ -16,17 +16,34 @@
 //! Every mistake a caller can make is an `Error::invalid` (HTTP 400 INVALID_PARAMETER_VALUE)
 //! that quotes the input and says what would have been accepted.
 
+mod comparisons;
+mod experiments;
 mod filter;
 mod lexer;
+mod logged_models;
 mod order;
+mod runs;
 
 use crate::Error;
 use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE_NO_PAD, URL_SAFE_NO_PAD_INDIFFERENT};
 use std::fmt;
 
+pub use experiments::{
+    ExperimentAttribute, ExperimentClause, ExperimentFilter, ExperimentOrderBy,
+    parse_experiment_filter, parse_experiment_order_by,
+};
 pub use filter::parse_filter;
+pub use logged_models::{
+    LoggedModelAttribute, LoggedModelClause, LoggedModelFilter, LoggedModelOrderBy,
+    LoggedModelOrderKey, complete_logged_model_order, parse_logged_model_filter,
+    parse_logged_model_order_by, parse_logged_model_order_field,
+};
 pub use order::parse_order_by;
+pub use runs::{
+    DatasetField, RunAttribute, RunClause, RunFilter, RunOrderBy, RunOrderKey, parse_run_filter,
+    parse_run_order_by,
+};
 
 /// Which search endpoint a filter or order_by belongs to; each allows different keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
