@@ -1,1 +1,513 @@
-//! arca-artifacts
+//! arca-artifacts: the model files, on a local disk or in an object store (S3 and compatible
+//! servers, GCS, Azure) through the `object_store` crate.
+//!
+//! Three promises, on every backend:
+//!
+//! - **Streaming, bounded memory.** An upload is hashed (SHA-256) and forwarded as it arrives,
+//!   in fixed-size parts with at most a few parts in flight; a download is read in fixed-size
+//!   chunks. Memory does not grow with the file.
+//! - **Visible only when complete.** A reader sees the old file or the whole new one, never a
+//!   part. On S3, GCS and Azure a multipart upload becomes an object only when it completes. On
+//!   a local disk the bytes go to a staging file under `#staging/` at the root (a name no
+//!   [`ArtifactPath`] can spell, because `#` is refused) and are renamed into place once
+//!   fsynced. An upload whose input fails, or whose future is dropped (the client went away),
+//!   is aborted: the staging file or the pending multipart upload is removed.
+//! - **Only valid paths.** Every method takes an [`ArtifactPath`], so nothing here ever sees
+//!   `..`, an absolute path or an encoded trick.
+//!
+//! Crash leftovers: a local staging file older than an hour is removed when the store is next
+//! opened. An S3 multipart upload abandoned by a crash stays invisible and is best expired by the
+//! bucket's `AbortIncompleteMultipartUpload` lifecycle rule.
+
+mod location;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod verify;
+
+use arca_core::artifact_path::ArtifactPath;
+use bytes::Bytes;
+use futures::TryStream;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use location::Location;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use verify::IntegrityError;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Files up to this size are sent in one request; larger ones as a multipart upload in parts of
+/// this size (S3 needs at least 5 MiB per part but the last).
+const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploaded concurrently. Memory per upload is bounded by `PART_SIZE * (this + 1)`.
+const REMOTE_PARTS_IN_FLIGHT: usize = 4;
+/// A local disk gains nothing from parallel writes into one file: one part is written while
+/// the next one fills.
+const LOCAL_PARTS_IN_FLIGHT: usize = 2;
+/// Read size for local files (`object_store` reads 8 KiB at a time, which is slow).
+const LOCAL_READ_CHUNK: usize = 1024 * 1024;
+/// The folder, at the root of a local store, where uploads are assembled.
+const STAGING_DIR: &str = "#staging";
+/// A staging file untouched for this long belongs to a process that died.
+const STALE_STAGING: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("No such artifact: '{0}'")]
+    NotFound(String),
+    /// The upload's input failed (typically: the client disconnected); nothing was stored.
+    #[error("the upload was interrupted: {0}")]
+    Body(#[source] BoxError),
+    #[error("invalid artifacts destination '{uri}': {reason}")]
+    InvalidDestination { uri: String, reason: String },
+    #[error(transparent)]
+    Integrity(#[from] IntegrityError),
+    #[error("artifact store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("artifact store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What was stored: the size and SHA-256 (lowercase hex) of the bytes, computed while they
+/// streamed through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A file being read: its size, known before the first byte, and its bytes.
+pub struct Download {
+    pub size: u64,
+    pub stream: BoxStream<'static, Result<Bytes, Error>>,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Download {
+    /// Checks the bytes against what was recorded when they were stored. The last chunk is
+    /// held back until the whole file has been hashed: on a mismatch the stream ends with an
+    /// [`IntegrityError`] instead, so a reader that trusts a complete transfer never gets a
+    /// corrupted file in full.
+    pub fn verified(self, path: &ArtifactPath, expected: StoredFile) -> Download {
+        Download {
+            size: self.size,
+            stream: verify::Verified::new(self.stream, path.to_string(), expected).boxed(),
+        }
+    }
+}
+
+/// One entry of a directory listing: a file with its size, or a subdirectory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The name within the listed directory (MLflow's list returns basenames).
+    pub name: String,
+    pub is_dir: bool,
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Local { root: PathBuf },
+    Remote,
+}
+
+/// The artifact store. Cheap to clone.
+#[derive(Clone)]
+pub struct ArtifactStore {
+    inner: Arc<dyn ObjectStore>,
+    backend: Backend,
+    description: String,
+}
+
+impl std::fmt::Debug for ArtifactStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl ArtifactStore {
+    /// Opens the store named by `--artifacts-destination` (see [`location`] for the forms and
+    /// the environment it reads). A local folder is created if missing. Nothing is fetched
+    /// from a remote store until the first request.
+    pub fn from_uri(uri: &str) -> Result<ArtifactStore, Error> {
+        ArtifactStore::from_uri_with_options(uri, &[])
+    }
+
+    /// Like [`ArtifactStore::from_uri`], with `object_store` settings (`aws_endpoint`,
+    /// `aws_access_key_id`, ...) that take precedence over the environment. Ignored for a local
+    /// folder.
+    pub fn from_uri_with_options(
+        uri: &str,
+        options: &[(String, String)],
+    ) -> Result<ArtifactStore, Error> {
+        match Location::parse(uri)? {
+            Location::Local(path) => ArtifactStore::local(&path),
+            Location::Remote {
+                scheme,
+                bucket,
+                prefix,
+            } => Ok(ArtifactStore {
+                inner: Location::build_remote(scheme, &bucket, prefix.as_ref(), options)?,
+                backend: Backend::Remote,
+                description: uri.to_owned(),
+            }),
+        }
+    }
+
+    /// A store in a local folder, created if missing.
+    pub fn local(path: &std::path::Path) -> Result<ArtifactStore, Error> {
+        let root = location::absolute(path)?;
+        std::fs::create_dir_all(&root)?;
+        let fs = LocalFileSystem::new_with_prefix(&root)?
+            .with_fsync(true)
+            .with_automatic_cleanup(true);
+        let root = std::fs::canonicalize(&root)?;
+        sweep_stale_staging(&root.join(STAGING_DIR));
+        Ok(ArtifactStore {
+            inner: Arc::new(fs),
+            description: format!("file://{}", root.display()),
+            backend: Backend::Local { root },
+        })
+    }
+
+    /// The local folder the store writes to, if it is local.
+    pub fn local_root(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Local { root } => Some(root),
+            Backend::Remote => None,
+        }
+    }
+
+    /// Stores `body` at `path`, replacing any file there, and returns its size and SHA-256.
+    /// The file becomes visible only once complete. If `body` yields an error, or this future
+    /// is dropped before it resolves, nothing becomes visible and the partial upload is removed.
+    pub async fn put<S>(&self, path: &ArtifactPath, body: S) -> Result<StoredFile, Error>
+    where
+        S: TryStream<Ok = Bytes> + Send,
+        S::Error: Into<BoxError>,
+    {
+        let mut body = std::pin::pin!(body.into_stream());
+        let mut digest = Sha256::new();
+        let mut size = 0u64;
+        let mut head = Vec::new();
+        let mut head_len = 0usize;
+        let mut ended = false;
+        while head_len < PART_SIZE {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    digest.update(&chunk);
+                    size += chunk.len() as u64;
+                    head_len += chunk.len();
+                    head.push(chunk);
+                }
+                Some(Err(e)) => return Err(Error::Body(e.into())),
+                None => {
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        let target = self.upload_target(path);
+        let final_location = to_store_path(path);
+        let mut staged = StagingGuard(None);
+        if ended {
+            self.inner.put(&target, PutPayload::from_iter(head)).await?;
+        } else {
+            let upload = self.inner.put_multipart(&target).await?;
+            let mut writer =
+                AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)));
+            let in_flight = match self.backend {
+                Backend::Local { .. } => LOCAL_PARTS_IN_FLIGHT,
+                Backend::Remote => REMOTE_PARTS_IN_FLIGHT,
+            };
+            for chunk in head {
+                writer.get().put(chunk);
+            }
+            loop {
+                writer.get().wait_for_capacity(in_flight).await?;
+                match body.next().await {
+                    Some(Ok(chunk)) => {
+                        digest.update(&chunk);
+                        size += chunk.len() as u64;
+                        writer.get().put(chunk);
+                    }
+                    Some(Err(e)) => {
+                        writer.abort().await;
+                        return Err(Error::Body(e.into()));
+                    }
+                    None => break,
+                }
+            }
+            writer.finish().await?;
+        }
+        if let Backend::Local { root } = &self.backend {
+            // The complete, fsynced staging file is renamed into place.
+            staged.0 = Some(root.join(target.as_ref()));
+            self.inner.rename(&target, &final_location).await?;
+            staged.0 = None;
+        }
+        Ok(StoredFile {
+            size,
+            sha256: hex::encode(digest.finalize()),
+        })
+    }
+
+    /// Where an upload's bytes go until they are complete.
+    fn upload_target(&self, path: &ArtifactPath) -> StorePath {
+        match self.backend {
+            Backend::Local { .. } => {
+                static COUNTER: AtomicU64 = AtomicU64::new(0);
+                let nanos = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default();
+                let name = format!(
+                    "{}-{nanos}-{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed)
+                );
+                StorePath::parse(format!("{STAGING_DIR}/{name}")).expect("a valid staging path")
+            }
+            Backend::Remote => to_store_path(path),
+        }
+    }
+
+    /// Opens the file at `path` for reading. A missing file, or a directory, is
+    /// [`Error::NotFound`].
+    pub async fn get(&self, path: &ArtifactPath) -> Result<Download, Error> {
+        let result = match self.inner.get(&to_store_path(path)).await {
+            Ok(result) => result,
+            Err(e) => return Err(not_found_or(e, path)),
+        };
+        let size = result.meta.size;
+        let stream = match result.payload {
+            GetResultPayload::File(file, _) => read_file(file, size),
+            GetResultPayload::Stream(stream) => stream.map_err(Error::from).boxed(),
+        };
+        Ok(Download { size, stream })
+    }
+
+    /// Whether a file exists at `path`.
+    pub async fn exists(&self, path: &ArtifactPath) -> Result<bool, Error> {
+        match self.inner.head(&to_store_path(path)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The direct children of `dir` (`None`: the root), sorted by name. A missing directory,
+    /// or a file, lists as empty.
+    pub async fn list(&self, dir: Option<&ArtifactPath>) -> Result<Vec<Entry>, Error> {
+        let prefix = dir.map(to_store_path);
+        let listing = match self.inner.list_with_delimiter(prefix.as_ref()).await {
+            Ok(listing) => listing,
+            Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut entries = Vec::new();
+        for sub in listing.common_prefixes {
+            if let Some(name) = sub.filename().filter(|n| is_visible_name(n)) {
+                entries.push(Entry {
+                    name: name.to_owned(),
+                    is_dir: true,
+                    size: None,
+                });
+            }
+        }
+        for object in listing.objects {
+            if let Some(name) = object.location.filename().filter(|n| is_visible_name(n)) {
+                entries.push(Entry {
+                    name: name.to_owned(),
+                    is_dir: false,
+                    size: Some(object.size),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(entries)
+    }
+
+    /// Deletes the file at `path` and every file below `path/`. Deleting nothing is no error.
+    pub async fn delete(&self, path: &ArtifactPath) -> Result<(), Error> {
+        let location = to_store_path(path);
+        let below = self
+            .inner
+            .list(Some(&location))
+            .map_ok(|meta| meta.location)
+            .boxed();
+        let mut results = self.inner.delete_stream(below);
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if self.is_file(path).await? {
+            match self.inner.delete(&location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `path` is a file, asked without ever touching `path` itself: S3-compatible
+    /// servers that keep objects as files (s3s-fs) answer a HEAD or DELETE of a key that is
+    /// also their directory with a 500 instead of a 404.
+    async fn is_file(&self, path: &ArtifactPath) -> Result<bool, Error> {
+        if let Backend::Local { root } = &self.backend {
+            return Ok(root.join(path.as_str()).is_file());
+        }
+        let parent = path.parent();
+        let entries = self.list(parent.as_ref()).await?;
+        Ok(entries
+            .iter()
+            .any(|e| !e.is_dir && e.name == path.file_name()))
+    }
+}
+
+/// Staging files of uploads that have been idle for an hour were left by a crash.
+fn sweep_stale_staging(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| {
+                now.duration_since(modified)
+                    .is_ok_and(|age| age > STALE_STAGING)
+            });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Names the store uses itself (`#staging`, `object_store`'s `name#N` upload files) are never
+/// listed; neither is anything an [`ArtifactPath`] could not address.
+fn is_visible_name(name: &str) -> bool {
+    ArtifactPath::parse(name).is_ok()
+}
+
+/// Every [`ArtifactPath`] is a valid `object_store` path: its segments are never empty, `.`,
+/// `..`, or contain a control character.
+fn to_store_path(path: &ArtifactPath) -> StorePath {
+    StorePath::parse(path.as_str()).unwrap_or_else(|_| StorePath::from_iter(path.segments()))
+}
+
+fn not_found_or(e: object_store::Error, path: &ArtifactPath) -> Error {
+    match e {
+        object_store::Error::NotFound { .. } => Error::NotFound(path.to_string()),
+        // A local directory cannot be read as a file.
+        object_store::Error::Generic { ref source, .. } if is_a_directory(source.as_ref()) => {
+            Error::NotFound(path.to_string())
+        }
+        e => e.into(),
+    }
+}
+
+fn is_a_directory(mut err: &(dyn std::error::Error + 'static)) -> bool {
+    loop {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::IsADirectory;
+        }
+        match err.source() {
+            Some(next) => err = next,
+            None => return err.to_string().contains("is a directory"),
+        }
+    }
+}
+
+/// Reads a local file in large chunks on the blocking pool.
+fn read_file(file: std::fs::File, size: u64) -> BoxStream<'static, Result<Bytes, Error>> {
+    futures::stream::try_unfold((file, size), |(mut file, remaining)| async move {
+        if remaining == 0 {
+            return Ok(None);
+        }
+        let (file, chunk) = tokio::task::spawn_blocking(move || {
+            let want = remaining.min(LOCAL_READ_CHUNK as u64);
+            let mut buf = Vec::with_capacity(want as usize);
+            (&mut file).take(want).read_to_end(&mut buf)?;
+            Ok::<_, std::io::Error>((file, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        if chunk.is_empty() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file is shorter than its recorded size",
+            )));
+        }
+        let left = remaining - chunk.len() as u64;
+        Ok(Some((Bytes::from(chunk), (file, left))))
+    })
+    .boxed()
+}
+
+/// A complete local staging file that must not outlive a failed or abandoned rename.
+struct StagingGuard(Option<PathBuf>);
+
+impl Drop for StagingGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A multipart upload that is aborted, not left pending, if it is dropped unfinished.
+struct AbortOnDrop(Option<WriteMultipart>);
+
+impl AbortOnDrop {
+    fn get(&mut self) -> &mut WriteMultipart {
+        self.0.as_mut().expect("the upload is still open")
+    }
+
+    async fn abort(&mut self) {
+        if let Some(writer) = self.0.take()
+            && let Err(e) = writer.abort().await
+        {
+            tracing::warn!(error = %e, "aborting an interrupted upload");
+        }
+    }
+
+    async fn finish(&mut self) -> Result<(), object_store::Error> {
+        let writer = self.0.take().expect("the upload is still open");
+        writer.finish().await.map(|_| ())
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(e) = writer.abort().await {
+                    tracing::warn!(error = %e, "aborting an abandoned upload");
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
