@@ -9,6 +9,7 @@
 //! `SQLITE_BUSY`, the SQLite backend gets a writer pool of exactly one connection: writers queue
 //! in the pool, readers use their own pool and never wait for writers (WAL).
 
+mod artifacts;
 mod models;
 mod search;
 mod sql;
