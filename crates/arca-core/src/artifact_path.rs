@@ -9,10 +9,10 @@
 //! only ever accepts that type.
 //!
 //! The HTTP layer percent-decodes a request path or query value exactly once before calling
-//! [`ArtifactPath::parse`]. A `%` that survives that decoding can only be a second layer of
-//! encoding (`%252e` → `%2e`), which some later layer might decode again, so any `%` is refused.
-//! The cost is that a file literally named `100%.txt` cannot be stored; no MLflow flavor writes
-//! such names.
+//! [`ArtifactPath::parse`]. A path is canonical only if decoding it again would change nothing:
+//! a `%XX` (two hex digits) that survives the first decoding is a second layer of encoding
+//! (`%252e` → `%2e`) that some later layer might decode into `.` or `/`, so it is refused. A
+//! lone `%` that starts no such sequence (`100%.txt`, `%percent`) is an ordinary character.
 //!
 //! [`validate_source_uri`] guards the URI fields a user sets but Arca never dereferences itself
 //! (`source` of a model version, `artifact_location` of an experiment): Arca serves files only
@@ -106,8 +106,8 @@ pub struct ArtifactDigest {
 fn invalid_path(raw: &str, reason: &str) -> Error {
     Error::invalid(format!(
         "Invalid artifact path '{}': {reason}. An artifact path is relative, with '/' between \
-         non-empty names; '.', '..', backslashes, '%', '?', '#' and control characters are not \
-         allowed.",
+         non-empty names; '.', '..', backslashes, percent-encoded sequences (%XX), '?', '#' and \
+         control characters are not allowed.",
         raw.escape_debug()
     ))
 }
@@ -128,8 +128,8 @@ fn check_path(raw: &str) -> std::result::Result<(), &'static str> {
     if raw.contains('\\') {
         return Err("it contains a backslash");
     }
-    if raw.contains('%') {
-        return Err("it contains '%', which would be a second layer of percent-encoding");
+    if has_percent_escape(raw) {
+        return Err("it contains a percent-encoded sequence (%XX), a second layer of encoding");
     }
     if raw.contains('?') || raw.contains('#') {
         return Err("it contains '?' or '#'");
@@ -152,6 +152,12 @@ fn check_path(raw: &str) -> std::result::Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+fn has_percent_escape(s: &str) -> bool {
+    s.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
 /// `C:` or `c:...`: a Windows drive, absolute or drive-relative.
@@ -361,6 +367,10 @@ mod tests {
             "a~b[1]{2}.txt",
             "v1.2/.hidden",
             "...x",
+            "100%.txt",
+            "name%2",
+            "sp ace+plus%percent&amp=eq;semi ü.txt",
+            "a..b/..c",
         ] {
             let p = ArtifactPath::parse(raw).unwrap();
             assert_eq!(p.as_str(), raw);
@@ -420,7 +430,7 @@ mod tests {
             "a%2f..%2fb",
             "%252e%252e/etc",
             "%25252e",
-            "100%.txt",
+            "a%00b",
         ] {
             refused(raw);
         }
