@@ -6,6 +6,11 @@ Target selection (environment):
   ARCA_BIN             path of the arca binary (default: target/debug/arca)
   ARCA_TEST_PG_URL     cluster used for the postgres backend, e.g.
                        postgres://postgres@127.0.0.1:5432/postgres
+  ARCA_COMPAT_ARTIFACTS  local (default) | s3: where the server keeps artifacts.
+                       s3 creates a fresh bucket on the S3-compatible server named by
+                       ARCA_TEST_S3_ENDPOINT / ARCA_TEST_S3_ACCESS_KEY / ARCA_TEST_S3_SECRET_KEY
+                       (scripts/test.sh starts s3s-fs) and passes
+                       --artifacts-destination s3://<bucket>/artifacts plus the AWS_* variables.
 
 `mlflow` runs the real MLflow tracking server from the same venv as pytest, so the
 suite can be checked against the behaviour it claims to describe.
@@ -24,6 +29,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,6 +45,8 @@ os.environ["DO_NOT_TRACK"] = "true"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET = os.environ.get("ARCA_COMPAT_TARGET", "arca")
 BACKEND = os.environ.get("ARCA_COMPAT_BACKEND", "sqlite")
+ARTIFACTS = os.environ.get("ARCA_COMPAT_ARTIFACTS", "local")
+S3_REGION = "us-east-1"
 
 _server_log_tail: str | None = None
 
@@ -77,15 +85,78 @@ def _create_pg_database() -> tuple[str, str]:
     return dbname, url
 
 
-def _server_command(tmp: Path, port: int) -> tuple[list[str], float]:
-    """The command that starts the server under test, and its start-up deadline (s)."""
+@dataclass
+class Server:
+    """The spawned server under test."""
+
+    url: str
+    tmp: Path  # the server's own temporary folder (cwd, logs, sqlite db, local artifacts)
+    artifact_root: Path | None  # local folder behind the artifact proxy; None for s3
+    bucket: str | None  # s3 bucket holding the artifacts (ARCA_COMPAT_ARTIFACTS=s3)
+    artifact_prefix: str  # key prefix of the artifacts in `bucket`
+
+
+def _s3_settings() -> tuple[str, str, str]:
+    missing = [
+        k for k in ("ARCA_TEST_S3_ENDPOINT", "ARCA_TEST_S3_ACCESS_KEY", "ARCA_TEST_S3_SECRET_KEY") if not os.environ.get(k)
+    ]
+    if missing:
+        pytest.exit(f"ARCA_COMPAT_ARTIFACTS=s3 needs {', '.join(missing)}", returncode=2)
+    return (
+        os.environ["ARCA_TEST_S3_ENDPOINT"],
+        os.environ["ARCA_TEST_S3_ACCESS_KEY"],
+        os.environ["ARCA_TEST_S3_SECRET_KEY"],
+    )
+
+
+def s3_client():
+    """A boto3 client for the test S3 server (ARCA_COMPAT_ARTIFACTS=s3 only)."""
+    import boto3
+    from botocore.config import Config
+
+    endpoint, key, secret = _s3_settings()
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name=S3_REGION,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+def _create_bucket() -> str:
+    bucket = f"compat-{uuid.uuid4().hex[:16]}"
+    try:
+        s3_client().create_bucket(Bucket=bucket)
+    except Exception as e:  # noqa: BLE001 - any failure here stops the session
+        pytest.exit(f"could not create bucket {bucket} at {os.environ['ARCA_TEST_S3_ENDPOINT']}: {e}", returncode=2)
+    return bucket
+
+
+def _server_command(tmp: Path, port: int, artifacts: str) -> tuple[list[str], dict[str, str], float]:
+    """The command that starts the server under test, its extra environment, and its
+    start-up deadline (s). `artifacts` is the --artifacts-destination."""
     host = ["--host", "127.0.0.1", "--port", str(port)]
+    env: dict[str, str] = {}
+    if ARTIFACTS == "s3":
+        endpoint, key, secret = _s3_settings()
+        env = {
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_REGION": S3_REGION,
+            "AWS_DEFAULT_REGION": S3_REGION,
+        }
+        if TARGET == "arca":
+            env |= {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true"}
+        else:  # mlflow's boto3 S3 repository reads its endpoint from here
+            env |= {"MLFLOW_S3_ENDPOINT_URL": endpoint}
     if TARGET == "arca":
         binary = os.environ.get("ARCA_BIN") or str(REPO_ROOT / "target" / "debug" / "arca")
         if not Path(binary).exists():
             pytest.exit(f"arca binary not found at {binary}: run `cargo build` first", returncode=2)
-        cmd = [binary, "server", *host, "--data-dir", str(tmp / "data")]
-        return cmd, 30.0
+        cmd = [binary, "server", *host, "--data-dir", str(tmp / "data"), "--artifacts-destination", artifacts]
+        return cmd, env, 30.0
     if TARGET == "mlflow":
         mlflow_bin = Path(sys.executable).parent / "mlflow"
         cmd = [
@@ -97,9 +168,9 @@ def _server_command(tmp: Path, port: int) -> tuple[list[str], float]:
             "--backend-store-uri",
             f"sqlite:///{tmp}/mlflow.db",
             "--artifacts-destination",
-            str(tmp / "artifacts"),
+            artifacts,
         ]
-        return cmd, 120.0
+        return cmd, env, 120.0
     pytest.exit(f"unknown ARCA_COMPAT_TARGET={TARGET!r} (want arca or mlflow)", returncode=2)
     raise AssertionError("unreachable")
 
@@ -127,12 +198,23 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def server_url():
+def server():
     if BACKEND not in ("sqlite", "postgres"):
         pytest.exit(f"unknown ARCA_COMPAT_BACKEND={BACKEND!r}", returncode=2)
-    tmp = Path(tempfile.mkdtemp(prefix=f"arca-compat-{TARGET}-"))
+    if ARTIFACTS not in ("local", "s3"):
+        pytest.exit(f"unknown ARCA_COMPAT_ARTIFACTS={ARTIFACTS!r} (want local or s3)", returncode=2)
+    tmp = Path(tempfile.mkdtemp(prefix=f"arca-compat-{TARGET}-")).resolve()
     port = _free_port()
-    cmd, deadline_s = _server_command(tmp, port)
+    bucket = None
+    artifact_root = None
+    prefix = "artifacts"
+    if ARTIFACTS == "s3":
+        bucket = _create_bucket()
+        destination = f"s3://{bucket}/{prefix}"
+    else:
+        artifact_root = tmp / "artifacts"
+        destination = str(artifact_root)
+    cmd, extra_env, deadline_s = _server_command(tmp, port, destination)
     server_log = tmp / "server.log"
     pg_db = None
     proc = None
@@ -164,6 +246,7 @@ def server_url():
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, **extra_env},
             cwd=tmp,
             start_new_session=True,  # own process group: mlflow forks workers
         )
@@ -192,9 +275,26 @@ def server_url():
     os.environ["MLFLOW_TRACKING_URI"] = url
     os.environ["MLFLOW_REGISTRY_URI"] = url
     try:
-        yield url
+        yield Server(url=url, tmp=tmp, artifact_root=artifact_root, bucket=bucket, artifact_prefix=prefix)
     finally:
         cleanup()
+
+
+@pytest.fixture(scope="session")
+def server_url(server):
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def target():
+    """`arca` or `mlflow`: for assertions that only hold on one of them."""
+    return TARGET
+
+
+@pytest.fixture(scope="session")
+def artifacts_mode():
+    """`local` or `s3` (ARCA_COMPAT_ARTIFACTS)."""
+    return ARTIFACTS
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +328,8 @@ def new_name():
 
 
 def pytest_report_header(config):
-    return f"compat target: {TARGET} (backend: {BACKEND if TARGET == 'arca' else 'sqlite'})"
+    backend = BACKEND if TARGET == "arca" else "sqlite"
+    return f"compat target: {TARGET} (backend: {backend}, artifacts: {ARTIFACTS})"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
