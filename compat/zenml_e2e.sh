@@ -21,6 +21,11 @@
 #                             created or completed when it lacks the packages)
 #   ARCA_ZENML_MLFLOW_VERSION mlflow in that venv (default 3.17.2)
 #   ARCA_ZENML_KEEP_TMP=1     keep the temp dir (server data, ZenML config, logs)
+#   ARCA_ZENML_ARTIFACTS      local (default) | s3: arca keeps artifacts in a fresh
+#                             prefix of an S3-compatible server given by
+#                             ARCA_TEST_S3_ENDPOINT, ARCA_TEST_S3_ACCESS_KEY,
+#                             ARCA_TEST_S3_SECRET_KEY [, ARCA_TEST_S3_REGION,
+#                             ARCA_TEST_S3_BUCKET (default arca-tests, created)]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,13 +37,19 @@ MLFLOW_VERSION="${ARCA_ZENML_MLFLOW_VERSION:-3.17.2}"
 MODEL="zenml-e2e-iris"
 export ARCA_ZENML_MODEL="$MODEL" ARCA_ZENML_TRACKER="mlflow_tracker"
 
-case "$TARGET" in
-arca | mlflow) ;;
+ARTIFACTS="${ARCA_ZENML_ARTIFACTS:-local}"
+case "$TARGET/$ARTIFACTS" in
+arca/local | arca/s3 | mlflow/local) ;;
 *)
-    echo "zenml_e2e: unknown ARCA_ZENML_TARGET=$TARGET (want arca or mlflow)" >&2
+    echo "zenml_e2e: unsupported ARCA_ZENML_TARGET=$TARGET ARCA_ZENML_ARTIFACTS=$ARTIFACTS" \
+        "(want arca or mlflow; s3 only with arca)" >&2
     exit 2
     ;;
 esac
+if [[ "$ARTIFACTS" == s3 && -z "${ARCA_TEST_S3_ENDPOINT:-}" ]]; then
+    echo "zenml_e2e: ARCA_ZENML_ARTIFACTS=s3 needs ARCA_TEST_S3_ENDPOINT" >&2
+    exit 2
+fi
 
 now_ms() { date +%s%3N; }
 fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
@@ -138,6 +149,34 @@ free_port() {
     "$ZVENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# PUT /<bucket> signed with AWS SigV4 (CreateBucket); an existing bucket is fine.
+create_s3_bucket() {
+    "$ZVENV/bin/python" - "$ARCA_TEST_S3_ENDPOINT" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$S3_REGION" "$1" <<'EOF'
+import datetime, hashlib, hmac, http.client, sys, urllib.parse
+endpoint, access, secret, region, bucket = sys.argv[1:]
+u = urllib.parse.urlsplit(endpoint)
+now = datetime.datetime.now(datetime.timezone.utc)
+amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+empty = hashlib.sha256(b"").hexdigest()
+headers = {"host": u.netloc, "x-amz-content-sha256": empty, "x-amz-date": amz_date}
+signed = ";".join(sorted(headers))
+canonical = "\n".join(["PUT", "/" + bucket, ""] + [f"{k}:{headers[k]}" for k in sorted(headers)] + ["", signed, empty])
+scope = f"{day}/{region}/s3/aws4_request"
+to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+key = ("AWS4" + secret).encode()
+for part in (day, region, "s3", "aws4_request"):
+    key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={access}/{scope}, SignedHeaders={signed}, Signature={signature}"
+conn = (http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection)(u.netloc, timeout=30)
+conn.request("PUT", "/" + bucket, body=b"", headers=headers)
+r = conn.getresponse()
+body = r.read().decode(errors="replace")
+if r.status != 200 and "BucketAlreadyOwnedByYou" not in body and "BucketAlreadyExists" not in body:
+    sys.exit(f"creating bucket {bucket}: HTTP {r.status} {body}")
+EOF
+}
+
 start_server() {
     local port="$1" deadline
     local -a cmd
@@ -145,6 +184,11 @@ start_server() {
         local bin="${ARCA_BIN:-$ROOT/target/debug/arca}"
         [[ -x "$bin" ]] || fail "arca binary not found at $bin: run \`cargo build -p arca\` first"
         cmd=("$bin" server --host 127.0.0.1 --port "$port" --data-dir "$WORK/arca-data")
+        if [[ "$ARTIFACTS" == s3 ]]; then
+            cmd=(env AWS_ENDPOINT_URL="$ARCA_TEST_S3_ENDPOINT" AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY"
+                AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_DEFAULT_REGION="$S3_REGION"
+                "${cmd[@]}" --artifacts-destination "$S3_DESTINATION")
+        fi
         deadline=$(($(now_ms) + 30000))
     else
         cmd=("$ZVENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1
@@ -167,6 +211,15 @@ start_server() {
 }
 
 step "start $TARGET server"
+if [[ "$ARTIFACTS" == s3 ]]; then
+    S3_ACCESS_KEY="${ARCA_TEST_S3_ACCESS_KEY:-arca}"
+    S3_SECRET_KEY="${ARCA_TEST_S3_SECRET_KEY:-arca-secret}"
+    S3_REGION="${ARCA_TEST_S3_REGION:-us-east-1}"
+    S3_BUCKET="${ARCA_TEST_S3_BUCKET:-arca-tests}"
+    create_s3_bucket "$S3_BUCKET" || fail "could not create bucket $S3_BUCKET on $ARCA_TEST_S3_ENDPOINT"
+    S3_DESTINATION="s3://$S3_BUCKET/zenml-e2e-$(basename "$WORK")"
+    echo "artifacts: $S3_DESTINATION on $ARCA_TEST_S3_ENDPOINT"
+fi
 SERVER_URL=""
 for attempt in 1 2 3; do
     port="$(free_port)"
