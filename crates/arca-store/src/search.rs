@@ -67,7 +67,7 @@ fn value_bind(value: &FilterValue) -> Bind {
 }
 
 /// `<lhs> <op> <value>` with the value bound; `lhs` is a column name of ours.
-fn push_comparison(q: &mut SqlBuilder, lhs: &str, op: &Comparator, value: &FilterValue) {
+pub(crate) fn push_comparison(q: &mut SqlBuilder, lhs: &str, op: &Comparator, value: &FilterValue) {
     match (op, value) {
         (Comparator::In | Comparator::NotIn, FilterValue::List(items)) => {
             q.push(lhs);

@@ -10,6 +10,7 @@ use sqlx::query::Query;
 pub(crate) enum Bind {
     Text(String),
     Int(i64),
+    Float(f64),
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +71,7 @@ impl SqlBuilder {
             query = match bind {
                 Bind::Text(s) => query.bind(s.as_str()),
                 Bind::Int(i) => query.bind(*i),
+                Bind::Float(f) => query.bind(*f),
             };
         }
         query

@@ -7,6 +7,9 @@ use crate::error::ApiResult;
 use crate::extract::{Mlflow, RequestMessage};
 use crate::tracking_wire as wire;
 use crate::wire::TagIn;
+use arca_core::search::{
+    complete_logged_model_order, parse_logged_model_filter, parse_logged_model_order_by,
+};
 use arca_core::tracking::{
     LoggedModelStatus, MAX_PARAM_VALUE_LEN, Param, check_value_len, parse_entity_key,
 };
@@ -133,4 +136,77 @@ pub async fn log_logged_model_params(
         .log_logged_model_params(&model_id, &params)
         .await?;
     ok()
+}
+
+#[derive(Deserialize)]
+pub struct OrderByIn {
+    field_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::opt_bool")]
+    ascending: Option<bool>,
+    dataset_name: Option<String>,
+    dataset_digest: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SearchLoggedModels {
+    experiment_ids: Option<Vec<String>>,
+    filter: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::opt_int64")]
+    max_results: Option<i64>,
+    order_by: Option<Vec<OrderByIn>>,
+    page_token: Option<String>,
+}
+impl RequestMessage for SearchLoggedModels {
+    const REPEATED: &'static [&'static str] = &["experiment_ids"];
+}
+
+/// MLflow answers 50 logged models per page unless asked otherwise.
+const SEARCH_DEFAULT: i64 = 50;
+const SEARCH_MAX: i64 = 10_000;
+
+pub async fn search_logged_models(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<SearchLoggedModels>,
+) -> ApiResult<Json<Value>> {
+    let max = super::max_results_arg(req.max_results, SEARCH_DEFAULT, SEARCH_MAX)?;
+    let filter = parse_logged_model_filter(req.filter.as_deref().unwrap_or(""))?;
+    let order = req
+        .order_by
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| {
+            parse_logged_model_order_by(
+                &required(o.field_name, "field_name")?,
+                o.ascending,
+                o.dataset_name.as_deref(),
+                o.dataset_digest.as_deref(),
+            )
+            .map_err(Into::into)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let order = complete_logged_model_order(order);
+    let token = super::page_token_arg(req.page_token)?;
+    let page = app
+        .registry
+        .search_logged_models(
+            &req.experiment_ids.unwrap_or_default(),
+            &filter,
+            &order,
+            max,
+            token.as_ref(),
+        )
+        .await?;
+    let mut body = json!({});
+    if !page.items.is_empty() {
+        body["models"] = json!(
+            page.items
+                .iter()
+                .map(wire::logged_model)
+                .collect::<Vec<_>>()
+        );
+    }
+    if let Some(t) = page.next_page_token {
+        body["next_page_token"] = json!(t);
+    }
+    Ok(Json(body))
 }

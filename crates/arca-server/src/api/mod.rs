@@ -64,6 +64,12 @@ pub fn mlflow_routes() -> Router<AppState> {
     Router::new()
         .route("/experiments/create", post(create_experiment))
         .route("/experiments/get", get(get_experiment))
+        .route(
+            "/experiments/search",
+            post(search_experiments).get(search_experiments),
+        )
+        .route("/runs/search", post(search_runs).get(search_runs))
+        .route("/logged-models/search", post(search_logged_models))
         .route("/experiments/get-by-name", get(get_experiment_by_name))
         .route("/experiments/update", post(update_experiment))
         .route("/experiments/delete", post(delete_experiment))

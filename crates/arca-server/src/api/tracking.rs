@@ -9,6 +9,10 @@ use crate::extract::{Mlflow, RequestMessage, opt_int64};
 use crate::tracking_wire::{self as wire, opt_double};
 use crate::wire::TagIn;
 use arca_core::model::Tag;
+use arca_core::search::{
+    parse_experiment_filter, parse_experiment_order_by, parse_run_filter, parse_run_order_by,
+};
+use arca_core::tracking::ViewType;
 use arca_core::tracking::{
     Dataset, DatasetInput, MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_BATCH_TOTAL,
     MAX_PARAM_VALUE_LEN, MAX_TAG_VALUE_LEN, Metric, ModelOutput, Param, RunStatus, check_value_len,
@@ -511,4 +515,102 @@ pub async fn log_outputs(
         .collect::<ApiResult<Vec<_>>>()?;
     app.registry.log_outputs(&run_id, &outputs).await?;
     ok()
+}
+
+// ---------------------------------------------------------------- search
+
+/// MLflow's limits for experiment and run search pages.
+const SEARCH_DEFAULT: i64 = 1000;
+const SEARCH_MAX: i64 = 50_000;
+
+fn view_arg(raw: Option<String>) -> ApiResult<ViewType> {
+    Ok(raw
+        .filter(|v| !v.is_empty())
+        .map(|v| ViewType::parse(&v))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+pub struct SearchExperiments {
+    #[serde(default, deserialize_with = "opt_int64")]
+    max_results: Option<i64>,
+    page_token: Option<String>,
+    filter: Option<String>,
+    order_by: Option<Vec<String>>,
+    view_type: Option<String>,
+}
+impl RequestMessage for SearchExperiments {
+    const REPEATED: &'static [&'static str] = &["order_by"];
+}
+
+pub async fn search_experiments(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<SearchExperiments>,
+) -> ApiResult<Json<Value>> {
+    let max = super::max_results_arg(req.max_results, SEARCH_DEFAULT, SEARCH_MAX)?;
+    let filter = parse_experiment_filter(req.filter.as_deref().unwrap_or(""))?;
+    let order_by = parse_experiment_order_by(&req.order_by.unwrap_or_default())?;
+    let token = super::page_token_arg(req.page_token)?;
+    let page = app
+        .registry
+        .search_experiments(
+            &filter,
+            &order_by,
+            view_arg(req.view_type)?,
+            max,
+            token.as_ref(),
+        )
+        .await?;
+    let mut body = json!({});
+    if !page.items.is_empty() {
+        body["experiments"] = json!(page.items.iter().map(wire::experiment).collect::<Vec<_>>());
+    }
+    if let Some(t) = page.next_page_token {
+        body["next_page_token"] = json!(t);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct SearchRuns {
+    experiment_ids: Option<Vec<String>>,
+    filter: Option<String>,
+    run_view_type: Option<String>,
+    #[serde(default, deserialize_with = "opt_int64")]
+    max_results: Option<i64>,
+    order_by: Option<Vec<String>>,
+    page_token: Option<String>,
+}
+impl RequestMessage for SearchRuns {
+    const REPEATED: &'static [&'static str] = &["experiment_ids", "order_by"];
+}
+
+pub async fn search_runs(
+    State(app): State<AppState>,
+    Mlflow(req): Mlflow<SearchRuns>,
+) -> ApiResult<Json<Value>> {
+    let max = super::max_results_arg(req.max_results, SEARCH_DEFAULT, SEARCH_MAX)?;
+    let filter = parse_run_filter(req.filter.as_deref().unwrap_or(""))?;
+    let order_by = parse_run_order_by(&req.order_by.unwrap_or_default())?;
+    let token = super::page_token_arg(req.page_token)?;
+    let page = app
+        .registry
+        .search_runs(
+            &req.experiment_ids.unwrap_or_default(),
+            &filter,
+            &order_by,
+            view_arg(req.run_view_type)?,
+            max,
+            token.as_ref(),
+        )
+        .await?;
+    let mut body = json!({});
+    if !page.items.is_empty() {
+        body["runs"] = json!(page.items.iter().map(wire::run).collect::<Vec<_>>());
+    }
+    if let Some(t) = page.next_page_token {
+        body["next_page_token"] = json!(t);
+    }
+    Ok(Json(body))
 }

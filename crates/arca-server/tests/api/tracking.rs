@@ -9,6 +9,7 @@ crate::on_both_backends!(
     metric_history_keeps_every_point_and_non_finite_values,
     batches_are_limited_and_applied_whole,
     a_logged_model_registers_as_a_version_of_its_run,
+    runs_experiments_and_logged_models_are_searchable,
 );
 
 async fn experiments_are_created_found_renamed_deleted_and_restored(app: TestApp) {
@@ -474,4 +475,130 @@ async fn a_logged_model_registers_as_a_version_of_its_run(app: TestApp) {
         )
         .await;
     assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "local path");
+}
+
+async fn runs_experiments_and_logged_models_are_searchable(app: TestApp) {
+    let (_, body) = app
+        .post("experiments/create", json!({"name": "search-exp"}))
+        .await;
+    let exp = body["experiment_id"].as_str().unwrap().to_owned();
+    let mut runs = Vec::new();
+    for (i, acc) in [0.3, 0.9, 0.6].iter().enumerate() {
+        let (_, body) = app
+            .post(
+                "runs/create",
+                json!({"experiment_id": exp, "start_time": 100 + i}),
+            )
+            .await;
+        let run_id = body["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+        app.post(
+            "runs/log-batch",
+            json!({"run_id": run_id,
+            "metrics": [{"key": "acc", "value": acc, "timestamp": 1, "step": 0}],
+            "params": [{"key": "C", "value": format!("{i}.0")}],
+            "tags": [{"key": "team", "value": if i == 1 { "a" } else { "b" }}]}),
+        )
+        .await;
+        runs.push(run_id);
+    }
+    let run_ids = |body: &Value| -> Vec<String> {
+        body["runs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| r["info"]["run_id"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let search = async |filter: &str, order: Vec<&str>| {
+        app.post("runs/search", json!({"experiment_ids": [exp], "filter": filter, "order_by": order, "run_view_type": "ACTIVE_ONLY"})).await
+    };
+    let (status, body) = search("metrics.acc > 0.5", vec!["metrics.acc DESC"]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(run_ids(&body), [runs[1].clone(), runs[2].clone()]);
+    let (_, body) = search("params.C = '0.0'", vec![]).await;
+    assert_eq!(run_ids(&body), [runs[0].clone()]);
+    let (_, body) = search(
+        "tags.team = 'b' AND attributes.status = 'RUNNING'",
+        vec!["start_time ASC"],
+    )
+    .await;
+    assert_eq!(run_ids(&body), [runs[0].clone(), runs[2].clone()]);
+    let (_, body) = search("", vec![]).await;
+    assert_eq!(
+        run_ids(&body),
+        [runs[2].clone(), runs[1].clone(), runs[0].clone()],
+        "newest first by default"
+    );
+    let got = search("metrics.acc > 'high'", vec![]).await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "acc");
+
+    // Deleted runs appear only when asked for.
+    app.post("runs/delete", json!({"run_id": runs[0]})).await;
+    let (_, body) = search("", vec![]).await;
+    assert_eq!(run_ids(&body).len(), 2);
+    let (_, body) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "run_view_type": "DELETED_ONLY"}),
+        )
+        .await;
+    assert_eq!(run_ids(&body), [runs[0].clone()]);
+
+    // Pages of one cover the two active runs once.
+    let (_, first) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "max_results": 1}),
+        )
+        .await;
+    let token = first["next_page_token"].as_str().unwrap().to_owned();
+    let (_, second) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "max_results": 1, "page_token": token}),
+        )
+        .await;
+    assert_eq!(run_ids(&second), [runs[1].clone()]);
+    assert!(second.get("next_page_token").is_none());
+
+    let (status, body) = app.post("experiments/search", json!({"filter": "name LIKE 'search-%'", "max_results": 1000, "view_type": "ACTIVE_ONLY"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["experiments"].as_array().unwrap().len(), 1);
+    assert_eq!(body["experiments"][0]["experiment_id"], exp.as_str());
+
+    let (_, body) = app
+        .post(
+            "logged-models",
+            json!({"experiment_id": exp, "name": "extra", "source_run_id": runs[1]}),
+        )
+        .await;
+    let model_id = body["model"]["info"]["model_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        "logged-models",
+        json!({"experiment_id": exp, "name": "other"}),
+    )
+    .await;
+    let (status, body) = app
+        .post(
+            "logged-models/search",
+            json!({"experiment_ids": [exp], "filter": "name = 'extra'"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let models = body["models"].as_array().unwrap();
+    assert_eq!(models.len(), 1);
+    assert_eq!(models[0]["info"]["model_id"], model_id.as_str());
+    let (_, body) = app.post("logged-models/search", json!({"experiment_ids": [exp], "order_by": [{"field_name": "name", "ascending": true}]})).await;
+    let names: Vec<&str> = body["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["info"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["extra", "other"]);
 }

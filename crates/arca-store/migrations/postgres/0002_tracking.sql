@@ -91,8 +91,9 @@ CREATE TABLE datasets (
 CREATE TABLE run_dataset_inputs (
     run_uuid     TEXT NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
     dataset_uuid TEXT NOT NULL REFERENCES datasets (dataset_uuid),
-    -- input tags (such as mlflow.data.context) as key=value lines
+    -- input tags as a JSON list of [key, value]; mlflow.data.context is also kept apart, for search
     tags         TEXT NOT NULL DEFAULT '',
+    context      TEXT,
     PRIMARY KEY (run_uuid, dataset_uuid)
 );
 

@@ -7,6 +7,7 @@ mod experiments;
 mod logged_models;
 mod names;
 mod runs;
+mod search;
 
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Result, db};

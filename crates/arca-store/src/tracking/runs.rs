@@ -528,12 +528,20 @@ impl Registry {
             .try_get(0)
             .map_err(db)?;
             sqlx::query(
-                "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, tags) VALUES ($1, $2, $3) \
-                 ON CONFLICT (run_uuid, dataset_uuid) DO UPDATE SET tags = excluded.tags",
+                "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, tags, context) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (run_uuid, dataset_uuid) \
+                 DO UPDATE SET tags = excluded.tags, context = excluded.context",
             )
             .bind(run_id)
             .bind(dataset_uuid)
             .bind(encode_input_tags(&input.tags))
+            .bind(
+                input
+                    .tags
+                    .iter()
+                    .find(|t| t.key == "mlflow.data.context")
+                    .map(|t| t.value.as_str()),
+            )
             .execute(&mut *conn)
             .await
             .map_err(db)?;

@@ -1,0 +1,404 @@
+//! Search over experiments, runs and logged models: parsed filters become WHERE clauses with
+//! bound values, order_by lists become ORDER BY, pages are LIMIT/OFFSET with an opaque token.
+
+use super::experiments::{experiment_from_row, parse_experiment_id};
+use super::load_key_values;
+use super::logged_models::{
+    COLUMNS as LM_COLUMNS, attach_logged_model_details, logged_model_from_row,
+};
+use super::runs::load_run;
+use crate::search::push_comparison;
+use crate::sql::{Bind, SqlBuilder};
+use crate::{Registry, db};
+use arca_core::Result;
+use arca_core::model::Page;
+use arca_core::search::{
+    Comparator, DatasetField, ExperimentAttribute, ExperimentClause, ExperimentFilter,
+    ExperimentOrderBy, FilterValue, LoggedModelAttribute, LoggedModelClause, LoggedModelFilter,
+    LoggedModelOrderBy, LoggedModelOrderKey, PageToken, RunAttribute, RunClause, RunFilter,
+    RunOrderBy, RunOrderKey,
+};
+use arca_core::tracking::{Experiment, LoggedModel, Run, ViewType};
+use sqlx::Row;
+
+fn numeric_op(op: &Comparator) -> &'static str {
+    match op {
+        Comparator::Eq => " = ",
+        Comparator::Ne => " <> ",
+        Comparator::Lt => " < ",
+        Comparator::Le => " <= ",
+        Comparator::Gt => " > ",
+        _ => " >= ",
+    }
+}
+
+/// `EXISTS (<subquery> AND key = $k AND <column> <op> <value>)` for a key/value child table.
+fn push_keyed(
+    q: &mut SqlBuilder,
+    subquery: &str,
+    key: &str,
+    column: &str,
+    op: &Comparator,
+    value: &FilterValue,
+) {
+    q.push(" AND EXISTS (").push(subquery).push(" AND t.key = ");
+    q.bind_text(key).push(" AND ");
+    push_comparison(q, column, op, value);
+    q.push(")");
+}
+
+fn push_presence(q: &mut SqlBuilder, subquery: &str, key: &str, present: bool) {
+    q.push(if present {
+        " AND EXISTS ("
+    } else {
+        " AND NOT EXISTS ("
+    });
+    q.push(subquery).push(" AND t.key = ");
+    q.bind_text(key).push(")");
+}
+
+/// A metric comparison on non-NaN values; a NaN value satisfies only `!=`.
+fn push_metric(q: &mut SqlBuilder, subquery: &str, key: &str, op: &Comparator, value: f64) {
+    q.push(" AND EXISTS (").push(subquery).push(" AND t.key = ");
+    q.bind_text(key);
+    if *op == Comparator::Ne {
+        q.push(" AND (t.is_nan = 1 OR t.value <> ");
+        q.bind(Bind::Float(value)).push("))");
+    } else {
+        q.push(" AND t.is_nan = 0 AND t.value").push(numeric_op(op));
+        q.bind(Bind::Float(value)).push(")");
+    }
+}
+
+fn push_lifecycles(q: &mut SqlBuilder, column: &str, view: ViewType) {
+    q.push(" AND ").push(column).push(" IN ");
+    q.bind_list(view.lifecycles().iter().map(|s| Bind::Text((*s).into())));
+}
+
+fn push_page(q: &mut SqlBuilder, max_results: u64, offset: u64) {
+    q.push(" LIMIT ").bind_int(max_results as i64 + 1);
+    q.push(" OFFSET ").bind_int(offset as i64);
+}
+
+fn next_token(fetched: usize, max_results: u64, offset: u64) -> Option<String> {
+    (fetched as u64 > max_results).then(|| {
+        PageToken {
+            offset: offset + max_results,
+        }
+        .encode()
+    })
+}
+
+/// `ORDER BY <value expr> ... ` where rows without a value sort last in either direction.
+fn push_nulls_last(q: &mut SqlBuilder, expr: impl Fn(&mut SqlBuilder), ascending: bool) {
+    q.push("CASE WHEN ");
+    expr(q);
+    q.push(" IS NULL THEN 1 ELSE 0 END, ");
+    expr(q);
+    q.push(if ascending { " ASC" } else { " DESC" });
+}
+
+fn experiment_id_binds(ids: &[String]) -> Vec<Bind> {
+    // An id that is not a number names no experiment; it simply matches nothing.
+    ids.iter()
+        .map(|id| Bind::Int(parse_experiment_id(id).unwrap_or(-1)))
+        .collect()
+}
+
+impl Registry {
+    pub async fn search_experiments(
+        &self,
+        filter: &ExperimentFilter,
+        order_by: &[ExperimentOrderBy],
+        view: ViewType,
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> Result<Page<Experiment>> {
+        let offset = page_token.map_or(0, |t| t.offset);
+        let mut q = SqlBuilder::new(
+            "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, \
+             e.creation_time, e.last_update_time FROM experiments e WHERE 1 = 1",
+        );
+        push_lifecycles(&mut q, "e.lifecycle_stage", view);
+        let tag_subquery =
+            "SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id";
+        for clause in &filter.clauses {
+            match clause {
+                ExperimentClause::Attribute { key, op, value } => {
+                    let value = match (key, value) {
+                        (ExperimentAttribute::ExperimentId, FilterValue::Str(s)) => {
+                            FilterValue::Int(s.parse().unwrap_or(-1))
+                        }
+                        (ExperimentAttribute::ExperimentId, FilterValue::List(items)) => {
+                            q.push(" AND e.experiment_id");
+                            q.push(if *op == Comparator::In {
+                                " IN "
+                            } else {
+                                " NOT IN "
+                            });
+                            q.bind_list(items.iter().map(|s| Bind::Int(s.parse().unwrap_or(-1))));
+                            continue;
+                        }
+                        (_, v) => v.clone(),
+                    };
+                    let column = match key {
+                        ExperimentAttribute::ExperimentId => "e.experiment_id",
+                        ExperimentAttribute::Name => "e.name",
+                        ExperimentAttribute::CreationTime => "e.creation_time",
+                        ExperimentAttribute::LastUpdateTime => "e.last_update_time",
+                    };
+                    q.push(" AND ");
+                    push_comparison(&mut q, column, op, &value);
+                }
+                ExperimentClause::Tag { key, op, value } => {
+                    push_keyed(&mut q, tag_subquery, key, "t.value", op, value)
+                }
+                ExperimentClause::TagPresence { key, present } => {
+                    push_presence(&mut q, tag_subquery, key, *present)
+                }
+            }
+        }
+        q.push(" ORDER BY ");
+        for (i, o) in order_by.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push(match o.key {
+                ExperimentAttribute::ExperimentId => "e.experiment_id",
+                ExperimentAttribute::Name => "e.name",
+                ExperimentAttribute::CreationTime => "e.creation_time",
+                ExperimentAttribute::LastUpdateTime => "e.last_update_time",
+            });
+            q.push(if o.ascending { " ASC" } else { " DESC" });
+        }
+        push_page(&mut q, max_results, offset);
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
+        let next_page_token = next_token(rows.len(), max_results, offset);
+        let mut items = Vec::new();
+        for row in rows.iter().take(max_results as usize) {
+            let mut e = experiment_from_row(row)?;
+            let id = Bind::Int(row.try_get("experiment_id").map_err(db)?);
+            e.tags = load_key_values(&mut conn, "experiment_tags", "experiment_id", id).await?;
+            items.push(e);
+        }
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    pub async fn search_runs(
+        &self,
+        experiment_ids: &[String],
+        filter: &RunFilter,
+        order_by: &[RunOrderBy],
+        view: ViewType,
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> Result<Page<Run>> {
+        let offset = page_token.map_or(0, |t| t.offset);
+        if experiment_ids.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: None,
+            });
+        }
+        let mut q = SqlBuilder::new("SELECT r.run_uuid FROM runs r WHERE r.experiment_id IN ");
+        q.bind_list(experiment_id_binds(experiment_ids));
+        push_lifecycles(&mut q, "r.lifecycle_stage", view);
+        let metrics = "SELECT 1 FROM latest_metrics t WHERE t.run_uuid = r.run_uuid";
+        let params = "SELECT 1 FROM params t WHERE t.run_uuid = r.run_uuid";
+        let tags = "SELECT 1 FROM run_tags t WHERE t.run_uuid = r.run_uuid";
+        for clause in &filter.clauses {
+            match clause {
+                RunClause::Metric { key, op, value } => {
+                    push_metric(&mut q, metrics, key, op, *value)
+                }
+                RunClause::Param { key, op, value } => {
+                    push_keyed(&mut q, params, key, "t.value", op, value)
+                }
+                RunClause::Tag { key, op, value } => {
+                    push_keyed(&mut q, tags, key, "t.value", op, value)
+                }
+                RunClause::ParamPresence { key, present } => {
+                    push_presence(&mut q, params, key, *present)
+                }
+                RunClause::TagPresence { key, present } => {
+                    push_presence(&mut q, tags, key, *present)
+                }
+                RunClause::Attribute { key, op, value } => {
+                    q.push(" AND ");
+                    push_comparison(&mut q, run_column(*key), op, value);
+                }
+                RunClause::Dataset { field, op, value } => {
+                    let column = match field {
+                        DatasetField::Name => "d.name",
+                        DatasetField::Digest => "d.digest",
+                        DatasetField::Context => "i.context",
+                    };
+                    q.push(
+                        " AND EXISTS (SELECT 1 FROM run_dataset_inputs i JOIN datasets d \
+                         ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid = r.run_uuid AND ",
+                    );
+                    push_comparison(&mut q, column, op, value);
+                    q.push(")");
+                }
+            }
+        }
+        q.push(" ORDER BY ");
+        for (i, o) in order_by.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            let (table, key) = match &o.key {
+                RunOrderKey::Attribute(a) => {
+                    q.push(run_column(*a));
+                    q.push(if o.ascending { " ASC" } else { " DESC" });
+                    continue;
+                }
+                RunOrderKey::Metric(k) => ("latest_metrics", k),
+                RunOrderKey::Param(k) => ("params", k),
+                RunOrderKey::Tag(k) => ("run_tags", k),
+            };
+            // NaN metrics sort after every number, as in MLflow.
+            let value = if table == "latest_metrics" {
+                "CASE WHEN t.is_nan = 1 THEN NULL ELSE t.value END"
+            } else {
+                "t.value"
+            };
+            let expr = |q: &mut SqlBuilder| {
+                q.push(&format!(
+                    "(SELECT {value} FROM {table} t WHERE t.run_uuid = r.run_uuid AND t.key = "
+                ));
+                q.bind_text(key.as_str()).push(")");
+            };
+            push_nulls_last(&mut q, expr, o.ascending);
+        }
+        push_page(&mut q, max_results, offset);
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
+        let next_page_token = next_token(rows.len(), max_results, offset);
+        let mut items = Vec::new();
+        for row in rows.iter().take(max_results as usize) {
+            let run_id: String = row.try_get(0).map_err(db)?;
+            items.push(load_run(&mut conn, &run_id).await?);
+        }
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    pub async fn search_logged_models(
+        &self,
+        experiment_ids: &[String],
+        filter: &LoggedModelFilter,
+        order_by: &[LoggedModelOrderBy],
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> Result<Page<LoggedModel>> {
+        let offset = page_token.map_or(0, |t| t.offset);
+        let mut q = SqlBuilder::new(&format!(
+            "SELECT {} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'",
+            LM_COLUMNS
+                .split(", ")
+                .map(|c| format!("lm.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if !experiment_ids.is_empty() {
+            q.push(" AND lm.experiment_id IN ");
+            q.bind_list(experiment_id_binds(experiment_ids));
+        }
+        let metrics = "SELECT 1 FROM metrics t WHERE t.model_id = lm.model_id";
+        let params = "SELECT 1 FROM logged_model_params t WHERE t.model_id = lm.model_id";
+        let tags = "SELECT 1 FROM logged_model_tags t WHERE t.model_id = lm.model_id";
+        for clause in &filter.clauses {
+            match clause {
+                LoggedModelClause::Attribute { key, op, value } => {
+                    q.push(" AND ");
+                    push_comparison(&mut q, logged_model_column(*key), op, value);
+                }
+                LoggedModelClause::Metric { key, op, value } => {
+                    push_metric(&mut q, metrics, key, op, *value)
+                }
+                LoggedModelClause::Param { key, op, value } => {
+                    push_keyed(&mut q, params, key, "t.value", op, value)
+                }
+                LoggedModelClause::Tag { key, op, value } => {
+                    push_keyed(&mut q, tags, key, "t.value", op, value)
+                }
+            }
+        }
+        q.push(" ORDER BY ");
+        for (i, o) in order_by.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            match &o.key {
+                LoggedModelOrderKey::Attribute(a) => {
+                    q.push(logged_model_column(*a));
+                    q.push(if o.ascending { " ASC" } else { " DESC" });
+                }
+                LoggedModelOrderKey::Metric(key) => {
+                    let expr = |q: &mut SqlBuilder| {
+                        q.push(
+                            "(SELECT MAX(CASE WHEN t.is_nan = 1 THEN NULL ELSE t.value END) \
+                             FROM metrics t WHERE t.model_id = lm.model_id AND t.key = ",
+                        );
+                        q.bind_text(key.as_str());
+                        if let Some(name) = &o.dataset_name {
+                            q.push(" AND t.dataset_name = ").bind_text(name.as_str());
+                        }
+                        if let Some(digest) = &o.dataset_digest {
+                            q.push(" AND t.dataset_digest = ")
+                                .bind_text(digest.as_str());
+                        }
+                        q.push(")");
+                    };
+                    push_nulls_last(&mut q, expr, o.ascending);
+                }
+            }
+        }
+        push_page(&mut q, max_results, offset);
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
+        let next_page_token = next_token(rows.len(), max_results, offset);
+        let mut items = Vec::new();
+        for row in rows.iter().take(max_results as usize) {
+            let mut model = logged_model_from_row(row)?;
+            attach_logged_model_details(&mut conn, &mut model).await?;
+            items.push(model);
+        }
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+}
+
+fn run_column(attribute: RunAttribute) -> &'static str {
+    match attribute {
+        RunAttribute::RunId => "r.run_uuid",
+        // Kept equal to the mlflow.runName tag by every write.
+        RunAttribute::RunName => "r.name",
+        RunAttribute::UserId => "r.user_id",
+        RunAttribute::Status => "r.status",
+        RunAttribute::StartTime => "r.start_time",
+        RunAttribute::EndTime => "r.end_time",
+        RunAttribute::ArtifactUri => "r.artifact_uri",
+    }
+}
+
+fn logged_model_column(attribute: LoggedModelAttribute) -> &'static str {
+    match attribute {
+        LoggedModelAttribute::ModelId => "lm.model_id",
+        LoggedModelAttribute::Name => "lm.name",
+        LoggedModelAttribute::ModelType => "lm.model_type",
+        LoggedModelAttribute::Status => "lm.status",
+        LoggedModelAttribute::SourceRunId => "lm.source_run_id",
+        LoggedModelAttribute::CreationTimestamp => "lm.creation_time",
+        LoggedModelAttribute::LastUpdatedTimestamp => "lm.last_updated_time",
+    }
+}
