@@ -189,10 +189,12 @@ pub struct NewRun {
 }
 
 async fn insert_metric(conn: &mut AnyConnection, run_id: &str, m: &Metric) -> Result<()> {
+    // As MLflow's SQL store does: NaN is a flag, and infinities are clamped to the largest
+    // finite doubles, which is what clients read back.
     let (value, is_nan) = if m.value.is_nan() {
         (0.0, 1i64)
     } else {
-        (m.value, 0i64)
+        (m.value.clamp(f64::MIN, f64::MAX), 0i64)
     };
     sqlx::query(
         "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, \
