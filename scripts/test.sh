@@ -15,6 +15,8 @@
 #   ARCA_COMPAT_318=0    skip the extra compat run with the mlflow 3.18.0 client
 #                        (.test-env/venv318: the 3.18.0 wheel over .venv's packages)
 #   ARCA_SKIP_ZENML=1    skip the ZenML end-to-end run (compat/zenml_e2e.sh)
+#   ARCA_SKIP_S3=1       no S3-compatible server (s3s-fs): the Rust S3 tests skip
+#                        and the compat run on S3 artifacts is left out
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -105,9 +107,16 @@ stop_pg() {
     rm -rf "$dir"
 }
 
+# Sections that start something register a function here to stop it on exit.
+CLEANUP_HOOKS=()
+
 cleanup() {
     local rc=$?
     set +e
+    local hook
+    for hook in "${CLEANUP_HOOKS[@]}"; do
+        "$hook"
+    done
     if [[ -n "$PG_DIR" ]]; then
         stop_pg "$PG_DIR"
         rm -f "$PG_STATE"
@@ -124,6 +133,143 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- S3 (s3s-fs): install
+# An S3-compatible server for the Rust S3 tests and the compat run on S3
+# artifacts: s3s-fs 0.14.1 (0.17 needs a newer rustc), built with
+# `cargo install` into .test-env/cargo-root. A cold build takes about 5 minutes
+# on 2 cores, so it runs in the background while PostgreSQL and the venvs are
+# set up and the workspace builds; s3_up (below) waits for it and starts it.
+S3S_VERSION=0.14.1
+S3S_ROOT="$STATE_DIR/cargo-root"
+S3S_BIN="$S3S_ROOT/bin/s3s-fs"
+S3S_INSTALL_LOG="$STATE_DIR/s3s-install.log"
+S3S_INSTALL_PID=""
+S3_DIR=""
+S3_PID=""
+S3_STATE=""
+
+s3s_ok() { [[ -x "$S3S_BIN" ]] && [[ "$("$S3S_BIN" --version 2>/dev/null)" == "s3s-fs $S3S_VERSION" ]]; }
+
+stop_s3() {
+    if [[ -n "$S3S_INSTALL_PID" ]] && kill -0 "$S3S_INSTALL_PID" 2>/dev/null; then
+        kill -- -"$S3S_INSTALL_PID" 2>/dev/null || kill "$S3S_INSTALL_PID" 2>/dev/null
+    fi
+    if [[ -n "$S3_PID" ]]; then
+        kill "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
+    fi
+    [[ -n "$S3_DIR" ]] && rm -rf "$S3_DIR"
+    [[ -n "$S3_STATE" ]] && rm -f "$S3_STATE"
+}
+
+# nothing needs it when both the Rust tests and the compat suite are skipped
+if [[ "${ARCA_SKIP_RUST:-0}" == 1 && "${ARCA_SKIP_COMPAT:-0}" == 1 ]]; then
+    ARCA_SKIP_S3=1
+fi
+if [[ "${ARCA_SKIP_S3:-0}" != 1 ]]; then
+    section "S3 (s3s-fs $S3S_VERSION)"
+    CLEANUP_HOOKS+=(stop_s3)
+    # A run killed hard may have left its s3s-fs running: each run records
+    # "<pid> <data dir>" in .test-env/s3/<run pid>; stop those whose run is gone.
+    mkdir -p "$STATE_DIR/s3"
+    for state in "$STATE_DIR"/s3/*; do
+        [[ -f "$state" ]] || continue
+        owner="$(basename "$state")"
+        if [[ "$owner" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | grep -q 'test\.sh'; then
+            continue
+        fi
+        read -r stale_pid stale_dir <"$state" || true
+        if [[ "$stale_pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$stale_pid/cmdline" 2>/dev/null | grep -q 's3s-fs'; then
+            echo "stopping the stale s3s-fs ($stale_pid) of an earlier run"
+            kill "$stale_pid" 2>/dev/null || true
+        fi
+        [[ "$stale_dir" == */arca-s3.* && -d "$stale_dir" ]] && rm -rf "$stale_dir"
+        rm -f "$state"
+    done
+    S3_STATE="$STATE_DIR/s3/$$"
+
+    if s3s_ok; then
+        echo "s3s-fs $S3S_VERSION: reusing $S3S_BIN"
+    else
+        echo "s3s-fs $S3S_VERSION: installing in the background (log: $S3S_INSTALL_LOG)"
+        # own process group (set -m) so that cleanup can stop cargo and rustc;
+        # the lock keeps parallel runs from building it twice
+        set -m
+        (
+            exec 8>"$STATE_DIR/s3s-install.lock"
+            flock 8
+            s3s_ok && exit 0
+            t0=$(now_ms)
+            cargo install "s3s-fs@$S3S_VERSION" --features binary --locked \
+                --root "$S3S_ROOT" --target-dir "$STATE_DIR/s3s-build" || exit 1
+            echo "s3s-fs install took $(fmt_ms $(($(now_ms) - t0)))"
+            rm -rf "$STATE_DIR/s3s-build" # only the binary is kept
+        ) >"$S3S_INSTALL_LOG" 2>&1 </dev/null &
+        S3S_INSTALL_PID=$!
+        set +m
+    fi
+fi
+
+# Wait for the install, start s3s-fs on a free port with a fresh data dir and
+# keys, and export its settings. Idempotent; a no-op with ARCA_SKIP_S3=1.
+s3_up() {
+    [[ "${ARCA_SKIP_S3:-0}" != 1 && -z "$S3_PID" ]] || return 0
+    local t0
+    t0=$(now_ms)
+    if [[ -n "$S3S_INSTALL_PID" ]]; then
+        echo "waiting for the s3s-fs install (pid $S3S_INSTALL_PID)"
+        if ! wait "$S3S_INSTALL_PID"; then
+            S3S_INSTALL_PID=""
+            tail -n 40 "$S3S_INSTALL_LOG" >&2
+            die "cargo install s3s-fs@$S3S_VERSION failed (log: $S3S_INSTALL_LOG)"
+        fi
+        S3S_INSTALL_PID=""
+        grep 'install took' "$S3S_INSTALL_LOG" || true
+        echo "(waited $(fmt_ms $(($(now_ms) - t0))) for it)"
+    fi
+    s3s_ok || die "$S3S_BIN is not s3s-fs $S3S_VERSION"
+
+    S3_DIR="$(mktemp -d -t arca-s3.XXXXXX)"
+    mkdir "$S3_DIR/data"
+    local key secret port attempt url deadline
+    key="arca$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+    secret="$(python3 -c 'import secrets; print(secrets.token_hex(20))')"
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        url="http://127.0.0.1:$port"
+        "$S3S_BIN" --host 127.0.0.1 --port "$port" --access-key "$key" --secret-key "$secret" \
+            "$S3_DIR/data" >"$S3_DIR/s3s-fs.log" 2>&1 </dev/null &
+        S3_PID=$!
+        echo "$S3_PID $S3_DIR" >"$S3_STATE"
+        # ready = it answers HTTP (an unsigned request gets 403)
+        deadline=$(($(now_ms) + 30000))
+        while kill -0 "$S3_PID" 2>/dev/null && (($(now_ms) < deadline)); do
+            if python3 - "$url" <<'EOF' 2>/dev/null; then
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass
+EOF
+                break 2
+            fi
+            sleep 0.05 # poll interval
+        done
+        echo "s3s-fs did not come up on port $port (attempt $attempt)" >&2
+        kill "$S3_PID" 2>/dev/null || true
+        wait "$S3_PID" 2>/dev/null || true
+        S3_PID=""
+    done
+    if [[ -z "$S3_PID" ]]; then
+        cat "$S3_DIR/s3s-fs.log" >&2 || true
+        die "could not start s3s-fs"
+    fi
+    export ARCA_TEST_S3_ENDPOINT="$url"
+    export ARCA_TEST_S3_ACCESS_KEY="$key"
+    export ARCA_TEST_S3_SECRET_KEY="$secret"
+    export ARCA_REQUIRE_S3=1
+    echo "s3s-fs $S3S_VERSION up: ARCA_TEST_S3_ENDPOINT=$url ($(fmt_ms $(($(now_ms) - t0))))"
+}
 
 # ---------------------------------------------------------------- PostgreSQL
 section "PostgreSQL"
@@ -199,16 +345,17 @@ if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
 import sys
 import importlib.metadata as md
 import importlib.util as iu
-ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests", "sklearn"))
+ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests", "sklearn", "boto3"))
 sys.exit(0 if ok and md.version("mlflow") == sys.argv[1] else 1)
 EOF
     }
     if [[ -x "$VENV/bin/python" ]] && venv_ok; then
         echo "reusing $VENV"
     else
-        echo "installing mlflow==$MLFLOW_VERSION, scikit-learn and pytest into $VENV (takes a few minutes)"
+        echo "installing mlflow==$MLFLOW_VERSION, scikit-learn, boto3 and pytest into $VENV (takes a few minutes)"
         [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-        "$VENV/bin/pip" install -q --progress-bar off "mlflow==$MLFLOW_VERSION" scikit-learn pytest
+        # boto3: the compat fixture creates its S3 bucket with it
+        "$VENV/bin/pip" install -q --progress-bar off "mlflow==$MLFLOW_VERSION" scikit-learn pytest boto3
         venv_ok || die "the venv at $VENV has no working mlflow==$MLFLOW_VERSION"
     fi
     "$VENV/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
@@ -250,6 +397,9 @@ if [[ "${ARCA_SKIP_RUST:-0}" != 1 ]]; then
     section "cargo build --workspace"
     cargo build --workspace
 
+    section "S3 (s3s-fs) for the Rust tests"
+    s3_up
+
     if cargo nextest --version >/dev/null 2>&1; then
         section "cargo nextest run --workspace"
         run_tests "Rust tests (nextest)" cargo nextest run --workspace --no-tests=warn
@@ -273,6 +423,16 @@ if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
         run_tests "compat suite with mlflow 3.18.0" env ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND=sqlite \
             "$VENV318/bin/python" -m pytest -q compat/
     fi
+fi
+
+# ---------------------------------------------------------------- compat suite on S3 artifacts
+# The same suite with arca keeping artifacts in a bucket of s3s-fs
+# (--artifacts-destination s3://<bucket>/artifacts, AWS_* from conftest).
+if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 && "${ARCA_SKIP_S3:-0}" != 1 ]]; then
+    section "compat suite (real mlflow client) against arca on sqlite + S3 artifacts"
+    s3_up
+    run_tests "compat suite on S3 artifacts" env ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND=sqlite \
+        ARCA_COMPAT_ARTIFACTS=s3 "$VENV/bin/pytest" -q compat/
 fi
 
 # ---------------------------------------------------------------- ZenML end-to-end
