@@ -235,7 +235,7 @@ echo "server: $SERVER_URL (pid $SERVER_PID, log $SERVER_LOG)"
 # ---------------------------------------------------------------- ZenML setup
 # Everything ZenML (and MLflow's client) writes stays under $WORK.
 for v in $(compgen -e); do
-    [[ "$v" == ZENML_* ]] && unset "$v"
+    if [[ "$v" == ZENML_* ]]; then unset "$v"; fi
 done
 export ZENML_CONFIG_PATH="$WORK/zenml-config"
 export ZENML_ANALYTICS_OPT_IN=false ZENML_ENABLE_REPO_INIT_WARNINGS=false
