@@ -186,7 +186,7 @@ start_server() {
         cmd=("$bin" server --host 127.0.0.1 --port "$port" --data-dir "$WORK/arca-data")
         if [[ "$ARTIFACTS" == s3 ]]; then
             cmd=(env AWS_ENDPOINT_URL="$ARCA_TEST_S3_ENDPOINT" AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY"
-                AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_DEFAULT_REGION="$S3_REGION"
+                AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_REGION="$S3_REGION" AWS_DEFAULT_REGION="$S3_REGION"
                 "${cmd[@]}" --artifacts-destination "$S3_DESTINATION")
         fi
         deadline=$(($(now_ms) + 30000))
