@@ -298,6 +298,26 @@ def artifacts_mode():
 
 
 @pytest.fixture(scope="session")
+def stored_artifact(server):
+    """read(rel) -> the bytes the server stored at <artifacts destination>/<rel>, or None.
+
+    Looks in the local folder or in the S3 bucket behind the artifact proxy, so tests can
+    check where files really land."""
+
+    def read(rel: str) -> bytes | None:
+        if server.bucket is None:
+            path = server.artifact_root / rel
+            return path.read_bytes() if path.is_file() else None
+        s3 = s3_client()
+        try:
+            return s3.get_object(Bucket=server.bucket, Key=f"{server.artifact_prefix}/{rel}")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    return read
+
+
+@pytest.fixture(scope="session")
 def client(server_url):
     from mlflow import MlflowClient
 

@@ -112,20 +112,13 @@ def test_fluent_log_artifact_and_text(client, name, tmp_path):
     assert sorted(f.path for f in client.list_artifacts(rid)) == ["cfg", "f.bin", "texts"]
 
 
-def test_artifacts_land_in_the_store(client, server, run_id, tmp_path):
+def test_artifacts_land_in_the_store(client, stored_artifact, run_id, tmp_path):
     """The proxy writes <destination>/<experiment id>/<run id>/artifacts/<path>, like MLflow."""
     src = tmp_path / "where.txt"
     src.write_bytes(b"here")
     client.log_artifact(run_id, str(src), "loc")
     run = client.get_run(run_id)
-    rel = f"{run.info.experiment_id}/{run_id}/artifacts/loc/where.txt"
-    if server.bucket:
-        from conftest import s3_client
-
-        obj = s3_client().get_object(Bucket=server.bucket, Key=f"{server.artifact_prefix}/{rel}")
-        assert obj["Body"].read() == b"here"
-    else:
-        assert (server.artifact_root / rel).read_bytes() == b"here"
+    assert stored_artifact(f"{run.info.experiment_id}/{run_id}/artifacts/loc/where.txt") == b"here"
 
 
 # ---------------------------------------------------------------- raw HTTP proxy

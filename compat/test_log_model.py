@@ -62,7 +62,7 @@ def two_versions(client, exp_id, name):
     return {"models": (m1, m2), "runs": (run1, run2), "infos": (info1, info2), "exp_id": exp_id}
 
 
-def test_log_model_registers_versions(client, name, two_versions):
+def test_log_model_registers_versions(client, name, two_versions, stored_artifact):
     (run1, run2), (info1, info2) = two_versions["runs"], two_versions["infos"]
     exp_id = two_versions["exp_id"]
     assert str(info1.registered_model_version) == "1"
@@ -83,6 +83,9 @@ def test_log_model_registers_versions(client, name, two_versions):
     # the download URI resolves the models:/m-<id> source to the logged model's artifacts
     uri = client.get_model_version_download_uri(name, "1")
     assert uri == f"mlflow-artifacts:/{exp_id}/models/{info1.model_id}/artifacts"
+    # ... which is where the files are in the artifact store (local folder or S3 bucket)
+    mlmodel = stored_artifact(f"{exp_id}/models/{info1.model_id}/artifacts/MLmodel")
+    assert mlmodel is not None and f"model_id: {info1.model_id}".encode() in mlmodel
 
     # the run records the logged model as an output, and the run itself is finished
     run = client.get_run(run1)
