@@ -62,6 +62,9 @@ const STALE_STAGING: Duration = Duration::from_secs(3600);
 pub enum Error {
     #[error("No such artifact: '{0}'")]
     NotFound(String),
+    /// The path runs through an existing file, or names an existing directory (local stores).
+    #[error("Artifact path '{0}' conflicts with an existing file or directory")]
+    Conflict(String),
     /// The upload's input failed (typically: the client disconnected); nothing was stored.
     #[error("the upload was interrupted: {0}")]
     Body(#[source] BoxError),
@@ -257,7 +260,10 @@ impl ArtifactStore {
         if let Backend::Local { root } = &self.backend {
             // The complete, fsynced staging file is renamed into place.
             staged.0 = Some(root.join(target.as_ref()));
-            self.inner.rename(&target, &final_location).await?;
+            self.inner
+                .rename(&target, &final_location)
+                .await
+                .map_err(|e| conflict_or(e, path))?;
             staged.0 = None;
         }
         Ok(StoredFile {
@@ -422,6 +428,35 @@ fn not_found_or(e: object_store::Error, path: &ArtifactPath) -> Error {
         }
         e => e.into(),
     }
+}
+
+/// Renaming onto a directory, or under a file, is the caller's mistake, not a store failure.
+fn conflict_or(e: object_store::Error, path: &ArtifactPath) -> Error {
+    let conflict = io_kind(&e).is_some_and(|kind| {
+        matches!(
+            kind,
+            std::io::ErrorKind::NotADirectory
+                | std::io::ErrorKind::IsADirectory
+                | std::io::ErrorKind::DirectoryNotEmpty
+                | std::io::ErrorKind::AlreadyExists
+        )
+    });
+    if conflict {
+        Error::Conflict(path.to_string())
+    } else {
+        e.into()
+    }
+}
+
+fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        current = e.source();
+    }
+    None
 }
 
 fn is_a_directory(mut err: &(dyn std::error::Error + 'static)) -> bool {

@@ -343,6 +343,22 @@ on_every_store!(
 );
 
 #[tokio::test]
+async fn a_path_through_a_file_or_onto_a_directory_is_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ArtifactStore::local(dir.path()).unwrap();
+    put_bytes(&store, "f.txt", b"file").await;
+    put_bytes(&store, "d/inner.txt", b"inner").await;
+    for (bad, len) in [("f.txt/x", 3), ("d", 3), ("f.txt/y", PART_SIZE + 1)] {
+        let content = data(len, 1);
+        match store.put(&path(bad), chunks(&content, 64 * 1024)).await {
+            Err(Error::Conflict(p)) => assert_eq!(p, bad),
+            other => panic!("{bad}: expected a conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(files_on_disk(dir.path()), ["d/inner.txt", "f.txt"]);
+}
+
+#[tokio::test]
 async fn file_uris_and_plain_paths_open_the_same_folder() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("store");
