@@ -5,6 +5,10 @@
 //! and production binds the configured address through the same code path.
 
 pub mod api;
+// The artifact routes live beside the other API modules; declared here so that api/mod.rs,
+// which other work edits concurrently, stays untouched.
+#[path = "api/artifacts.rs"]
+pub mod artifacts_api;
 pub mod error;
 pub mod extract;
 pub mod tracking_wire;
@@ -12,6 +16,7 @@ pub mod wire;
 
 use crate::error::ApiError;
 use anyhow::Context;
+use arca_artifacts::ArtifactStore;
 use arca_store::{Registry, StoreUri};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -20,7 +25,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::future::Future;
-use std::path::PathBuf;
 use std::time::Instant;
 use tokio::net::TcpListener;
 
@@ -28,13 +32,18 @@ use tokio::net::TcpListener;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub store: StoreUri,
-    /// Where model files go; used by the artifact API.
-    pub artifacts_destination: PathBuf,
+    /// Where model files go: a folder, `file://`, `s3://bucket/prefix`, `gs://` or `az://`
+    /// (see `arca_artifacts::ArtifactStore::from_uri`).
+    pub artifacts_destination: String,
+    /// `object_store` settings (`aws_endpoint`, `aws_access_key_id`, ...) that take precedence
+    /// over the `AWS_*`/`GOOGLE_*`/`AZURE_*` environment; empty in the usual case.
+    pub artifacts_options: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Registry,
+    pub artifacts: ArtifactStore,
 }
 
 pub struct Application {
@@ -45,15 +54,20 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&config.artifacts_destination).with_context(|| {
+        let artifacts = ArtifactStore::from_uri_with_options(
+            &config.artifacts_destination,
+            &config.artifacts_options,
+        )
+        .with_context(|| {
             format!(
-                "creating the artifacts folder {}",
-                config.artifacts_destination.display()
+                "opening the artifact store {}",
+                config.artifacts_destination
             )
         })?;
         let registry = Registry::open(&config.store).await?;
         let router = router(AppState {
             registry: registry.clone(),
+            artifacts,
         });
         Ok(Application {
             listener,
@@ -87,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
+        .merge(artifacts_api::artifact_routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))

@@ -4,7 +4,7 @@ use anyhow::Context;
 use arca_server::{Application, Config};
 use arca_store::StoreUri;
 use clap::{Args, Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 use tracing_subscriber::EnvFilter;
 
@@ -37,7 +37,10 @@ struct ServerArgs {
     /// postgresql://user[:password]@host:port/db. Default: sqlite in the data dir.
     #[arg(long, env = "ARCA_BACKEND_STORE_URI")]
     backend_store_uri: Option<String>,
-    /// Where model files are stored: a folder path or file:// URI. Default: <data dir>/artifacts.
+    /// Where model files are stored: a folder, file:///path, s3://bucket/prefix, gs://bucket/prefix
+    /// or az://container/prefix. Object-store credentials and endpoints come from the usual
+    /// AWS_* (AWS_ENDPOINT_URL for an S3-compatible server), GOOGLE_* and AZURE_* variables.
+    /// Default: <data dir>/artifacts.
     #[arg(long, env = "ARCA_ARTIFACTS_DESTINATION")]
     artifacts_destination: Option<String>,
     /// Folder for the default database and artifacts; created on first start.
@@ -69,8 +72,8 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         None => StoreUri::sqlite(data_dir.join("arca.db")),
     };
     let artifacts_destination = match &args.artifacts_destination {
-        Some(dest) => local_destination(dest)?,
-        None => data_dir.join("artifacts"),
+        Some(dest) => dest.clone(),
+        None => data_dir.join("artifacts").display().to_string(),
     };
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
@@ -79,7 +82,8 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     let app = Application::build(
         Config {
             store: store.clone(),
-            artifacts_destination,
+            artifacts_destination: artifacts_destination.clone(),
+            artifacts_options: Vec::new(),
         },
         listener,
     )
@@ -87,22 +91,13 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     tracing::info!(
         %addr,
         store = %store.redacted(),
+        artifacts = %artifacts_destination,
         startup_ms = started.elapsed().as_millis() as u64,
         "arca server listening on http://{addr}"
     );
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("arca server stopped");
     Ok(())
-}
-
-fn local_destination(dest: &str) -> anyhow::Result<PathBuf> {
-    let path = dest.strip_prefix("file://").unwrap_or(dest);
-    if path.contains("://") {
-        anyhow::bail!(
-            "--artifacts-destination {dest}: only local folders and file:// URIs are supported so far"
-        );
-    }
-    Ok(std::path::absolute(Path::new(path))?)
 }
 
 async fn shutdown_signal() {

@@ -39,11 +39,21 @@ impl TestApp {
     }
 
     pub async fn spawn_with(store: StoreUri, dir: TempDir) -> TestApp {
+        let artifacts = Artifacts::Local(dir.path().join("artifacts"));
+        TestApp::spawn_configured(store, dir, artifacts).await
+    }
+
+    async fn spawn_configured(store: StoreUri, dir: TempDir, artifacts: Artifacts) -> TestApp {
+        let (artifacts_destination, artifacts_options) = match artifacts {
+            Artifacts::Local(path) => (path.display().to_string(), Vec::new()),
+            Artifacts::S3(s3) => (s3.uri, s3.options),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let app = Application::build(
             Config {
                 store: store.clone(),
-                artifacts_destination: dir.path().join("artifacts"),
+                artifacts_destination,
+                artifacts_options,
             },
             listener,
         )
@@ -217,4 +227,111 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Where a test server keeps its artifacts.
+pub enum Artifacts {
+    Local(std::path::PathBuf),
+    S3(arca_artifacts::testing::S3Destination),
+}
+
+impl TestApp {
+    /// A server on SQLite whose artifacts live in a fresh prefix on the S3-compatible test
+    /// server, or `None` (skipped, with the reason printed) when `ARCA_TEST_S3_ENDPOINT` is not
+    /// set; see `arca_artifacts::testing` for the variables.
+    pub async fn spawn_with_s3_artifacts() -> Option<TestApp> {
+        let s3 = arca_artifacts::testing::s3_destination().await?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = StoreUri::sqlite(dir.path().join("arca.db"));
+        Some(TestApp::spawn_configured(store, dir, Artifacts::S3(s3)).await)
+    }
+
+    /// The local artifact folder of a server started by `spawn`/`spawn_with`.
+    pub fn artifact_root(&self) -> std::path::PathBuf {
+        self.dir.path().join("artifacts")
+    }
+
+    pub fn artifact_url(&self, path: &str) -> String {
+        format!("{}/api/2.0/mlflow-artifacts/artifacts/{path}", self.base)
+    }
+
+    /// PUTs `body` as the artifact at `path` (URL-encoded by the caller where needed).
+    pub async fn put_artifact(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .put(self.artifact_url(path))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    /// GETs the artifact at `path`: the status and the raw bytes.
+    pub async fn get_artifact(&self, path: &str) -> (StatusCode, bytes::Bytes) {
+        let resp = self
+            .client
+            .get(self.artifact_url(path))
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.bytes().await.unwrap())
+    }
+
+    pub async fn list_artifacts(&self, dir: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .get(format!("{}/api/2.0/mlflow-artifacts/artifacts", self.base))
+            .query(&[("path", dir)])
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn delete_artifact(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .delete(self.artifact_url(path))
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    /// Sends `method target` byte for byte over a fresh connection (reqwest would normalize
+    /// `..` and encoded characters away) and returns the status and body.
+    pub async fn raw_request(&self, method: &str, target: &[u8], body: &[u8]) -> (u16, Vec<u8>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut request = Vec::new();
+        request.extend_from_slice(method.as_bytes());
+        request.push(b' ');
+        request.extend_from_slice(target);
+        request.extend_from_slice(
+            format!(
+                " HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        request.extend_from_slice(body);
+        stream.write_all(&request).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        let status = std::str::from_utf8(&response[9..12.min(response.len())])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body_start = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(response.len(), |i| i + 4);
+        (status, response[body_start..].to_vec())
+    }
 }

@@ -1,5 +1,6 @@
 //! The server driven over HTTP, as the `mlflow` client drives it.
 
+mod artifacts;
 mod concurrency;
 mod errors;
 mod helpers;

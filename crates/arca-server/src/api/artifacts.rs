@@ -1,0 +1,343 @@
+//! The MLflow artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/...`), `server-info`, and
+//! Arca's artifact manifest (`/api/2.0/arca/artifacts/manifest`).
+//!
+//! The `mlflow` client reads and writes every `mlflow-artifacts:/` URI through these routes, so
+//! the model files never need a client with storage credentials.
+//!
+//! Paths: the artifact path is taken from the raw request path, percent-decoded exactly once
+//! here, and parsed into an [`ArtifactPath`] before anything else happens; a path that fails is
+//! a 400 and no store or database call is made. Axum's own `Path` extractor is not used because
+//! it answers invalid UTF-8 with a plain-text 400, not MLflow's JSON error.
+//!
+//! Uploads stream straight into the store (no body limit, constant memory), and the SHA-256 and
+//! size computed on the way are recorded once the store has committed the file. Downloads are
+//! checked against that record as they stream; on a mismatch the response stops short of its
+//! `Content-Length`, so the client sees a broken transfer, never a corrupted file in full.
+//!
+//! Files are served as attachments with `X-Content-Type-Options: nosniff`, and types a browser
+//! would execute (HTML, SVG, JavaScript) go out as `text/plain`: an uploaded artifact must not
+//! become a script running on the registry's origin.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Mlflow, RequestMessage};
+use arca_artifacts::{Error as StoreError, StoredFile};
+use arca_core::ErrorCode;
+use arca_core::artifact_path::ArtifactPath;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const PROXY_PREFIXES: [&str; 2] = [
+    "/api/2.0/mlflow-artifacts/artifacts/",
+    "/ajax-api/2.0/mlflow-artifacts/artifacts/",
+];
+
+/// The artifact routes, under `/api` and `/ajax-api` alike.
+pub fn artifact_routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for base in ["/api", "/ajax-api"] {
+        router = router
+            .route(
+                &format!("{base}/2.0/mlflow-artifacts/artifacts"),
+                get(list_artifacts),
+            )
+            .route(
+                &format!("{base}/2.0/mlflow-artifacts/artifacts/{{*path}}"),
+                get(download_artifact)
+                    .put(upload_artifact)
+                    .delete(delete_artifact)
+                    .layer(DefaultBodyLimit::disable()),
+            )
+            .route(&format!("{base}/3.0/mlflow/server-info"), get(server_info))
+            .route(
+                &format!("{base}/2.0/arca/artifacts/manifest"),
+                get(artifact_manifest),
+            );
+    }
+    router
+}
+
+/// The artifact path of a proxy request: what follows the route prefix, decoded once.
+fn artifact_path(uri: &Uri) -> ApiResult<ArtifactPath> {
+    let raw = PROXY_PREFIXES
+        .iter()
+        .find_map(|prefix| uri.path().strip_prefix(prefix))
+        .ok_or_else(|| ApiError::invalid("Missing artifact path."))?;
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "Invalid artifact path '{raw}': it is not valid UTF-8 once percent-decoded."
+            ))
+        })?;
+    Ok(ArtifactPath::parse(&decoded)?)
+}
+
+fn store_error(err: StoreError) -> ApiError {
+    match err {
+        StoreError::NotFound(path) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::ResourceDoesNotExist,
+            format!("No such artifact: '{path}'"),
+        ),
+        StoreError::Conflict(_) => ApiError::invalid(err.to_string()),
+        StoreError::Body(source) => {
+            tracing::info!(error = %source, "an artifact upload was interrupted; nothing was stored");
+            ApiError::invalid(format!(
+                "The upload was interrupted before the body ended ({source}); nothing was stored."
+            ))
+        }
+        other => arca_core::Error::Internal(anyhow::Error::new(other)).into(),
+    }
+}
+
+async fn upload_artifact(
+    State(state): State<AppState>,
+    uri: Uri,
+    body: Body,
+) -> ApiResult<Response> {
+    let path = artifact_path(&uri)?;
+    let stored = state
+        .artifacts
+        .put(&path, body.into_data_stream())
+        .await
+        .map_err(store_error)?;
+    if let Err(err) = state
+        .registry
+        .record_artifact(&path, stored.size, &stored.sha256)
+        .await
+    {
+        // An overwrite whose new digest was not recorded must not keep the old one: every
+        // download of the new bytes would then fail verification. Unrecorded files are served
+        // unverified.
+        let _ = state.registry.forget_artifacts(&path).await;
+        return Err(err.into());
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn download_artifact(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
+    let path = artifact_path(&uri)?;
+    let recorded = state.registry.artifact_digest(&path).await?;
+    let mut download = state.artifacts.get(&path).await.map_err(store_error)?;
+    if let Some(recorded) = recorded {
+        let expected = StoredFile {
+            size: u64::try_from(recorded.size).unwrap_or_default(),
+            sha256: recorded.sha256,
+        };
+        download = download.verified(&path, expected);
+    }
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(path.file_name())),
+        ),
+        (header::CONTENT_LENGTH, HeaderValue::from(download.size)),
+        (
+            header::CONTENT_DISPOSITION,
+            content_disposition(path.file_name()),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ];
+    Ok((headers, Body::from_stream(download.stream)).into_response())
+}
+
+async fn delete_artifact(State(state): State<AppState>, uri: Uri) -> ApiResult<Json<Value>> {
+    let path = artifact_path(&uri)?;
+    state.artifacts.delete(&path).await.map_err(store_error)?;
+    state.registry.forget_artifacts(&path).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct ListArtifacts {
+    path: Option<String>,
+}
+
+impl RequestMessage for ListArtifacts {}
+
+async fn list_artifacts(
+    State(state): State<AppState>,
+    Mlflow(req): Mlflow<ListArtifacts>,
+) -> ApiResult<Json<Value>> {
+    let dir = ArtifactPath::parse_dir(req.path.as_deref().unwrap_or(""))?;
+    let entries = state
+        .artifacts
+        .list(dir.as_ref())
+        .await
+        .map_err(store_error)?;
+    if entries.is_empty() {
+        return Ok(Json(json!({})));
+    }
+    let files: Vec<Value> = entries
+        .into_iter()
+        .map(|e| match e.size {
+            Some(size) if !e.is_dir => json!({"path": e.name, "is_dir": false, "file_size": size}),
+            _ => json!({"path": e.name, "is_dir": true}),
+        })
+        .collect();
+    Ok(Json(json!({ "files": files })))
+}
+
+/// What the `mlflow` client asks before transferring artifacts: plain proxied PUT and GET only.
+async fn server_info() -> Json<Value> {
+    Json(json!({
+        "store_type": "SqlStore",
+        "workspaces_enabled": false,
+        "multipart_uploads_enabled": false,
+        "multipart_downloads_enabled": false,
+        "artifact_serving_enabled": true,
+        "artifacts_presigned_only": false,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ArtifactManifest {
+    path: Option<String>,
+}
+
+impl RequestMessage for ArtifactManifest {}
+
+async fn artifact_manifest(
+    State(state): State<AppState>,
+    Mlflow(req): Mlflow<ArtifactManifest>,
+) -> ApiResult<Json<Value>> {
+    let path = req.path.ok_or_else(|| ApiError::missing("path"))?;
+    let dir = ArtifactPath::parse_dir(&path)?;
+    manifest_for_prefix(&state, dir.as_ref()).await.map(Json)
+}
+
+/// `{"files": [{"path", "size", "sha256"}]}` for every recorded file below `dir` (the whole
+/// store for `None`), at any depth, by path; paths are relative to `dir`. `{}` when there are
+/// none, as MLflow renders an empty list.
+pub async fn manifest_for_prefix(state: &AppState, dir: Option<&ArtifactPath>) -> ApiResult<Value> {
+    let digests = state.registry.artifact_manifest(dir).await?;
+    if digests.is_empty() {
+        return Ok(json!({}));
+    }
+    let files: Vec<Value> = digests
+        .into_iter()
+        .map(|d| {
+            let relative = match dir {
+                Some(dir) => d
+                    .path
+                    .strip_prefix(dir.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .unwrap_or(&d.path)
+                    .to_owned(),
+                None => d.path,
+            };
+            json!({"path": relative, "size": d.size, "sha256": d.sha256})
+        })
+        .collect();
+    Ok(json!({ "files": files }))
+}
+
+/// A small table of the types the MLflow flavors write; everything else is a byte stream.
+fn content_type(file_name: &str) -> &'static str {
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "txt" | "log" | "md" | "py" | "cfg" | "ini" | "toml" | "html" | "htm" | "svg" | "js"
+        | "mjs" | "xml" => "text/plain; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        "yaml" | "yml" => "application/yaml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "pdf" => "application/pdf",
+        "gz" | "tgz" => "application/gzip",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `attachment; filename="..."`, with an RFC 5987 `filename*` for names that are not plain ASCII.
+fn content_disposition(file_name: &str) -> HeaderValue {
+    let plain = file_name
+        .chars()
+        .all(|c| (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ');
+    let value = if plain {
+        format!("attachment; filename=\"{file_name}\"")
+    } else {
+        let ascii: String = file_name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let encoded =
+            percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+        format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    };
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_never_let_a_browser_run_an_artifact() {
+        assert_eq!(content_type("notes.TXT"), "text/plain; charset=utf-8");
+        assert_eq!(content_type("report.html"), "text/plain; charset=utf-8");
+        assert_eq!(content_type("x.svg"), "text/plain; charset=utf-8");
+        assert_eq!(content_type("MLmodel"), "application/octet-stream");
+        assert_eq!(content_type("model.skops"), "application/octet-stream");
+        assert_eq!(content_type("conda.yaml"), "application/yaml");
+    }
+
+    #[test]
+    fn dispositions_quote_plain_names_and_encode_others() {
+        assert_eq!(
+            content_disposition("model.pkl"),
+            "attachment; filename=\"model.pkl\""
+        );
+        assert_eq!(
+            content_disposition("mödel \"1\".bin"),
+            "attachment; filename=\"m_del__1__.bin\"; filename*=UTF-8''m%C3%B6del%20%221%22%2Ebin"
+        );
+    }
+
+    #[test]
+    fn proxy_paths_are_decoded_once_and_validated() {
+        let ok: Uri = "/api/2.0/mlflow-artifacts/artifacts/0/a%20b/c.txt"
+            .parse()
+            .unwrap();
+        assert_eq!(artifact_path(&ok).unwrap().as_str(), "0/a b/c.txt");
+        for bad in [
+            "/api/2.0/mlflow-artifacts/artifacts/../x",
+            "/api/2.0/mlflow-artifacts/artifacts/%2e%2e/x",
+            "/api/2.0/mlflow-artifacts/artifacts/%252e%252e/x",
+            "/api/2.0/mlflow-artifacts/artifacts//etc/passwd",
+            "/api/2.0/mlflow-artifacts/artifacts/a%00b",
+            "/api/2.0/mlflow-artifacts/artifacts/a%5cb",
+            "/api/2.0/mlflow-artifacts/artifacts/a%FFb",
+            "/api/2.0/mlflow-artifacts/artifacts/a%3Fb",
+            "/api/2.0/mlflow-artifacts/artifacts/a%23b",
+        ] {
+            let uri: Uri = bad.parse().unwrap();
+            assert_eq!(
+                artifact_path(&uri).unwrap_err().status(),
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+    }
+}
