@@ -290,6 +290,11 @@ run "$ZVENV/bin/python" zenml_pipeline.py run
 RUN_ID="$(sed -n 's/^MLFLOW_RUN_ID=\([0-9a-f]*\)$/\1/p' "$LAST_OUT")"
 [[ -n "$RUN_ID" ]] || fail "the pipeline did not print the MLflow run id"
 expect "Registered model $MODEL with version 1 from source runs:/$RUN_ID/model"
+if [[ "$ARTIFACTS" == s3 ]]; then
+    local_models="$(find "$WORK/arca-data" -name MLmodel 2>/dev/null)"
+    [[ -z "$local_models" ]] || fail "artifacts should be in S3, yet the data dir has: $local_models"
+    echo "ok: no model files under arca's data dir (they go to $S3_DESTINATION)"
+fi
 
 step "zenml model-registry models list"
 zenml model-registry models list
