@@ -1,0 +1,98 @@
+//! `arca server`: the registry server with `mlflow server`'s flags.
+
+use anyhow::Context;
+use arca_server::{Application, Config};
+use arca_store::StoreUri;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ARCA_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 picks a free port).
+    #[arg(long, env = "ARCA_PORT", default_value_t = 5000)]
+    port: u16,
+    /// Metadata store: sqlite:///relative.db, sqlite:////absolute.db or
+    /// postgresql://user[:password]@host:port/db. Default: sqlite in the data dir.
+    #[arg(long, env = "ARCA_BACKEND_STORE_URI")]
+    backend_store_uri: Option<String>,
+    /// Where model files are stored: a folder, file:///path, s3://bucket/prefix, gs://bucket/prefix
+    /// or az://container/prefix. Object-store credentials and endpoints come from the usual
+    /// AWS_* (AWS_ENDPOINT_URL for an S3-compatible server), GOOGLE_* and AZURE_* variables.
+    /// Default: <data dir>/artifacts.
+    #[arg(long, env = "ARCA_ARTIFACTS_DESTINATION")]
+    artifacts_destination: Option<String>,
+    /// Folder for the default database and artifacts; created on first start.
+    #[arg(long, env = "ARCA_DATA_DIR", default_value = "./arca-data")]
+    data_dir: PathBuf,
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("ARCA_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data dir {}", args.data_dir.display()))?;
+    let data_dir = std::path::absolute(&args.data_dir)?;
+    let store = match &args.backend_store_uri {
+        Some(uri) => StoreUri::parse(uri)?,
+        None => StoreUri::sqlite(data_dir.join("arca.db")),
+    };
+    let artifacts_destination = match &args.artifacts_destination {
+        Some(dest) => dest.clone(),
+        None => data_dir.join("artifacts").display().to_string(),
+    };
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.host, args.port))?;
+    let addr = listener.local_addr()?;
+    let app = Application::build(
+        Config {
+            store: store.clone(),
+            artifacts_destination: artifacts_destination.clone(),
+            artifacts_options: Vec::new(),
+        },
+        listener,
+    )
+    .await?;
+    tracing::info!(
+        %addr,
+        store = %store.redacted(),
+        artifacts = %artifacts_destination,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "arca server listening on http://{addr}"
+    );
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("arca server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
