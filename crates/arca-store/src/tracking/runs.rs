@@ -188,6 +188,8 @@ pub struct NewRun {
     pub tags: Vec<Tag>,
 }
 
+/// Logging the same point again links it to the model or dataset given the second time:
+/// `log_model` re-logs the run's metrics with the new model's id.
 async fn insert_metric(conn: &mut AnyConnection, run_id: &str, m: &Metric) -> Result<()> {
     // As MLflow's SQL store does: NaN is a flag, and infinities are clamped to the largest
     // finite doubles, which is what clients read back.
@@ -199,7 +201,10 @@ async fn insert_metric(conn: &mut AnyConnection, run_id: &str, m: &Metric) -> Re
     sqlx::query(
         "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, \
          dataset_name, dataset_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT (run_uuid, key, step, timestamp, value, is_nan) DO UPDATE SET \
+         model_id = COALESCE(excluded.model_id, metrics.model_id), \
+         dataset_name = COALESCE(excluded.dataset_name, metrics.dataset_name), \
+         dataset_digest = COALESCE(excluded.dataset_digest, metrics.dataset_digest)",
     )
     .bind(run_id)
     .bind(m.key.as_str())
