@@ -1,6 +1,7 @@
 //! Routes. Every MLflow endpoint is served under `/api/2.0/mlflow` and, for the MLflow UI and
 //! tools that use it, `/ajax-api/2.0/mlflow`.
 
+mod artifact_roots;
 mod logged_models;
 mod registry;
 mod tracking;
@@ -57,6 +58,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub fn mlflow_routes() -> Router<AppState> {
+    use artifact_roots::*;
     use axum::routing::{delete, patch};
     use logged_models::*;
     use registry::*;
@@ -111,6 +113,11 @@ pub fn mlflow_routes() -> Router<AppState> {
             "/logged-models/{model_id}/params",
             post(log_logged_model_params),
         )
+        .route(
+            "/logged-models/{model_id}/artifacts/directories",
+            get(list_logged_model_artifacts),
+        )
+        .route("/artifacts/list", get(list_run_artifacts))
         .route("/registered-models/create", post(create_registered_model))
         .route("/registered-models/rename", post(rename_registered_model))
         .route(

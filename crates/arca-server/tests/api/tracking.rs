@@ -10,6 +10,7 @@ crate::on_both_backends!(
     batches_are_limited_and_applied_whole,
     a_logged_model_registers_as_a_version_of_its_run,
     runs_experiments_and_logged_models_are_searchable,
+    run_and_logged_model_artifacts_are_listed_relative_to_their_root,
 );
 
 async fn experiments_are_created_found_renamed_deleted_and_restored(app: TestApp) {
@@ -310,7 +311,11 @@ async fn metric_history_keeps_every_point_and_non_finite_values(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(second["metrics"][0]["value"], json!(f64::MAX), "infinities are clamped as in MLflow");
+    assert_eq!(
+        second["metrics"][0]["value"],
+        json!(f64::MAX),
+        "infinities are clamped as in MLflow"
+    );
 }
 
 async fn batches_are_limited_and_applied_whole(app: TestApp) {
@@ -601,4 +606,87 @@ async fn runs_experiments_and_logged_models_are_searchable(app: TestApp) {
         .map(|m| m["info"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["extra", "other"]);
+}
+
+async fn put_artifact(app: &TestApp, path: &str, body: &'static str) {
+    let resp = app
+        .client
+        .put(format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{path}",
+            app.base
+        ))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+async fn run_and_logged_model_artifacts_are_listed_relative_to_their_root(app: TestApp) {
+    let run_id = create_run(&app).await;
+    put_artifact(
+        &app,
+        &format!("0/{run_id}/artifacts/extra/notes.txt"),
+        "hello",
+    )
+    .await;
+    put_artifact(&app, &format!("0/{run_id}/artifacts/top.txt"), "top").await;
+    let (status, body) = app.get("artifacts/list", &[("run_id", &run_id)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["root_uri"],
+        format!("mlflow-artifacts:/0/{run_id}/artifacts")
+    );
+    let mut files = body["files"].as_array().unwrap().clone();
+    files.sort_by_key(|f| f["path"].as_str().unwrap().to_owned());
+    assert_eq!(
+        files,
+        [
+            json!({"path": "extra", "is_dir": true}),
+            json!({"path": "top.txt", "is_dir": false, "file_size": 3})
+        ]
+    );
+    let (_, body) = app
+        .get("artifacts/list", &[("run_id", &run_id), ("path", "extra")])
+        .await;
+    assert_eq!(
+        body["files"],
+        json!([{"path": "extra/notes.txt", "is_dir": false, "file_size": 5}])
+    );
+    let (_, body) = app
+        .get(
+            "artifacts/list",
+            &[("run_id", &run_id), ("path", "missing")],
+        )
+        .await;
+    assert!(body.get("files").is_none(), "{body}");
+    let got = app
+        .get("artifacts/list", &[("run_id", &run_id), ("path", "../..")])
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "..");
+
+    let (_, body) = app
+        .post("logged-models", json!({"experiment_id": "0", "name": "m"}))
+        .await;
+    let model_id = body["model"]["info"]["model_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    put_artifact(
+        &app,
+        &format!("0/models/{model_id}/artifacts/MLmodel"),
+        "flavors: {}",
+    )
+    .await;
+    let (status, body) = app
+        .get(
+            &format!("logged-models/{model_id}/artifacts/directories"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["files"],
+        json!([{"path": "MLmodel", "is_dir": false, "file_size": 11}])
+    );
 }
