@@ -311,7 +311,7 @@ impl ArtifactStore {
     pub async fn exists(&self, path: &ArtifactPath) -> Result<bool, Error> {
         match self.inner.head(&to_store_path(path)).await {
             Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) if is_missing(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -322,7 +322,7 @@ impl ArtifactStore {
         let prefix = dir.map(to_store_path);
         let listing = match self.inner.list_with_delimiter(prefix.as_ref()).await {
             Ok(listing) => listing,
-            Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
+            Err(e) if is_missing(&e) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
         let mut entries = Vec::new();
@@ -359,13 +359,15 @@ impl ArtifactStore {
         let mut results = self.inner.delete_stream(below);
         while let Some(result) = results.next().await {
             match result {
-                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Ok(_) => {}
+                Err(e) if is_missing(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }
         if self.is_file(path).await? {
             match self.inner.delete(&location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Ok(()) => {}
+                Err(e) if is_missing(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -420,13 +422,29 @@ fn to_store_path(path: &ArtifactPath) -> StorePath {
 }
 
 fn not_found_or(e: object_store::Error, path: &ArtifactPath) -> Error {
-    match e {
-        object_store::Error::NotFound { .. } => Error::NotFound(path.to_string()),
-        // A local directory cannot be read as a file.
-        object_store::Error::Generic { ref source, .. } if is_a_directory(source.as_ref()) => {
-            Error::NotFound(path.to_string())
+    if is_missing(&e) {
+        Error::NotFound(path.to_string())
+    } else {
+        e.into()
+    }
+}
+
+/// Not there: missing, or a local path that is a directory or runs through a file.
+fn is_missing(e: &object_store::Error) -> bool {
+    if matches!(e, object_store::Error::NotFound { .. }) {
+        return true;
+    }
+    match io_kind(e) {
+        Some(kind) => matches!(
+            kind,
+            std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::IsADirectory
+                | std::io::ErrorKind::NotADirectory
+        ),
+        None => {
+            let message = e.to_string();
+            message.contains("Is a directory") || message.contains("Not a directory")
         }
-        e => e.into(),
     }
 }
 
@@ -457,18 +475,6 @@ fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind
         current = e.source();
     }
     None
-}
-
-fn is_a_directory(mut err: &(dyn std::error::Error + 'static)) -> bool {
-    loop {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return io.kind() == std::io::ErrorKind::IsADirectory;
-        }
-        match err.source() {
-            Some(next) => err = next,
-            None => return err.to_string().contains("is a directory"),
-        }
-    }
 }
 
 /// Reads a local file in large chunks on the blocking pool.

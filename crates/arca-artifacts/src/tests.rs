@@ -359,6 +359,19 @@ async fn a_path_through_a_file_or_onto_a_directory_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn paths_through_a_file_are_simply_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ArtifactStore::local(dir.path()).unwrap();
+    put_bytes(&store, "f.txt", b"file").await;
+    let under = path("f.txt/x");
+    assert!(matches!(store.get(&under).await, Err(Error::NotFound(_))));
+    assert!(!store.exists(&under).await.unwrap());
+    assert!(store.list(Some(&under)).await.unwrap().is_empty());
+    store.delete(&under).await.unwrap();
+    assert_eq!(read_all(&store, "f.txt").await, b"file");
+}
+
+#[tokio::test]
 async fn file_uris_and_plain_paths_open_the_same_folder() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("store");
