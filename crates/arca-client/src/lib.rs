@@ -182,11 +182,16 @@ impl Client {
     }
 
     fn transport(&self, err: reqwest::Error) -> ClientError {
+        // reqwest's own message repeats the URL; the innermost cause says what went wrong
+        // ("Connection refused", "dns error", "operation timed out").
         let mut detail = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(cause) = source {
-            detail = format!("{detail}: {cause}");
+            detail = cause.to_string();
             source = cause.source();
+        }
+        if err.is_timeout() {
+            detail = format!("timed out ({detail})");
         }
         ClientError::Unreachable {
             base: self.base.clone(),

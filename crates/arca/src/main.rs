@@ -1,30 +1,25 @@
-//! The `arca` binary. `arca server` starts the registry with MLflow-compatible flags.
+//! The `arca` binary: `arca server` runs the registry; the other commands (`cli`) manage models
+//! in any MLflow-compatible registry, over HTTP or in an Arca store opened directly (`local`).
 
+mod cli;
+mod local;
 mod server;
 
-use clap::{Parser, Subcommand};
-
-#[derive(Parser)]
-#[command(
-    name = "arca",
-    version,
-    about = "A fast, MLflow-compatible model registry"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Start the registry server (a drop-in for `mlflow server`).
-    Server(server::ServerArgs),
-}
+use clap::Parser;
+use std::process::ExitCode;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
     match cli.command {
-        Command::Server(args) => server::run(args).await,
+        // The server reports a failure as it always has: `Error: ` and the cause chain, code 1.
+        cli::Command::Server(args) => match server::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("Error: {err:?}");
+                ExitCode::FAILURE
+            }
+        },
+        command => cli::run(command).await,
     }
 }

@@ -1,0 +1,252 @@
+//! The `arca` command line: `arca server`, and commands that manage models in any
+//! MLflow-compatible registry through the `ModelRegistry` trait.
+//!
+//! Every registry command takes `--tracking-uri`: an `http(s)://` address (Arca or a plain
+//! `mlflow server`) or an Arca store opened in-process (a data directory, `sqlite:///...`,
+//! `postgresql://...`). Results go to standard output as a table that fits the terminal or as
+//! JSON (`--output json`) whose shape is stable for scripts; progress bars and notes go to
+//! standard error. A failure is one line on standard error and an exit code that says what kind
+//! of failure it was (see [`Failure`]).
+
+mod aliases;
+mod copy;
+mod models;
+mod output;
+mod pull;
+mod target;
+mod time;
+mod transfer;
+mod versions;
+
+use crate::server::ServerArgs;
+use arca_core::model::Tag;
+use arca_core::registry::RegistryError;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use output::Format;
+use std::process::ExitCode;
+
+pub use target::user_name;
+
+#[derive(Parser)]
+#[command(
+    name = "arca",
+    version,
+    about = "A fast, MLflow-compatible model registry",
+    long_about = "A fast, MLflow-compatible model registry.\n\n\
+        `arca server` runs the registry. The other commands manage models in any MLflow-compatible \
+        registry: an Arca or `mlflow server` at an http(s):// address, or an Arca data directory \
+        or database opened directly.",
+    after_help = "Exit codes: 0 success, 1 failure, 2 invalid input, 3 not found, 4 already exists, \
+        5 registry unreachable, 6 credentials refused, 7 file integrity check failed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start the registry server (a drop-in for `mlflow server`).
+    Server(ServerArgs),
+    /// List, show, create, update, rename and delete registered models.
+    Models(models::ModelsCommand),
+    /// Register versions from files, list, show, update, move between stages, delete.
+    Versions(versions::VersionsCommand),
+    /// Point aliases such as `champion` at versions.
+    Aliases(aliases::AliasesCommand),
+    /// Download a version's files, e.g. `arca pull models:/churn@champion --output ./model`.
+    Pull(pull::PullArgs),
+    /// Copy models with their versions, metadata and files from one registry to another.
+    Copy(copy::CopyArgs),
+    /// Print a shell completion script: `arca completions bash > /etc/bash_completion.d/arca`.
+    Completions(CompletionsArgs),
+}
+
+/// Which registry a command talks to.
+#[derive(Args, Clone, Debug)]
+pub struct RegistryArgs {
+    /// The registry: http(s)://host:port (Arca or mlflow server), an Arca data directory, or
+    /// sqlite:///path.db | postgresql://user@host/db. When not given: $ARCA_TRACKING_URI, then
+    /// $MLFLOW_TRACKING_URI, then http://127.0.0.1:5000.
+    #[arg(long, global = true, value_name = "URI")]
+    pub tracking_uri: Option<String>,
+    /// For a registry opened directly: where its files are, as given to `arca server
+    /// --artifacts-destination` (default: <data dir>/artifacts) [env: ARCA_ARTIFACTS_DESTINATION]
+    #[arg(long, global = true, value_name = "URI")]
+    pub artifacts_destination: Option<String>,
+}
+
+impl RegistryArgs {
+    fn artifacts(&self) -> Option<String> {
+        self.artifacts_destination
+            .clone()
+            .or_else(|| std::env::var("ARCA_ARTIFACTS_DESTINATION").ok())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+#[derive(Args, Clone, Copy, Debug)]
+pub struct OutputArgs {
+    /// How to print results: a table, or JSON for scripts.
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value_t = Format::Table,
+        visible_alias = "format"
+    )]
+    pub output: Format,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// A failed command: the exit code and the one line to print.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub const FAILURE: u8 = 1;
+    pub const INVALID: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const ALREADY_EXISTS: u8 = 4;
+    pub const UNAVAILABLE: u8 = 5;
+    pub const UNAUTHORIZED: u8 = 6;
+    pub const INTEGRITY: u8 = 7;
+
+    pub fn new(code: u8, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Failure {
+        Failure::new(Failure::INVALID, message)
+    }
+}
+
+impl From<RegistryError> for Failure {
+    fn from(err: RegistryError) -> Failure {
+        let code = match &err {
+            RegistryError::NotFound(_) => Failure::NOT_FOUND,
+            RegistryError::AlreadyExists(_) => Failure::ALREADY_EXISTS,
+            RegistryError::Invalid(_) => Failure::INVALID,
+            RegistryError::Unauthorized(_) => Failure::UNAUTHORIZED,
+            RegistryError::Unavailable(_) => Failure::UNAVAILABLE,
+            RegistryError::Integrity(_) => Failure::INTEGRITY,
+            RegistryError::Unsupported(_) | RegistryError::Other(_) => Failure::FAILURE,
+        };
+        Failure::new(code, err.to_string())
+    }
+}
+
+impl From<arca_core::Error> for Failure {
+    fn from(err: arca_core::Error) -> Failure {
+        RegistryError::from(err).into()
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Failure {
+        Failure::new(Failure::FAILURE, format!("{err:#}"))
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, Failure>;
+
+/// Runs a registry command and turns its outcome into an exit code.
+pub async fn run(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Server(_) => unreachable!("main runs the server itself"),
+        Command::Models(cmd) => models::run(cmd).await,
+        Command::Versions(cmd) => versions::run(cmd).await,
+        Command::Aliases(cmd) => aliases::run(cmd).await,
+        Command::Pull(args) => pull::run(args).await,
+        Command::Copy(args) => copy::run(args).await,
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "arca", &mut std::io::stdout());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            // One line: a message that spans lines is joined, so scripts can grep it.
+            let message = failure
+                .message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            eprintln!("error: {message}");
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// `KEY=VALUE`, as `--tag` and `--param` take it.
+pub fn key_value(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got '{raw}'")),
+    }
+}
+
+/// `KEY=NUMBER`, as `--metric` takes it.
+pub fn key_number(raw: &str) -> Result<(String, f64), String> {
+    let (key, value) = key_value(raw)?;
+    let number = value
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("expected KEY=NUMBER, got '{raw}'"))?;
+    Ok((key, number))
+}
+
+/// Tags from `KEY=VALUE` pairs, checked as the registry checks them.
+pub fn tags(pairs: &[(String, String)]) -> CliResult<Vec<Tag>> {
+    pairs
+        .iter()
+        .map(|(k, v)| Tag::parse(k, v).map_err(Failure::from))
+        .collect()
+}
+
+/// Destructive commands ask for `--yes` rather than prompting, so scripts never hang.
+pub fn require_yes(yes: bool, what: &str) -> CliResult {
+    if yes {
+        Ok(())
+    } else {
+        Err(Failure::invalid(format!(
+            "{what} cannot be undone; pass --yes to confirm."
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn pairs_split_at_the_first_equals_sign() {
+        assert_eq!(key_value("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert_eq!(key_value("a=").unwrap(), ("a".into(), String::new()));
+        assert!(key_value("=b").is_err());
+        assert!(key_value("ab").is_err());
+        assert_eq!(key_number("acc=0.5").unwrap(), ("acc".into(), 0.5));
+        assert!(key_number("acc=high").is_err());
+    }
+}
