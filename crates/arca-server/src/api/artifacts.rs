@@ -200,9 +200,14 @@ async fn server_info() -> Json<Value> {
     }))
 }
 
+/// What the manifest is of: a store path, or a run, a logged model or a model version.
 #[derive(Deserialize)]
 pub struct ArtifactManifest {
     path: Option<String>,
+    run_id: Option<String>,
+    model_id: Option<String>,
+    name: Option<String>,
+    version: Option<String>,
 }
 
 impl RequestMessage for ArtifactManifest {}
@@ -211,8 +216,25 @@ async fn artifact_manifest(
     State(state): State<AppState>,
     Mlflow(req): Mlflow<ArtifactManifest>,
 ) -> ApiResult<Json<Value>> {
-    let path = req.path.ok_or_else(|| ApiError::missing("path"))?;
-    let dir = ArtifactPath::parse_dir(&path)?;
+    let dir = match req.path {
+        Some(path) => ArtifactPath::parse_dir(&path)?,
+        None => {
+            let root = crate::api::artifact_roots::resolve_root(
+                &state,
+                req.run_id,
+                req.model_id,
+                req.name,
+                req.version,
+            )
+            .await?;
+            crate::api::artifact_roots::store_path_of(&root).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "The files of this entity are at '{root}', outside Arca's artifact store, so \
+                     Arca has no manifest of them."
+                ))
+            })?
+        }
+    };
     manifest_for_prefix(&state, dir.as_ref()).await.map(Json)
 }
 

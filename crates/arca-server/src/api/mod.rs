@@ -1,7 +1,7 @@
 //! Routes. Every MLflow endpoint is served under `/api/2.0/mlflow` and, for the MLflow UI and
 //! tools that use it, `/ajax-api/2.0/mlflow`.
 
-mod artifact_roots;
+pub(crate) mod artifact_roots;
 mod logged_models;
 mod registry;
 mod tracking;

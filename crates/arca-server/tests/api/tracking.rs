@@ -689,4 +689,41 @@ async fn run_and_logged_model_artifacts_are_listed_relative_to_their_root(app: T
         body["files"],
         json!([{"path": "MLmodel", "is_dir": false, "file_size": 11}])
     );
+
+    // Arca's manifest: every file with its size and SHA-256, for a run, a logged model or a
+    // registered version made from it.
+    let manifest = async |query: &[(&str, &str)]| {
+        let resp = app
+            .client
+            .get(format!("{}/api/2.0/arca/artifacts/manifest", app.base))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    };
+    let (status, body) = manifest(&[("run_id", &run_id)]).await;
+    assert_eq!(status, 200, "{body}");
+    let files = body["files"].as_array().unwrap();
+    let notes = files
+        .iter()
+        .find(|f| f["path"] == "extra/notes.txt")
+        .expect("nested file");
+    assert_eq!(notes["size"], 5);
+    assert_eq!(
+        notes["sha256"], "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        "sha256 of 'hello'"
+    );
+    app.create_model("manifested").await;
+    app.post(
+        "model-versions/create",
+        json!({"name": "manifested", "source": format!("models:/{model_id}"), "model_id": model_id}),
+    )
+    .await;
+    let (_, by_version) = manifest(&[("name", "manifested"), ("version", "1")]).await;
+    let (_, by_model) = manifest(&[("model_id", &model_id)]).await;
+    assert_eq!(by_version, by_model);
+    assert_eq!(by_model["files"][0]["path"], "MLmodel");
+    let got = manifest(&[("run_id", &run_id), ("model_id", &model_id)]).await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "exactly one");
 }
