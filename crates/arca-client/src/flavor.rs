@@ -20,6 +20,43 @@ pub struct HttpRegistry {
 }
 
 impl HttpRegistry {
+    /// Turns a download URI into the location of the files. Arca resolves `runs:/` and
+    /// `models:/m-<id>` sources itself; `mlflow server` hands a version registered with a
+    /// `runs:/` source back unresolved, as its own client resolves it: through the run's (or the
+    /// logged model's) artifact URI.
+    async fn resolve_location(&self, uri: &str) -> Result<String, RegistryError> {
+        let mut location = uri.to_owned();
+        // Each step replaces a reference by what it names; a few steps always suffice.
+        for _ in 0..4 {
+            if let Some(rest) = location.strip_prefix("runs:/") {
+                let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
+                let run = self
+                    .client
+                    .get_run(run_id)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                let path = path.trim_matches('/');
+                location = if path.is_empty() {
+                    run.artifact_uri
+                } else {
+                    format!("{}/{path}", run.artifact_uri.trim_end_matches('/'))
+                };
+            } else if let Some(id) = location
+                .strip_prefix("models:/")
+                .filter(|id| id.starts_with("m-") && !id.contains('/'))
+            {
+                location = self
+                    .client
+                    .logged_model_artifact_uri(id)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            } else {
+                break;
+            }
+        }
+        Ok(location)
+    }
+
     pub fn new(client: Client) -> HttpRegistry {
         HttpRegistry { client }
     }
@@ -398,11 +435,12 @@ impl ModelRegistry for HttpRegistry {
     ) -> RegistryFuture<'a, VersionFiles> {
         Box::pin(async move {
             let base = self.client.base();
-            let root = self
+            let uri = self
                 .client
                 .get_model_version_download_uri(name, version)
                 .await
                 .map_err(|e| self.error(e))?;
+            let root = self.resolve_location(&uri).await?;
             let prefix = artifact_store_path(&root).ok_or_else(|| {
                 RegistryError::Unsupported(format!(
                     "The files of {name} version {version} are at '{root}', which the server at \

@@ -121,3 +121,28 @@ impl Client {
         Ok(())
     }
 }
+
+impl Client {
+    /// Where an MLflow 3 logged model keeps its files (`GET /logged-models/<id>`).
+    pub async fn logged_model_artifact_uri(&self, model_id: &str) -> Result<String, ClientError> {
+        #[derive(Deserialize)]
+        struct Info {
+            #[serde(default)]
+            artifact_uri: String,
+        }
+        #[derive(Deserialize)]
+        struct Model {
+            info: Info,
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            model: Model,
+        }
+        let path = format!(
+            "{API}/logged-models/{}",
+            percent_encoding::utf8_percent_encode(model_id, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let body: Body = self.get_json(&path, &[]).await?;
+        Ok(body.model.info.artifact_uri)
+    }
+}
