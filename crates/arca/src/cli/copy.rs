@@ -111,23 +111,23 @@ fn registry_key(uri: &str) -> String {
 pub async fn run(args: CopyArgs) -> CliResult {
     let source =
         target::open_uri(&args.from, args.from_artifacts_destination.clone(), false).await?;
-    let dest = match target::open_uri(
-        &args.to,
-        args.to_artifacts_destination.clone(),
-        !args.dry_run,
-    )
-    .await
-    {
-        Ok(d) => d,
+    let to_artifacts = args.to_artifacts_destination.clone();
+    let dest = match target::open_uri(&args.to, to_artifacts, !args.dry_run).await {
+        Ok(d) => Some(d),
+        // A dry run into a local store that does not exist yet: everything would be copied.
+        Err(e) if args.dry_run && e.code == Failure::NOT_FOUND => None,
         Err(e) => {
             source.close().await;
             return Err(e);
         }
     };
     let from_key = registry_key(&args.from);
-    let result = copy_all(source.get(), dest.get(), &args, &from_key).await;
+    let target = dest.as_ref().map(|d| d.get());
+    let result = copy_all(source.get(), target, &args, &from_key).await;
     source.close().await;
-    dest.close().await;
+    if let Some(dest) = dest {
+        dest.close().await;
+    }
     let reports = result?;
     print_reports(&reports, &args, args.output.output);
     Ok(())
@@ -135,7 +135,7 @@ pub async fn run(args: CopyArgs) -> CliResult {
 
 async fn copy_all(
     src: &dyn ModelRegistry,
-    dst: &dyn ModelRegistry,
+    dst: Option<&dyn ModelRegistry>,
     args: &CopyArgs,
     from_key: &str,
 ) -> CliResult<Vec<ModelReport>> {
@@ -186,9 +186,10 @@ fn copies_by_source(
         .collect()
 }
 
+/// Copies one model; `dst` is `None` only in a dry run into a store that does not exist yet.
 async fn copy_model(
     src: &dyn ModelRegistry,
-    dst: &dyn ModelRegistry,
+    dst: Option<&dyn ModelRegistry>,
     model: &RegisteredModel,
     from_key: &str,
     dry_run: bool,
@@ -211,11 +212,16 @@ async fn copy_model(
     let context =
         |e: RegistryError| Failure::from(e).with_context(&format!("copying model {name}"));
 
-    let target_model = match dst.get_model(name).await {
-        Ok(m) => Some(m),
-        Err(RegistryError::NotFound(_)) => None,
-        Err(e) => return Err(context(e)),
+    let target_model = match dst.map(|d| d.get_model(name)) {
+        Some(found) => match found.await {
+            Ok(m) => Some(m),
+            Err(RegistryError::NotFound(_)) => None,
+            Err(e) => return Err(context(e)),
+        },
+        None => None,
     };
+    // Writes below happen only when not a dry run, and then `dst` is always there.
+    let writer = || dst.expect("a target registry outside dry runs");
     let target_model = match target_model {
         Some(existing) => {
             let missing: Vec<Tag> = model
@@ -233,7 +239,10 @@ async fn copy_model(
                     set_tags: missing,
                     remove_tags: Vec::new(),
                 };
-                dst.update_model(name, &update).await.map_err(context)?
+                writer()
+                    .update_model(name, &update)
+                    .await
+                    .map_err(context)?
             } else {
                 existing
             }
@@ -245,7 +254,8 @@ async fn copy_model(
         None => {
             let model_name = ModelName::parse(name)?;
             report.action = "created";
-            dst.register_model(&model_name, model.description.as_deref(), &model.tags)
+            writer()
+                .register_model(&model_name, model.description.as_deref(), &model.tags)
                 .await
                 .map_err(context)?
         }
@@ -258,17 +268,19 @@ async fn copy_model(
     };
     let query = oldest_first(name);
     let source_versions = src.list_versions(&query).await.map_err(context)?;
-    let existing = if report.action == "existing" {
-        dst.list_versions(&query).await.map_err(context)?
-    } else {
-        Vec::new()
+    let existing = match dst {
+        Some(dst) if report.action == "existing" => {
+            dst.list_versions(&query).await.map_err(context)?
+        }
+        _ => Vec::new(),
     };
     let mut copies = copies_by_source(&existing, name, from_key);
 
     for version in &source_versions {
         if let Some(copy) = copies.get(&version.version) {
             if !dry_run && copy.current_stage != version.current_stage {
-                dst.transition_stage(name, copy.version, version.current_stage, false)
+                writer()
+                    .transition_stage(name, copy.version, version.current_stage, false)
                     .await
                     .map_err(context)?;
             }
@@ -293,7 +305,7 @@ async fn copy_model(
             });
             continue;
         }
-        let (copy, version_report) = copy_version(src, dst, version, from_key)
+        let (copy, version_report) = copy_version(src, writer(), version, from_key)
             .await
             .map_err(|e| e.with_context(&format!("copying {name} version {}", version.version)))?;
         copies.insert(version.version, copy);
@@ -312,7 +324,8 @@ async fn copy_model(
                 .map(|a| a.version);
             if current != Some(copy.version) {
                 let alias_name = AliasName::parse(&alias.alias)?;
-                dst.set_alias(name, &alias_name, copy.version)
+                writer()
+                    .set_alias(name, &alias_name, copy.version)
                     .await
                     .map_err(context)?;
             }
