@@ -359,6 +359,7 @@ EOF
         venv_ok || die "the venv at $VENV has no working mlflow==$MLFLOW_VERSION"
     fi
     "$VENV/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
+    export ARCA_REQUIRE_MLFLOW=1 # the CLI tests (crates/arca/tests/cli) drive this venv's mlflow server
 
     if [[ "${ARCA_COMPAT_318:-1}" != 0 ]]; then
         section "Python venv (.test-env/venv318, mlflow==3.18.0)"
