@@ -40,8 +40,14 @@ impl Client {
         run_name: Option<&str>,
         tags: &[Tag],
     ) -> Result<RunRecord, ClientError> {
+        // The user, as the mlflow client names it (getpass.getuser()).
+        let user = ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "unknown".to_owned());
         let mut body = json!({
             "experiment_id": experiment_id,
+            "user_id": user,
             "start_time": now_millis(),
             "tags": tags.iter().map(KeyValue::from).collect::<Vec<_>>(),
         });
