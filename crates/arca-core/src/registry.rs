@@ -11,6 +11,15 @@
 //! per call, which is nothing next to a database or network round trip. Keeping the trait free of
 //! tokio, reqwest and sqlx types keeps this crate compiling in seconds.
 //!
+//! ZenML's methods and theirs here: `register_model`, `get_model`, `update_model`,
+//! `delete_model`, `list_models` keep their names; `register_model_version`,
+//! `get_model_version`, `update_model_version`, `delete_model_version`, `list_model_versions` and
+//! `get_latest_model_version` are `register_version`, `get_version`, `update_version`,
+//! `delete_version`, `list_versions` and `latest_version`; `load_model_version` is
+//! `resolve_model_uri` plus `download_version` (Arca never deserializes a model). ZenML's
+//! `ModelRegistryModelMetadata` is [`VersionMetadata`]. Beyond ZenML: renames, aliases, stage
+//! transitions with `archive_existing`, and the runs that carry a version's metrics and params.
+//!
 //! Files: a version's files are listed with [`ModelRegistry::version_files`] and read with
 //! [`ModelRegistry::open_file`], chunk by chunk, so memory does not grow with file size.
 //! [`ModelRegistry::download_version`] drives both into a caller-supplied [`FileSink`] (the CLI's
