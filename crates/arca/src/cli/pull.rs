@@ -20,7 +20,8 @@ pub struct PullArgs {
     /// The version: models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest or
     /// models:/<name>@<alias>.
     model_uri: String,
-    /// The folder to write the files into (created if missing; files there are replaced).
+    /// The folder to write the files into; created if missing. Files of the same name are
+    /// replaced, other files there are left alone, so pull into an empty folder to deploy.
     #[arg(long, short = 'o', value_name = "DIR")]
     output: PathBuf,
     /// How to print the result: a table, or JSON for scripts.
