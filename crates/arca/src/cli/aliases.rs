@@ -20,16 +20,27 @@ pub struct AliasesCommand {
 #[derive(Subcommand)]
 enum AliasesSubcommand {
     /// List a model's aliases.
-    List { model: String },
+    List {
+        /// The registered model.
+        model: String,
+    },
     /// Point an alias at a version (moving it if it pointed elsewhere).
     Set {
+        /// The registered model.
         model: String,
+        /// The alias: letters, digits, '_' and '-' (not `latest`, not `v<number>`).
         alias: String,
+        /// The version number it points at.
         #[arg(value_parser = parse_version)]
         version: VersionNumber,
     },
     /// Remove an alias; the version stays.
-    Delete { model: String, alias: String },
+    Delete {
+        /// The registered model.
+        model: String,
+        /// The alias to remove.
+        alias: String,
+    },
 }
 
 pub async fn run(cmd: AliasesCommand) -> CliResult {

@@ -68,11 +68,11 @@ pub struct RegistryArgs {
     /// The registry: http(s)://host:port (Arca or mlflow server), an Arca data directory, or
     /// sqlite:///path.db | postgresql://user@host/db. When not given: $ARCA_TRACKING_URI, then
     /// $MLFLOW_TRACKING_URI, then http://127.0.0.1:5000.
-    #[arg(long, global = true, value_name = "URI")]
+    #[arg(long, global = true, value_name = "URI", display_order = 900)]
     pub tracking_uri: Option<String>,
     /// For a registry opened directly: where its files are, as given to `arca server
     /// --artifacts-destination` (default: <data dir>/artifacts) [env: ARCA_ARTIFACTS_DESTINATION]
-    #[arg(long, global = true, value_name = "URI")]
+    #[arg(long, global = true, value_name = "URI", display_order = 901)]
     pub artifacts_destination: Option<String>,
 }
 
@@ -93,8 +93,10 @@ pub struct OutputArgs {
         short = 'o',
         global = true,
         value_enum,
+        value_name = "FORMAT",
         default_value_t = Format::Table,
-        visible_alias = "format"
+        visible_alias = "format",
+        display_order = 902
     )]
     pub output: Format,
 }

@@ -32,9 +32,13 @@ enum ModelsSubcommand {
         limit: Option<usize>,
     },
     /// Show a registered model.
-    Get { name: String },
+    Get {
+        /// The registered model.
+        name: String,
+    },
     /// Create a registered model.
     Create {
+        /// The new model's name.
         name: String,
         /// A description of the model.
         #[arg(long, short = 'd')]
@@ -45,6 +49,7 @@ enum ModelsSubcommand {
     },
     /// Change a model's description or tags.
     Update {
+        /// The registered model.
         name: String,
         /// A new description.
         #[arg(long, short = 'd')]
@@ -57,9 +62,15 @@ enum ModelsSubcommand {
         remove_tags: Vec<String>,
     },
     /// Rename a model; its versions, tags and aliases follow.
-    Rename { name: String, new_name: String },
+    Rename {
+        /// The registered model.
+        name: String,
+        /// Its new name.
+        new_name: String,
+    },
     /// Delete a model with all its versions.
     Delete {
+        /// The registered model.
         name: String,
         /// Confirm the deletion.
         #[arg(long, short = 'y')]

@@ -75,6 +75,7 @@ enum VersionsSubcommand {
     Register(Box<RegisterArgs>),
     /// List a model's versions, newest first.
     List {
+        /// The registered model.
         model: String,
         /// Only versions in this stage.
         #[arg(long, value_parser = parse_stage)]
@@ -100,13 +101,16 @@ enum VersionsSubcommand {
     },
     /// Show a version with its lineage, metrics and params.
     Get {
+        /// The registered model.
         model: String,
         /// A version number, `latest`, a stage name or `@alias`.
         version: String,
     },
     /// Change a version's description or tags.
     Update {
+        /// The registered model.
         model: String,
+        /// The version number.
         #[arg(value_parser = parse_version)]
         version: VersionNumber,
         /// A new description.
@@ -121,7 +125,9 @@ enum VersionsSubcommand {
     },
     /// Delete a version (its number is never reused).
     Delete {
+        /// The registered model.
         model: String,
+        /// The version number.
         #[arg(value_parser = parse_version)]
         version: VersionNumber,
         /// Confirm the deletion.
@@ -130,9 +136,12 @@ enum VersionsSubcommand {
     },
     /// Move a version to a stage: None, Staging, Production or Archived.
     Transition {
+        /// The registered model.
         model: String,
+        /// The version number.
         #[arg(value_parser = parse_version)]
         version: VersionNumber,
+        /// None, Staging, Production or Archived (any case).
         #[arg(value_parser = parse_stage)]
         stage: Stage,
         /// Archive the other versions in that stage (Staging or Production only).
