@@ -333,7 +333,7 @@ mod tests {
         );
         assert_eq!(
             content_disposition("mödel \"1\".bin"),
-            "attachment; filename=\"m_del__1__.bin\"; filename*=UTF-8''m%C3%B6del%20%221%22%2Ebin"
+            "attachment; filename=\"m_del__1_.bin\"; filename*=UTF-8''m%C3%B6del%20%221%22%2Ebin"
         );
     }
 
