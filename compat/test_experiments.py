@@ -79,9 +79,14 @@ def test_search_filter_and_order(client, name):
     assert [e.experiment_id for e in got] == [ids["a"]]
     assert got[0].tags == {"team": "y"}
 
-    # experiment ids are increasing numbers: order by creation follows creation order
-    got = client.search_experiments(filter_string=f"name LIKE '{name}-%'", order_by=["creation_time ASC"])
+    # creation order; the id breaks ties between experiments created in the same millisecond
+    # (MLflow's own tie-break is experiment_id DESC)
+    got = client.search_experiments(
+        filter_string=f"name LIKE '{name}-%'", order_by=["creation_time ASC", "experiment_id ASC"]
+    )
     assert _names(got) == [f"{name}-c", f"{name}-a", f"{name}-b"]
+    got = client.search_experiments(filter_string=f"name LIKE '{name}-%'", order_by=["experiment_id DESC"])
+    assert _names(got) == [f"{name}-b", f"{name}-a", f"{name}-c"]
 
     assert client.search_experiments(filter_string=f"name = '{name}-nope'") == []
 
