@@ -385,6 +385,38 @@ fn every_command_against_a_real_mlflow_server() {
     let work = tempfile::tempdir().unwrap();
     exercise_every_command(&Arca::new(&server.url), work.path(), false);
 
+    // And the way back: an Arca store copied into the MLflow server, files and all.
+    let store = work.path().join("arca-store");
+    let local = Arca::new(store.to_str().unwrap());
+    let m3 = model_files(work.path(), 3);
+    local.json(&[
+        "versions",
+        "register",
+        "from-arca",
+        m3.to_str().unwrap(),
+        "--pipeline-name",
+        "p",
+        "--stage",
+        "Production",
+    ]);
+    local.json(&["aliases", "set", "from-arca", "champion", "1"]);
+    let copy = || {
+        Arca::bare().json(&[
+            "copy",
+            "--from",
+            store.to_str().unwrap(),
+            "--to",
+            &server.url,
+        ])
+    };
+    assert_eq!(copy()["copied"], 1);
+    let in_mlflow = Arca::new(&server.url);
+    let v1 = in_mlflow.json(&["versions", "get", "from-arca", "@champion"]);
+    assert_eq!(v1["stage"], "Production");
+    assert_eq!(v1["lineage"]["pipeline_name"], "p");
+    pull_matches(&in_mlflow, work.path(), "models:/from-arca/1", &m3, false);
+    assert_eq!(copy()["already_copied"], 1);
+
     // The local flavor never opens MLflow's own database, and leaves it as it was.
     let db = server.dir.path().join("mlflow.db");
     let before = std::fs::read(&db).unwrap();
