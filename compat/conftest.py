@@ -126,11 +126,13 @@ def s3_client():
 
 
 def _create_bucket() -> str:
+    endpoint = _s3_settings()[0]
+    s3 = s3_client()
     bucket = f"compat-{uuid.uuid4().hex[:16]}"
     try:
-        s3_client().create_bucket(Bucket=bucket)
+        s3.create_bucket(Bucket=bucket)
     except Exception as e:  # noqa: BLE001 - any failure here stops the session
-        pytest.exit(f"could not create bucket {bucket} at {os.environ['ARCA_TEST_S3_ENDPOINT']}: {e}", returncode=2)
+        pytest.exit(f"could not create bucket {bucket} at {endpoint}: {e}", returncode=2)
     return bucket
 
 
@@ -208,13 +210,17 @@ def server():
     bucket = None
     artifact_root = None
     prefix = "artifacts"
-    if ARTIFACTS == "s3":
-        bucket = _create_bucket()
-        destination = f"s3://{bucket}/{prefix}"
-    else:
-        artifact_root = tmp / "artifacts"
-        destination = str(artifact_root)
-    cmd, extra_env, deadline_s = _server_command(tmp, port, destination)
+    try:
+        if ARTIFACTS == "s3":
+            bucket = _create_bucket()
+            destination = f"s3://{bucket}/{prefix}"
+        else:
+            artifact_root = tmp / "artifacts"
+            destination = str(artifact_root)
+        cmd, extra_env, deadline_s = _server_command(tmp, port, destination)
+    except BaseException:  # pytest.exit for a missing binary or S3 server
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     server_log = tmp / "server.log"
     pg_db = None
     proc = None
