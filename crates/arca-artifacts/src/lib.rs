@@ -19,6 +19,7 @@
 //! opened. An S3 multipart upload abandoned by a crash stays invisible and is best expired by the
 //! bucket's `AbortIncompleteMultipartUpload` lifecycle rule.
 
+mod digest;
 mod location;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -26,6 +27,7 @@ mod verify;
 
 use arca_core::artifact_path::ArtifactPath;
 use bytes::Bytes;
+use digest::BackgroundDigest;
 use futures::TryStream;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use location::Location;
@@ -108,7 +110,7 @@ impl Download {
     pub fn verified(self, path: &ArtifactPath, expected: StoredFile) -> Download {
         Download {
             size: self.size,
-            stream: verify::Verified::new(self.stream, path.to_string(), expected).boxed(),
+            stream: verify::verified(self.stream, path.to_string(), expected),
         }
     }
 }
@@ -227,8 +229,9 @@ impl ArtifactStore {
         let target = self.upload_target(path);
         let final_location = to_store_path(path);
         let mut staged = StagingGuard(None);
-        if ended {
+        let (sha256, size) = if ended {
             self.inner.put(&target, PutPayload::from_iter(head)).await?;
+            (hex::encode(digest.finalize()), size)
         } else {
             let upload = self.inner.put_multipart(&target).await?;
             let mut writer =
@@ -240,12 +243,12 @@ impl ArtifactStore {
             for chunk in head {
                 writer.get().put(chunk);
             }
+            let mut digest = BackgroundDigest::continue_from(digest, size);
             loop {
                 writer.get().wait_for_capacity(in_flight).await?;
                 match body.next().await {
                     Some(Ok(chunk)) => {
-                        digest.update(&chunk);
-                        size += chunk.len() as u64;
+                        digest.update(chunk.clone()).await;
                         writer.get().put(chunk);
                     }
                     Some(Err(e)) => {
@@ -255,8 +258,10 @@ impl ArtifactStore {
                     None => break,
                 }
             }
-            writer.finish().await?;
-        }
+            let (written, hashed) = tokio::join!(writer.finish(), digest.finish());
+            written?;
+            hashed?
+        };
         if let Backend::Local { root } = &self.backend {
             // The complete, fsynced staging file is renamed into place.
             staged.0 = Some(root.join(target.as_ref()));
@@ -266,10 +271,7 @@ impl ArtifactStore {
                 .map_err(|e| conflict_or(e, path))?;
             staged.0 = None;
         }
-        Ok(StoredFile {
-            size,
-            sha256: hex::encode(digest.finalize()),
-        })
+        Ok(StoredFile { size, sha256 })
     }
 
     /// Where an upload's bytes go until they are complete.

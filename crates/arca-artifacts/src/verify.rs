@@ -2,16 +2,15 @@
 //!
 //! The check can only finish after the last byte has been read, but by then most of the file
 //! has been sent. So the stream holds one chunk back: it hashes each chunk as it arrives and
-//! forwards the previous one; when the source ends it compares, and either releases the last
-//! chunk or ends with an error instead. An HTTP response with a `Content-Length` then stops
-//! short, which every client reports as a broken transfer rather than a complete file.
+//! forwards the previous one (the hashing itself runs on its own task, see `digest`); when the
+//! source ends it compares, and either releases the last chunk or ends with an error instead.
+//! An HTTP response with a `Content-Length` then stops short, which every client reports as a
+//! broken transfer rather than a complete file.
 
+use crate::digest::BackgroundDigest;
 use crate::{Error, StoredFile};
 use bytes::Bytes;
-use futures::stream::{BoxStream, Stream, StreamExt};
-use sha2::{Digest, Sha256};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use futures::stream::{BoxStream, StreamExt};
 
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -27,36 +26,17 @@ pub struct IntegrityError {
     actual: String,
 }
 
-pub(crate) struct Verified {
+struct Verifying {
     inner: BoxStream<'static, Result<Bytes, Error>>,
     path: String,
     expected: StoredFile,
-    digest: Sha256,
+    digest: Option<BackgroundDigest>,
     seen: u64,
     held: Option<Bytes>,
-    done: bool,
 }
 
-impl Verified {
-    pub(crate) fn new(
-        inner: BoxStream<'static, Result<Bytes, Error>>,
-        path: String,
-        expected: StoredFile,
-    ) -> Verified {
-        Verified {
-            inner,
-            path,
-            expected,
-            digest: Sha256::new(),
-            seen: 0,
-            held: None,
-            done: false,
-        }
-    }
-
-    fn mismatch(&mut self, actual_sha256: Option<String>) -> Error {
-        self.done = true;
-        self.held = None;
+impl Verifying {
+    fn mismatch(&self, actual_sha256: Option<String>) -> Error {
         let error = IntegrityError {
             path: self.path.clone(),
             expected_size: self.expected.size,
@@ -71,41 +51,49 @@ impl Verified {
     }
 }
 
-impl Stream for Verified {
-    type Item = Result<Bytes, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
+/// `inner`, with its last chunk released only if the whole matches `expected`.
+pub(crate) fn verified(
+    inner: BoxStream<'static, Result<Bytes, Error>>,
+    path: String,
+    expected: StoredFile,
+) -> BoxStream<'static, Result<Bytes, Error>> {
+    let state = Verifying {
+        inner,
+        path,
+        expected,
+        digest: Some(BackgroundDigest::start()),
+        seen: 0,
+        held: None,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        let mut digest = st.digest.take()?;
         loop {
-            match std::task::ready!(this.inner.poll_next_unpin(cx)) {
+            match st.inner.next().await {
                 Some(Ok(chunk)) if chunk.is_empty() => {}
                 Some(Ok(chunk)) => {
-                    this.digest.update(&chunk);
-                    this.seen += chunk.len() as u64;
-                    if this.seen > this.expected.size {
-                        return Poll::Ready(Some(Err(this.mismatch(None))));
+                    st.seen += chunk.len() as u64;
+                    if st.seen > st.expected.size {
+                        return Some((Err(st.mismatch(None)), st));
                     }
-                    if let Some(previous) = this.held.replace(chunk) {
-                        return Poll::Ready(Some(Ok(previous)));
+                    digest.update(chunk.clone()).await;
+                    if let Some(previous) = st.held.replace(chunk) {
+                        st.digest = Some(digest);
+                        return Some((Ok(previous), st));
                     }
                 }
-                Some(Err(e)) => {
-                    this.done = true;
-                    this.held = None;
-                    return Poll::Ready(Some(Err(e)));
-                }
+                Some(Err(e)) => return Some((Err(e), st)),
                 None => {
-                    let actual = hex::encode(std::mem::take(&mut this.digest).finalize());
-                    if this.seen != this.expected.size || actual != this.expected.sha256 {
-                        return Poll::Ready(Some(Err(this.mismatch(Some(actual)))));
+                    let actual = match digest.finish().await {
+                        Ok((actual, _)) => actual,
+                        Err(e) => return Some((Err(e.into()), st)),
+                    };
+                    if st.seen != st.expected.size || actual != st.expected.sha256 {
+                        return Some((Err(st.mismatch(Some(actual))), st));
                     }
-                    this.done = true;
-                    return Poll::Ready(this.held.take().map(Ok));
+                    return st.held.take().map(|last| (Ok(last), st));
                 }
             }
         }
-    }
+    })
+    .boxed()
 }
