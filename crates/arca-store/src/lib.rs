@@ -13,9 +13,9 @@ mod artifacts;
 mod models;
 mod search;
 mod sql;
-mod tracking;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tracking;
 mod uri;
 mod versions;
 
