@@ -7,8 +7,6 @@
 pub mod api;
 // The artifact routes live beside the other API modules; declared here so that api/mod.rs,
 // which other work edits concurrently, stays untouched.
-#[path = "api/artifacts.rs"]
-pub mod artifacts_api;
 pub mod error;
 pub mod extract;
 pub mod tracking_wire;
@@ -101,7 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
-        .merge(artifacts_api::artifact_routes())
+        .merge(api::artifacts::artifact_routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))

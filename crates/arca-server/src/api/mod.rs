@@ -2,6 +2,7 @@
 //! tools that use it, `/ajax-api/2.0/mlflow`.
 
 pub(crate) mod artifact_roots;
+pub mod artifacts;
 mod logged_models;
 mod registry;
 mod tracking;
