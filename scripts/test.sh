@@ -438,10 +438,16 @@ fi
 
 # ---------------------------------------------------------------- ZenML end-to-end
 # ZenML 0.98's MLflow experiment tracker + model registry against arca on
-# SQLite. Uses its own venv (.test-env/zenml-venv, installed on first use).
+# SQLite, with local and with S3 artifacts. Uses its own venv
+# (.test-env/zenml-venv, installed on first use).
 if [[ "${ARCA_SKIP_ZENML:-0}" != 1 ]]; then
     section "ZenML end-to-end (compat/zenml_e2e.sh) against arca"
     run_tests "ZenML end-to-end" env ARCA_ZENML_TARGET=arca compat/zenml_e2e.sh
+    if [[ "${ARCA_SKIP_S3:-0}" != 1 ]]; then
+        section "ZenML end-to-end against arca with S3 artifacts"
+        run_tests "ZenML end-to-end (S3 artifacts)" \
+            env ARCA_ZENML_TARGET=arca ARCA_ZENML_ARTIFACTS=s3 compat/zenml_e2e.sh
+    fi
 fi
 
 end_section
