@@ -155,7 +155,9 @@ fn push_order_and_page(
     q.push(" OFFSET ").bind_int(offset as i64);
 }
 
-fn next_token(fetched: usize, max_results: u64, offset: u64) -> Option<String> {
+/// The token of the page after one read with `LIMIT max_results + 1 OFFSET offset`, when that
+/// extra row showed there is one.
+pub(crate) fn next_token(fetched: usize, max_results: u64, offset: u64) -> Option<String> {
     (fetched as u64 > max_results).then(|| {
         PageToken {
             offset: offset + max_results,

@@ -477,12 +477,7 @@ impl Registry {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        let next_page_token = (rows.len() as u64 > max_results).then(|| {
-            PageToken {
-                offset: offset + max_results,
-            }
-            .encode()
-        });
+        let next_page_token = crate::search::next_token(rows.len(), max_results, offset);
         let items = rows
             .iter()
             .take(max_results as usize)

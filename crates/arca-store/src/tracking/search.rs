@@ -7,7 +7,7 @@ use super::logged_models::{
     COLUMNS as LM_COLUMNS, attach_logged_model_details, logged_model_from_row,
 };
 use super::runs::load_run;
-use crate::search::push_comparison;
+use crate::search::{next_token, push_comparison};
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Registry, db};
 use arca_core::Result;
@@ -78,15 +78,6 @@ fn push_lifecycles(q: &mut SqlBuilder, column: &str, view: ViewType) {
 fn push_page(q: &mut SqlBuilder, max_results: u64, offset: u64) {
     q.push(" LIMIT ").bind_int(max_results as i64 + 1);
     q.push(" OFFSET ").bind_int(offset as i64);
-}
-
-fn next_token(fetched: usize, max_results: u64, offset: u64) -> Option<String> {
-    (fetched as u64 > max_results).then(|| {
-        PageToken {
-            offset: offset + max_results,
-        }
-        .encode()
-    })
 }
 
 /// `ORDER BY <value expr> ... ` where rows without a value sort last in either direction.
