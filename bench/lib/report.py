@@ -31,6 +31,10 @@ def fmt_mib(kib):
     return f"{kib / 1024:.0f} MiB" if kib >= 10240 else f"{kib / 1024:.1f} MiB"
 
 
+def fmt_ops(ops):
+    return f"{ops:,.0f}" if ops >= 10 else f"{ops:.1f}"
+
+
 def ratio(num, den):
     if not num or not den:
         return "—"
@@ -82,7 +86,7 @@ def registry(rows):
                 text += ["—"] * 3
                 continue
             err = f" ({c['errors']} errors)" if c["errors"] else ""
-            text += [f"{c['ok_per_s']:,.0f}{err}", fmt_ms(c["p50_ms"]), fmt_ms(c["p99_ms"])]
+            text += [f"{fmt_ops(c['ok_per_s'])}{err}", fmt_ms(c["p50_ms"]), fmt_ms(c["p99_ms"])]
         if both and all(cells):
             text += [ratio(cells[1]["ok_per_s"], cells[0]["ok_per_s"]),
                      ratio(cells[0]["p99_ms"], cells[1]["p99_ms"])]
@@ -120,7 +124,7 @@ def scale(rows):
             continue
         label, page, conns = r["label"].split(" | ")
         err = f" ({r['errors']} errors)" if r["errors"] else ""
-        print(f"| {label} | {page} | {conns} | {r['ok_per_s']:,.0f}{err} | {fmt_ms(r['p50_ms'])} | "
+        print(f"| {label} | {page} | {conns} | {fmt_ops(r['ok_per_s'])}{err} | {fmt_ms(r['p50_ms'])} | "
               f"{fmt_ms(r['p90_ms'])} | {fmt_ms(r['p99_ms'])} | {fmt_ms(r['max_ms'])} | "
               f"{r.get('rows', '')} | {r['server_cpu_pct']}% / {r['wrk_cpu_pct']}% |")
     walks = [r for r in rows if r.get("kind") == "walk"]
