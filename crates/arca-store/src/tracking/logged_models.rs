@@ -76,17 +76,12 @@ pub(crate) async fn attach_logged_model_details(
     .map_err(db)?
     .iter()
     .map(|r| {
-        let is_nan: i64 = r.try_get("is_nan").map_err(db)?;
-        let value: f64 = r.try_get("value").map_err(db)?;
         Ok(Metric {
-            key: r.try_get("key").map_err(db)?,
-            value: if is_nan != 0 { f64::NAN } else { value },
-            timestamp: r.try_get("timestamp").map_err(db)?,
-            step: r.try_get("step").map_err(db)?,
             model_id: Some(model.model_id.clone()),
             dataset_name: r.try_get("dataset_name").map_err(db)?,
             dataset_digest: r.try_get("dataset_digest").map_err(db)?,
             run_id: Some(r.try_get("run_uuid").map_err(db)?),
+            ..super::runs::metric_from_row(r)?
         })
     })
     .collect::<Result<Vec<_>>>()?;

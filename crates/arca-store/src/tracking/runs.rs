@@ -64,7 +64,7 @@ async fn load_active_run(conn: &mut AnyConnection, run_id: &str) -> Result<RunIn
     Ok(info)
 }
 
-fn metric_from_row(row: &AnyRow) -> Result<Metric> {
+pub(crate) fn metric_from_row(row: &AnyRow) -> Result<Metric> {
     let is_nan: i64 = row.try_get("is_nan").map_err(db)?;
     let value: f64 = row.try_get("value").map_err(db)?;
     Ok(Metric {
