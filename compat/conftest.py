@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +137,8 @@ def _create_bucket() -> str:
     return bucket
 
 
-def _server_command(tmp: Path, port: int, artifacts: str) -> tuple[list[str], dict[str, str], float]:
-    """The command that starts the server under test, its extra environment, and its
+def _server_command(target: str, tmp: Path, port: int, artifacts: str) -> tuple[list[str], dict[str, str], float]:
+    """The command that starts a `target` server, its extra environment, and its
     start-up deadline (s). `artifacts` is the --artifacts-destination."""
     host = ["--host", "127.0.0.1", "--port", str(port)]
     env: dict[str, str] = {}
@@ -149,17 +150,17 @@ def _server_command(tmp: Path, port: int, artifacts: str) -> tuple[list[str], di
             "AWS_REGION": S3_REGION,
             "AWS_DEFAULT_REGION": S3_REGION,
         }
-        if TARGET == "arca":
+        if target == "arca":
             env |= {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true"}
         else:  # mlflow's boto3 S3 repository reads its endpoint from here
             env |= {"MLFLOW_S3_ENDPOINT_URL": endpoint}
-    if TARGET == "arca":
+    if target == "arca":
         binary = os.environ.get("ARCA_BIN") or str(REPO_ROOT / "target" / "debug" / "arca")
         if not Path(binary).exists():
             pytest.exit(f"arca binary not found at {binary}: run `cargo build` first", returncode=2)
         cmd = [binary, "server", *host, "--data-dir", str(tmp / "data"), "--artifacts-destination", artifacts]
         return cmd, env, 30.0
-    if TARGET == "mlflow":
+    if target == "mlflow":
         mlflow_bin = Path(sys.executable).parent / "mlflow"
         cmd = [
             str(mlflow_bin),
@@ -173,7 +174,7 @@ def _server_command(tmp: Path, port: int, artifacts: str) -> tuple[list[str], di
             artifacts,
         ]
         return cmd, env, 120.0
-    pytest.exit(f"unknown ARCA_COMPAT_TARGET={TARGET!r} (want arca or mlflow)", returncode=2)
+    pytest.exit(f"unknown ARCA_COMPAT_TARGET={target!r} (want arca or mlflow)", returncode=2)
     raise AssertionError("unreachable")
 
 
@@ -199,13 +200,16 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def server():
-    if BACKEND not in ("sqlite", "postgres"):
-        pytest.exit(f"unknown ARCA_COMPAT_BACKEND={BACKEND!r}", returncode=2)
+@contextmanager
+def spawn_server(target: str = TARGET, backend: str = BACKEND):
+    """Start a `target` server (arca or mlflow) on a free port with its own temporary folder,
+    database and artifact destination (ARCA_COMPAT_ARTIFACTS), wait until it is healthy, and
+    yield it as a `Server`; stop it and remove what it made on exit."""
+    if backend not in ("sqlite", "postgres"):
+        pytest.exit(f"unknown ARCA_COMPAT_BACKEND={backend!r}", returncode=2)
     if ARTIFACTS not in ("local", "s3"):
         pytest.exit(f"unknown ARCA_COMPAT_ARTIFACTS={ARTIFACTS!r} (want local or s3)", returncode=2)
-    tmp = Path(tempfile.mkdtemp(prefix=f"arca-compat-{TARGET}-")).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix=f"arca-compat-{target}-")).resolve()
     port = _free_port()
     bucket = None
     artifact_root = None
@@ -217,7 +221,7 @@ def server():
         else:
             artifact_root = tmp / "artifacts"
             destination = str(artifact_root)
-        cmd, extra_env, deadline_s = _server_command(tmp, port, destination)
+        cmd, extra_env, deadline_s = _server_command(target, tmp, port, destination)
     except BaseException:  # pytest.exit for a missing binary or S3 server
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -243,7 +247,7 @@ def server():
 
     url = f"http://127.0.0.1:{port}"
     try:
-        if TARGET == "arca" and BACKEND == "postgres":
+        if target == "arca" and backend == "postgres":
             pg_db, pg_url = _create_pg_database()
             cmd += ["--backend-store-uri", pg_url]
         log = open(server_log, "wb")
@@ -278,12 +282,18 @@ def server():
         cleanup()
         raise
 
-    os.environ["MLFLOW_TRACKING_URI"] = url
-    os.environ["MLFLOW_REGISTRY_URI"] = url
     try:
         yield Server(url=url, tmp=tmp, artifact_root=artifact_root, bucket=bucket, artifact_prefix=prefix)
     finally:
         cleanup()
+
+
+@pytest.fixture(scope="session")
+def server():
+    with spawn_server() as srv:
+        os.environ["MLFLOW_TRACKING_URI"] = srv.url
+        os.environ["MLFLOW_REGISTRY_URI"] = srv.url
+        yield srv
 
 
 @pytest.fixture(scope="session")

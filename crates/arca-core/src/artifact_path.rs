@@ -237,7 +237,13 @@ fn check_source(uri: &str) -> std::result::Result<(), &'static str> {
         }
         return Ok(());
     }
-    if rest.contains('?') || rest.contains('#') {
+    // A query or fragment would end up inside an artifact path when Arca resolves one of its
+    // own URIs; on a remote store's URI it is the store's business, and MLflow keeps it.
+    let own_scheme = matches!(
+        scheme.as_str(),
+        "file" | "mlflow-artifacts" | "runs" | "models"
+    );
+    if own_scheme && (rest.contains('?') || rest.contains('#')) {
         return Err("it contains '?' or '#'");
     }
     match scheme.as_str() {
@@ -267,8 +273,10 @@ fn check_source(uri: &str) -> std::result::Result<(), &'static str> {
                 .strip_prefix('/')
                 .ok_or("a runs URI looks like runs:/<run_id>/<path>")?;
             let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
-            if run_id.len() != 32 || !run_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err("the run id of a runs URI is 32 hex digits");
+            // Any run id MLflow accepts is accepted; what makes one unsafe (separators,
+            // traversal, control characters) is refused above.
+            if run_id.is_empty() {
+                return Err("a runs URI looks like runs:/<run_id>/<path>");
             }
             artifact_path_of_uri(path)
         }
@@ -570,9 +578,21 @@ mod tests {
             "mlflow-artifacts:/0/model#/../../etc",
             "mlflow-artifacts:/0/a%3Fb",
             "runs:/0123456789abcdef0123456789abcdef/m#x",
-            "s3://bucket/key?versionId=1",
         ] {
             source_refused(uri);
+        }
+        // A remote store's own query (an S3 object version) is the store's business.
+        validate_source_uri("s3://bucket/key?versionId=1").unwrap();
+    }
+
+    #[test]
+    fn any_run_id_mlflow_accepts_is_accepted() {
+        for uri in [
+            "runs:/not-a-run/model",
+            "runs:/run_id/model",
+            "runs:/my-run-1/m",
+        ] {
+            validate_source_uri(uri).unwrap();
         }
     }
 
@@ -581,8 +601,8 @@ mod tests {
         for uri in [
             "ftp://host/x",
             "javascript:alert(1)",
-            "runs:/not-a-run/model",
             "runs:model",
+            "runs://model",
             "models:",
             "s3:bucket/x",
             "s3://",

@@ -43,6 +43,9 @@ pub enum Error {
     InvalidParameter(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// A request MLflow answers with BAD_REQUEST (rather than INVALID_PARAMETER_VALUE).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     NotFound(String),
     /// Something failed on our side (database down, bug). The message is logged, never shown.
@@ -63,6 +66,7 @@ impl Error {
         match self {
             Error::InvalidParameter(_) => ErrorCode::InvalidParameterValue,
             Error::AlreadyExists(_) => ErrorCode::ResourceAlreadyExists,
+            Error::BadRequest(_) => ErrorCode::BadRequest,
             Error::NotFound(_) => ErrorCode::ResourceDoesNotExist,
             Error::Internal(_) => ErrorCode::InternalError,
         }

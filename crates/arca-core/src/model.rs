@@ -7,6 +7,7 @@ use std::fmt;
 /// MLflow stores names in VARCHAR(256) columns; longer names are refused rather than truncated.
 const MAX_NAME_LEN: usize = 256;
 const MAX_TAG_KEY_LEN: usize = 250;
+const MAX_ALIAS_LEN: usize = 255;
 const MAX_TAG_VALUE_LEN: usize = 100_000;
 /// MLflow accepts `description` up to 5000 characters in the registry.
 const MAX_DESCRIPTION_LEN: usize = 5000;
@@ -16,25 +17,13 @@ const MAX_DESCRIPTION_LEN: usize = 5000;
 pub struct ModelName(String);
 
 impl ModelName {
+    /// A name for a new model (create, rename): MLflow's rules plus a length limit.
     pub fn parse(raw: &str) -> Result<Self> {
-        if raw.is_empty() {
-            return Err(Error::invalid("Registered model name cannot be empty."));
-        }
+        check_model_name(raw)?;
         if raw.chars().count() > MAX_NAME_LEN {
             return Err(Error::invalid(format!(
                 "Registered model name is {} characters long; at most {MAX_NAME_LEN} are allowed.",
                 raw.chars().count()
-            )));
-        }
-        if raw.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "Registered model name must not contain control characters.",
-            ));
-        }
-        // '/' and ':' would make `models:/<name>/<version>` URIs ambiguous; MLflow refuses them too.
-        if raw.contains(['/', ':']) {
-            return Err(Error::invalid(format!(
-                "Invalid model name '{raw}': names cannot contain '/' or ':'."
             )));
         }
         Ok(ModelName(raw.to_owned()))
@@ -45,22 +34,95 @@ impl ModelName {
     }
 }
 
+/// The checks MLflow makes on a model name in every registry call, lookups included: not blank,
+/// no '/' or ':' (they would make `models:/<name>/<version>` ambiguous), and not a name that
+/// resolves to another one when used as a path.
+pub fn check_model_name(raw: &str) -> Result<()> {
+    if raw.trim().is_empty() {
+        return Err(missing("name"));
+    }
+    if raw.contains(['/', ':']) {
+        return Err(Error::invalid(format!(
+            "Invalid model name '{raw}'. Names cannot contain '/' or ':'."
+        )));
+    }
+    check_path_unique("name", raw)
+}
+
+fn missing(field: &str) -> Error {
+    Error::invalid(format!(
+        "Missing value for required parameter '{field}'. See the API docs for more information \
+         about request parameters."
+    ))
+}
+
+/// Names may end up as file names (MLflow's file store, exports): one that `normpath` would
+/// change, or that starts with `..` or `/`, is refused, as MLflow refuses it.
+fn check_path_unique(field: &str, name: &str) -> Result<()> {
+    let norm = normpath(name);
+    if norm != name || norm == "." || norm.starts_with("..") || norm.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "Invalid value {} for parameter '{field}' supplied: Names may be treated as files in \
+             certain cases, and must not resolve to other names when treated as such. This name \
+             would resolve to '{norm}'",
+            serde_json::Value::from(name)
+        )));
+    }
+    Ok(())
+}
+
+/// POSIX path normalization as Python's `posixpath.normpath` does it: `.` and empty segments
+/// go, `..` eats the segment before it, and a path that becomes empty is `.`.
+fn normpath(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let slashes = if path.starts_with("//") && !path.starts_with("///") {
+        "//"
+    } else if path.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if slashes.is_empty() && (parts.is_empty() || parts.last() == Some(&"..")) => {
+                parts.push(part)
+            }
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    let joined = format!("{slashes}{}", parts.join("/"));
+    if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
 impl fmt::Display for ModelName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-/// A model version number: a positive integer, sent by clients as a string (`"3"`).
+/// A model version number, sent by clients as a string (`"3"`); stored versions start at 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VersionNumber(i64);
 
 impl VersionNumber {
     pub fn parse(raw: &str) -> Result<Self> {
+        // Any integer is a version number to look up (0 and negatives are simply never found),
+        // as in MLflow.
         match raw.trim().parse::<i64>() {
-            Ok(n) if n >= 1 => Ok(VersionNumber(n)),
+            Ok(n) => Ok(VersionNumber(n)),
             _ => Err(Error::invalid(format!(
-                "Model version must be a positive integer, got '{raw}'."
+                "Model version must be an integer, got '{raw}'."
             ))),
         }
     }
@@ -135,15 +197,9 @@ impl fmt::Display for Stage {
 pub struct AliasName(String);
 
 impl AliasName {
+    /// An alias to set: [`AliasName::parse_ref`]'s rules, and not one of the reserved names.
     pub fn parse(raw: &str) -> Result<Self> {
-        if raw.is_empty() {
-            return Err(Error::invalid("Alias name cannot be empty."));
-        }
-        if raw.chars().count() > MAX_NAME_LEN {
-            return Err(Error::invalid(format!(
-                "Alias '{raw}' is too long; at most {MAX_NAME_LEN} characters are allowed."
-            )));
-        }
+        let alias = AliasName::parse_ref(raw)?;
         if raw.eq_ignore_ascii_case("latest") {
             return Err(Error::invalid(
                 "'latest' alias name (case insensitive) is reserved.",
@@ -159,12 +215,28 @@ impl AliasName {
                  confused with version references."
             )));
         }
+        Ok(alias)
+    }
+
+    /// An alias to read or delete: not empty, letters, digits, '_' and '-' only, at most 255
+    /// characters (MLflow's rules; `latest` reads the newest version).
+    pub fn parse_ref(raw: &str) -> Result<Self> {
+        if raw.is_empty() {
+            return Err(Error::invalid(
+                "Registered model alias name cannot be empty.",
+            ));
+        }
         if !raw
             .chars()
             .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
         {
             return Err(Error::invalid(format!(
-                "Invalid alias name: '{raw}'. Alias names may contain only letters, digits, '_' and '-'."
+                "Invalid alias name: '{raw}'. Names may only contain alphanumerics, underscores (_), and dashes (-)."
+            )));
+        }
+        if raw.chars().count() > MAX_ALIAS_LEN {
+            return Err(Error::invalid(format!(
+                "'Registered model alias name' exceeds the maximum length of {MAX_ALIAS_LEN} characters"
             )));
         }
         Ok(AliasName(raw.to_owned()))
@@ -191,22 +263,35 @@ impl Tag {
     }
 }
 
+/// A tag key to set: [`check_tag_key`]'s rules and at most 250 characters.
 pub fn parse_tag_key(key: &str) -> Result<String> {
-    if key.is_empty() {
-        return Err(Error::invalid("Tag key cannot be empty."));
-    }
+    check_tag_key(key)?;
     if key.chars().count() > MAX_TAG_KEY_LEN {
         return Err(Error::invalid(format!(
             "Tag key '{}...' is too long; at most {MAX_TAG_KEY_LEN} characters are allowed.",
             key.chars().take(40).collect::<String>()
         )));
     }
-    if key.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "Tag key must not contain control characters.",
-        ));
-    }
     Ok(key.to_owned())
+}
+
+/// MLflow's rule for tag keys, checked on deletes too: letters, digits, `_ - . / :` and spaces,
+/// and not a key that resolves to another one as a path.
+pub fn check_tag_key(key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::invalid("Tag key cannot be empty."));
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ' ' | ':'))
+    {
+        return Err(Error::invalid(format!(
+            "Invalid value {} for parameter 'key' supplied: Names may only contain alphanumerics, \
+             underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).",
+            serde_json::Value::from(key)
+        )));
+    }
+    check_path_unique("key", key)
 }
 
 fn parse_tag_value(key: &str, value: &str) -> Result<String> {
@@ -313,9 +398,13 @@ mod tests {
     }
 
     #[test]
-    fn version_numbers_are_positive_integers() {
+    fn version_numbers_are_integers() {
         assert_eq!(VersionNumber::parse("3").unwrap().get(), 3);
-        for bad in ["0", "-1", "abc", "1.5", ""] {
+        assert_eq!(VersionNumber::parse(" 01 ").unwrap().get(), 1);
+        // looked up and not found, as in MLflow
+        assert_eq!(VersionNumber::parse("0").unwrap().get(), 0);
+        assert_eq!(VersionNumber::parse("-1").unwrap().get(), -1);
+        for bad in ["abc", "1.5", "", "99999999999999999999"] {
             assert!(VersionNumber::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -327,6 +416,27 @@ mod tests {
         assert!(ModelName::parse("churn model v2 é").is_ok());
         assert!(ModelName::parse("a/b").is_err());
         assert!(ModelName::parse("a:b").is_err());
-        assert!(ModelName::parse("a\nb").is_err());
+        assert!(ModelName::parse("   ").is_err());
+        // MLflow accepts control characters in names
+        assert!(ModelName::parse("a\nb").is_ok());
+    }
+
+    #[test]
+    fn names_that_resolve_to_another_path_are_refused() {
+        for bad in ["..", "..x", ".", "a/../b", "./a"] {
+            assert!(check_model_name(bad).is_err(), "{bad:?}");
+        }
+        for bad in ["../x", "/x", "a//b", "a/./b", ""] {
+            assert!(check_tag_key(bad).is_err(), "{bad:?}");
+        }
+        for good in ["x..", "a.b", "a b", "ключ", "a/b", "mlflow.note"] {
+            assert!(check_tag_key(good).is_ok(), "{good:?}");
+        }
+        assert!(check_tag_key("a@b").is_err());
+        assert_eq!(normpath("a//b/./c/../d"), "a/b/d");
+        assert_eq!(normpath("//a"), "//a");
+        assert_eq!(normpath("///a"), "/a");
+        assert_eq!(normpath("../../a"), "../../a");
+        assert_eq!(normpath("/../a"), "/a");
     }
 }

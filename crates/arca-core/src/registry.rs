@@ -83,7 +83,9 @@ impl RegistryError {
 impl From<crate::Error> for RegistryError {
     fn from(err: crate::Error) -> Self {
         match err {
-            crate::Error::InvalidParameter(m) => RegistryError::Invalid(m),
+            crate::Error::InvalidParameter(m) | crate::Error::BadRequest(m) => {
+                RegistryError::Invalid(m)
+            }
             crate::Error::AlreadyExists(m) => RegistryError::AlreadyExists(m),
             crate::Error::NotFound(m) => RegistryError::NotFound(m),
             crate::Error::Internal(e) => RegistryError::Other(e),

@@ -281,6 +281,18 @@ pub fn parse_entity_key(kind: &str, key: &str) -> Result<String> {
     Ok(key.to_owned())
 }
 
+/// MLflow keeps at most `max` characters of a run's param or tag value and drops the rest
+/// (`MLFLOW_TRUNCATE_LONG_VALUES`, on by default), so a long value never fails a run.
+pub fn truncate_value(mut value: String, max: usize) -> String {
+    if let Some((cut, _)) = value.char_indices().nth(max) {
+        value.truncate(cut);
+    }
+    value
+}
+
+/// MLflow's limit on an experiment tag's value (refused, not truncated).
+pub const MAX_EXPERIMENT_TAG_VALUE_LEN: usize = 20_000;
+
 pub fn check_value_len(kind: &str, key: &str, value: &str, max: usize) -> Result<()> {
     let len = value.chars().count();
     if len > max {
@@ -294,6 +306,13 @@ pub fn check_value_len(kind: &str, key: &str, value: &str, max: usize) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_cut_at_a_character_boundary() {
+        assert_eq!(truncate_value("abc".into(), 5), "abc");
+        assert_eq!(truncate_value("abcdef".into(), 3), "abc");
+        assert_eq!(truncate_value("ééé".into(), 2), "éé");
+    }
 
     #[test]
     fn statuses_and_views_parse_from_names_and_numbers() {

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use arca_core::ErrorCode;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde_json::{Map, Value};
@@ -29,10 +29,11 @@ impl<S: Send + Sync, T: RequestMessage> FromRequest<S> for Mlflow<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         if req.method() == Method::GET {
             let value = query_to_json(req.uri().query().unwrap_or(""), T::REPEATED)?;
-            return serde_json::from_value(value)
+            return serde_json::from_value(snake_case_keys(value))
                 .map(Mlflow)
                 .map_err(|e| ApiError::invalid(format!("Invalid request parameters: {e}")));
         }
+        let has_content_type = req.headers().contains_key(header::CONTENT_TYPE);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
@@ -52,10 +53,44 @@ impl<S: Send + Sync, T: RequestMessage> FromRequest<S> for Mlflow<T> {
                 .map(Mlflow)
                 .map_err(|e| ApiError::invalid(format!("Invalid request body: {e}")));
         }
-        serde_json::from_slice(&quote_non_finite(&bytes))
+        if !has_content_type {
+            // As MLflow: a body whose type is not said is not read.
+            return Err(ApiError::invalid(
+                "Bad Request. Content-Type header is missing.",
+            ));
+        }
+        let value: Value = serde_json::from_slice(&quote_non_finite(&bytes))
+            .map_err(|e| ApiError::invalid(format!("Invalid JSON in request body: {e}")))?;
+        serde_json::from_value(snake_case_keys(value))
             .map(Mlflow)
             .map_err(|e| ApiError::invalid(format!("Invalid JSON in request body: {e}")))
     }
+}
+
+/// Protobuf's JSON reader, which MLflow uses, takes a field by its lowerCamelCase JSON name as
+/// well as by its proto name (`runId` for `run_id`); the request structs know the proto names.
+fn snake_case_keys(value: Value) -> Value {
+    let Value::Object(map) = value else {
+        return value;
+    };
+    let mut out = Map::with_capacity(map.len());
+    for (key, v) in map {
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            let mut snake = String::with_capacity(key.len() + 4);
+            for c in key.chars() {
+                if c.is_ascii_uppercase() {
+                    snake.push('_');
+                    snake.push(c.to_ascii_lowercase());
+                } else {
+                    snake.push(c);
+                }
+            }
+            out.entry(snake).or_insert(v);
+        } else {
+            out.insert(key, v);
+        }
+    }
+    Value::Object(out)
 }
 
 /// Python's `json` writes NaN and infinities as bare `NaN`, `Infinity` and `-Infinity`, which

@@ -69,6 +69,8 @@ pub fn experiment(e: &Experiment) -> Value {
     out.insert("last_update_time".into(), json!(e.last_update_time));
     out.insert("creation_time".into(), json!(e.creation_time));
     put_list(&mut out, "tags", tags(&e.tags));
+    // MLflow 3.17 names the workspace of every experiment; Arca has the one default workspace.
+    out.insert("workspace".into(), json!("default"));
     Value::Object(out)
 }
 
@@ -195,11 +197,14 @@ pub fn opt_double<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Err
     enum Double {
         Num(f64),
         Text(String),
+        // protobuf's JSON reader takes true and false for a double, as 1 and 0
+        Bool(bool),
         Null(()),
     }
     match Option::<Double>::deserialize(d)? {
         None | Some(Double::Null(())) => Ok(None),
         Some(Double::Num(n)) => Ok(Some(n)),
+        Some(Double::Bool(b)) => Ok(Some(if b { 1.0 } else { 0.0 })),
         Some(Double::Text(s)) => match s.as_str() {
             "NaN" | "nan" => Ok(Some(f64::NAN)),
             "Infinity" | "inf" => Ok(Some(f64::INFINITY)),

@@ -53,7 +53,8 @@ impl From<&RegisteredModel> for RegisteredModelJson {
             name: m.name.clone(),
             creation_timestamp: m.creation_timestamp,
             last_updated_timestamp: m.last_updated_timestamp,
-            description: m.description.clone(),
+            // MLflow leaves out an empty description, as it leaves out an unset one.
+            description: m.description.clone().filter(|d| !d.is_empty()),
             latest_versions: m.latest_versions.iter().map(Into::into).collect(),
             tags: m.tags.iter().map(Into::into).collect(),
             aliases: m
@@ -86,8 +87,6 @@ pub struct ModelVersionJson {
     pub run_link: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_id: Option<String>,
 }
 
 impl From<&ModelVersion> for ModelVersionJson {
@@ -106,7 +105,6 @@ impl From<&ModelVersion> for ModelVersionJson {
             tags: v.tags.iter().map(Into::into).collect(),
             run_link: v.run_link.clone(),
             aliases: v.aliases.clone(),
-            model_id: v.model_id.clone(),
         }
     }
 }

@@ -12,6 +12,7 @@
 mod artifacts;
 mod models;
 mod search;
+mod sources;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;

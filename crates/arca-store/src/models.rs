@@ -245,7 +245,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let id = lock_model(conn, name).await?;
+        let id = lock_model(conn, name)
+            .await
+            .map_err(|e| crate::versions::of_version(e, name, version))?;
         crate::versions::require_live_version(conn, id, name, version).await?;
         sqlx::query(
             "INSERT INTO registered_model_aliases (model_id, alias, version) VALUES ($1, $2, $3) \
@@ -298,6 +300,31 @@ impl Registry {
         alias: &str,
     ) -> Result<ModelVersion> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
+        // As in MLflow, `latest` (reserved as an alias name) reads the newest live version.
+        if alias.eq_ignore_ascii_case("latest") {
+            let id = model_id(&mut conn, name).await?;
+            let newest: Option<i64> = sqlx::query(
+                "SELECT MAX(version) FROM model_versions WHERE model_id = $1 AND current_stage <> $2",
+            )
+            .bind(id)
+            .bind(crate::versions::DELETED_STAGE)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+            let Some(newest) = newest else {
+                return Err(Error::invalid(format!(
+                    "Registered model alias {alias} not found."
+                )));
+            };
+            return crate::versions::load_version(
+                &mut conn,
+                name,
+                VersionNumber::from_stored(newest),
+            )
+            .await;
+        }
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {MV_COLUMNS} FROM registered_model_aliases a \
              JOIN registered_models rm ON rm.id = a.model_id \

@@ -17,6 +17,15 @@ pub(crate) const MV_COLUMNS: &str = "mv.model_id, rm.name, mv.version, mv.creati
      mv.last_updated_time, mv.user_id, mv.current_stage, mv.description, mv.source, mv.run_id, \
      mv.run_link, mv.logged_model_id";
 
+/// MLflow answers any operation on a version of a model that does not exist with the version's
+/// "not found", not the model's: clients and scripts match on that message.
+pub(crate) fn of_version(err: Error, name: &str, version: VersionNumber) -> Error {
+    match err {
+        Error::NotFound(_) => version_not_found(name, version),
+        other => other,
+    }
+}
+
 pub(crate) fn version_not_found(name: &str, version: VersionNumber) -> Error {
     Error::not_found(format!(
         "Model Version (name={name}, version={version}) not found"
@@ -161,7 +170,7 @@ pub(crate) async fn require_live_version(
     }
 }
 
-async fn load_version(
+pub(crate) async fn load_version(
     conn: &mut AnyConnection,
     name: &str,
     version: VersionNumber,
@@ -272,6 +281,7 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
+        let lineage = crate::sources::check_version_source(conn, new).await?;
         // Allocating the number bumps the counter under the model row's lock, in the same
         // transaction as the insert: two writers, even in two processes, never get one number.
         let row = sqlx::query(
@@ -287,8 +297,8 @@ impl Registry {
         let model_id: i64 = row.try_get(0).map_err(db)?;
         let version: i64 = row.try_get::<i64, _>(1).map_err(db)? - 1;
         // A version made from a logged model belongs to the run that logged it.
-        let mut run_id = new.run_id.clone();
-        if let Some(logged) = &new.model_id {
+        let mut run_id = lineage.run_id;
+        if let Some(logged) = &lineage.model_id {
             let row = sqlx::query(
                 "SELECT source_run_id FROM logged_models WHERE model_id = $1 AND lifecycle_stage = 'active'",
             )
@@ -316,10 +326,10 @@ impl Registry {
         .bind(new.user_id.as_deref())
         .bind(Stage::None.as_str())
         .bind(new.description.as_deref().unwrap_or(""))
-        .bind(new.source.as_str())
+        .bind(lineage.source.as_str())
         .bind(run_id.as_str())
         .bind(new.run_link.as_deref().unwrap_or(""))
-        .bind(new.model_id.as_deref())
+        .bind(lineage.model_id.as_deref())
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -332,7 +342,7 @@ impl Registry {
             name.as_str(),
             Some(version),
             "create_version",
-            &new.source,
+            &lineage.source,
         )
         .await?;
         let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
@@ -358,7 +368,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = lock_model(conn, name).await?;
+        let model_id = lock_model(conn, name)
+            .await
+            .map_err(|e| of_version(e, name, version))?;
         require_live_version(conn, model_id, name, version).await?;
         if let Some(description) = description {
             sqlx::query(
@@ -395,7 +407,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = touch_model(conn, name, now).await?;
+        let model_id = touch_model(conn, name, now)
+            .await
+            .map_err(|e| of_version(e, name, version))?;
         require_live_version(conn, model_id, name, version).await?;
         if archive_existing_versions {
             sqlx::query(
@@ -445,7 +459,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = touch_model(conn, name, now).await?;
+        let model_id = touch_model(conn, name, now)
+            .await
+            .map_err(|e| of_version(e, name, version))?;
         require_live_version(conn, model_id, name, version).await?;
         sqlx::query(
             "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
@@ -478,7 +494,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = lock_model(conn, name).await?;
+        let model_id = lock_model(conn, name)
+            .await
+            .map_err(|e| of_version(e, name, version))?;
         require_live_version(conn, model_id, name, version).await?;
         set_version_tag_row(conn, model_id, version.get(), tag).await?;
         record_event(
@@ -503,7 +521,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = lock_model(conn, name).await?;
+        let model_id = lock_model(conn, name)
+            .await
+            .map_err(|e| of_version(e, name, version))?;
         require_live_version(conn, model_id, name, version).await?;
         let deleted = sqlx::query(
             "DELETE FROM model_version_tags WHERE model_id = $1 AND version = $2 AND key = $3",
@@ -531,16 +551,40 @@ impl Registry {
 
     /// Where a version's files are: its source, or for a version copied from another registered
     /// version (`models:/<name>/<version>`), the source of the version it was copied from.
+    /// Where a version's files are: its source, through copies (`models:/<name>/<version>`),
+    /// runs (`runs:/`) and logged models (`models:/m-<id>`) to a location.
     pub async fn get_model_version_download_uri(
         &self,
         name: &str,
         version: VersionNumber,
+    ) -> Result<String> {
+        self.download_uri(name, version, true).await
+    }
+
+    /// The download URI MLflow's `get-download-uri` answers: as [`Self::get_model_version_download_uri`],
+    /// except that a `runs:/` source is handed back as it is (the client resolves it).
+    pub async fn get_model_version_download_uri_for_client(
+        &self,
+        name: &str,
+        version: VersionNumber,
+    ) -> Result<String> {
+        self.download_uri(name, version, false).await
+    }
+
+    async fn download_uri(
+        &self,
+        name: &str,
+        version: VersionNumber,
+        resolve_runs: bool,
     ) -> Result<String> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
         let mut current = load_version(&mut conn, name, version).await?;
         // A bounded walk: copies of copies resolve, a cycle cannot hang the request.
         for _ in 0..16 {
             let Some((src_name, src_version)) = registry_source(&current.source) else {
+                if !resolve_runs && current.source.starts_with("runs:/") {
+                    return Ok(current.source);
+                }
                 return resolve_tracking_source(&mut conn, &current.source).await;
             };
             match load_version(&mut conn, src_name, src_version).await {

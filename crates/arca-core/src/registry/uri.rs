@@ -196,7 +196,6 @@ mod tests {
             "models:/churn",
             "models:/churn/",
             "models:/churn/Bogus",
-            "models:/churn/0",
             "models:/churn/1/extra",
             "models:/churn/@x",
             "models:/m-0123abcd",

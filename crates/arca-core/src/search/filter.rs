@@ -116,10 +116,9 @@ impl Parser<'_> {
                 return Ok(Filter { clauses });
             };
             if token.is_keyword("AND") {
+                // MLflow's parser drops a trailing AND, so `name = 'a' AND` is `name = 'a'`.
                 if self.peek().is_none() {
-                    return Err(
-                        "the filter ends with AND; expected a comparison after it".to_owned()
-                    );
+                    return Ok(Filter { clauses });
                 }
             } else if token.is_keyword("OR") {
                 return Err(
@@ -489,6 +488,18 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_and_is_dropped_as_mlflow_drops_it() {
+        assert_eq!(
+            clauses(MODELS, "name = 'a' AND"),
+            [attr(AttributeKey::Name, Op::Eq, s("a"))]
+        );
+        assert_eq!(
+            clauses(MODELS, "name = 'a' and  "),
+            [attr(AttributeKey::Name, Op::Eq, s("a"))]
+        );
+    }
+
+    #[test]
     fn tags_take_string_comparators() {
         for (input, op) in [
             ("tag.k = 'v'", Op::Eq),
@@ -695,12 +706,6 @@ mod tests {
             ),
             (
                 MODELS,
-                "name = 'a' AND",
-                "the filter ends with AND; expected a comparison after it",
-            ),
-            (MODELS, "name = 'a' and  ", "the filter ends with AND"),
-            (
-                MODELS,
                 "AND name = 'a'",
                 "expected an identifier (name, or tag.<key>), found the keyword 'AND'",
             ),
@@ -734,11 +739,6 @@ mod tests {
                 MODELS,
                 "= 'a'",
                 "expected an identifier (name, or tag.<key>), found '='",
-            ),
-            (
-                VERSIONS,
-                "version_number >= 3 AND",
-                "the filter ends with AND",
             ),
         ];
         for (entity, input, expected) in cases {

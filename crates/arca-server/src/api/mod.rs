@@ -31,8 +31,8 @@ pub(crate) fn tags_arg(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
         .into_iter()
         .map(|t| {
             let key = required(t.key, "key")?;
-            let value = t.value.ok_or_else(|| ApiError::missing("value"))?;
-            Ok(Tag::parse(&key, &value)?)
+            // MLflow stores a tag sent without a value with the empty value.
+            Ok(Tag::parse(&key, t.value.as_deref().unwrap_or(""))?)
         })
         .collect()
 }

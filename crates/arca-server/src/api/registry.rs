@@ -3,12 +3,12 @@
 
 use super::{max_results_arg, page_token_arg, required, tags_arg};
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Mlflow, RequestMessage, opt_bool, opt_int64};
 use crate::wire::{ModelVersionJson, RegisteredModelJson, TagIn};
 use arca_core::model::{
-    AliasName, ModelName, NewModelVersion, Stage, Tag, VersionNumber, parse_description,
-    parse_tag_key,
+    AliasName, ModelName, NewModelVersion, Stage, Tag, VersionNumber, check_tag_key,
+    parse_description,
 };
 use arca_core::search::{SearchEntity, parse_filter, parse_order_by};
 use axum::Json;
@@ -21,6 +21,13 @@ const MODEL_SEARCH_DEFAULT: i64 = 100;
 const MODEL_SEARCH_MAX: i64 = 1000;
 const VERSION_SEARCH_DEFAULT: i64 = 200_000;
 const VERSION_SEARCH_MAX: i64 = 200_000;
+
+/// The model a call names: present, and a name MLflow would accept.
+fn name_arg(value: Option<String>) -> ApiResult<String> {
+    let name = required(value, "name")?;
+    arca_core::model::check_model_name(&name)?;
+    Ok(name)
+}
 
 fn version_arg(value: Option<String>) -> ApiResult<VersionNumber> {
     Ok(VersionNumber::parse(&required(value, "version")?)?)
@@ -72,7 +79,7 @@ pub async fn get_registered_model(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByName>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     Ok(Json(model_json(
         &app.registry.get_registered_model(&name).await?,
     )))
@@ -82,7 +89,7 @@ pub async fn delete_registered_model(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByName>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     app.registry.delete_registered_model(&name).await?;
     Ok(Json(json!({})))
 }
@@ -98,7 +105,7 @@ pub async fn rename_registered_model(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<RenameModel>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let new_name = ModelName::parse(&required(req.new_name, "new_name")?)?;
     let model = app
         .registry
@@ -118,7 +125,7 @@ pub async fn update_registered_model(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<UpdateModel>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let description = description_arg(req.description)?;
     let model = app
         .registry
@@ -180,7 +187,7 @@ pub async fn get_latest_versions(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<LatestVersions>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let stages = req
         .stages
         .unwrap_or_default()
@@ -245,7 +252,7 @@ pub async fn get_model_version(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByVersion>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     Ok(Json(version_json(
         &app.registry.get_model_version(&name, version).await?,
@@ -256,7 +263,7 @@ pub async fn delete_model_version(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByVersion>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     app.registry.delete_model_version(&name, version).await?;
     Ok(Json(json!({})))
@@ -266,11 +273,11 @@ pub async fn get_model_version_download_uri(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByVersion>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     let uri = app
         .registry
-        .get_model_version_download_uri(&name, version)
+        .get_model_version_download_uri_for_client(&name, version)
         .await?;
     Ok(Json(json!({ "artifact_uri": uri })))
 }
@@ -287,7 +294,7 @@ pub async fn update_model_version(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<UpdateVersion>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     let description = description_arg(req.description)?;
     let mv = app
@@ -311,7 +318,7 @@ pub async fn transition_model_version_stage(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<Transition>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     let stage = Stage::parse(&required(req.stage, "stage")?)?;
     let mv = app
@@ -366,10 +373,10 @@ pub async fn set_registered_model_tag(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ModelTag>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let key = required(req.key, "key")?;
-    let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
-    let tag = Tag::parse(&key, &value)?;
+    // MLflow stores a tag sent without a value with the empty value.
+    let tag = Tag::parse(&key, req.value.as_deref().unwrap_or(""))?;
     app.registry.set_registered_model_tag(&name, &tag).await?;
     Ok(Json(json!({})))
 }
@@ -378,8 +385,9 @@ pub async fn delete_registered_model_tag(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ModelTag>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
-    let key = parse_tag_key(&required(req.key, "key")?)?;
+    let name = name_arg(req.name)?;
+    let key = required(req.key, "key")?;
+    check_tag_key(&key)?;
     app.registry
         .delete_registered_model_tag(&name, &key)
         .await?;
@@ -399,11 +407,11 @@ pub async fn set_model_version_tag(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<VersionTag>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     let key = required(req.key, "key")?;
-    let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
-    let tag = Tag::parse(&key, &value)?;
+    // MLflow stores a tag sent without a value with the empty value.
+    let tag = Tag::parse(&key, req.value.as_deref().unwrap_or(""))?;
     app.registry
         .set_model_version_tag(&name, version, &tag)
         .await?;
@@ -414,9 +422,10 @@ pub async fn delete_model_version_tag(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<VersionTag>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
-    let key = parse_tag_key(&required(req.key, "key")?)?;
+    let key = required(req.key, "key")?;
+    check_tag_key(&key)?;
     app.registry
         .delete_model_version_tag(&name, version, &key)
         .await?;
@@ -435,7 +444,7 @@ pub async fn set_registered_model_alias(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<AliasReq>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = name_arg(req.name)?;
     let alias = AliasName::parse(&required(req.alias, "alias")?)?;
     let version = version_arg(req.version)?;
     app.registry
@@ -448,10 +457,10 @@ pub async fn delete_registered_model_alias(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<AliasReq>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
-    let alias = required(req.alias, "alias")?;
+    let name = name_arg(req.name)?;
+    let alias = AliasName::parse_ref(&required(req.alias, "alias")?)?;
     app.registry
-        .delete_registered_model_alias(&name, &alias)
+        .delete_registered_model_alias(&name, alias.as_str())
         .await?;
     Ok(Json(json!({})))
 }
@@ -460,11 +469,11 @@ pub async fn get_model_version_by_alias(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<AliasReq>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
-    let alias = required(req.alias, "alias")?;
+    let name = name_arg(req.name)?;
+    let alias = AliasName::parse_ref(&required(req.alias, "alias")?)?;
     let mv = app
         .registry
-        .get_model_version_by_alias(&name, &alias)
+        .get_model_version_by_alias(&name, alias.as_str())
         .await?;
     Ok(Json(version_json(&mv)))
 }

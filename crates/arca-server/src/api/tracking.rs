@@ -8,6 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Mlflow, RequestMessage, opt_int64};
 use crate::tracking_wire::{self as wire, opt_double};
 use crate::wire::TagIn;
+use arca_core::ErrorCode;
 use arca_core::model::Tag;
 use arca_core::search::{
     parse_experiment_filter, parse_experiment_order_by, parse_run_filter, parse_run_order_by,
@@ -15,12 +16,13 @@ use arca_core::search::{
 use arca_core::tracking::ViewType;
 use arca_core::tracking::{
     Dataset, DatasetInput, MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_BATCH_TOTAL,
-    MAX_PARAM_VALUE_LEN, MAX_TAG_VALUE_LEN, Metric, ModelOutput, Param, RunStatus, check_value_len,
-    parse_entity_key,
+    MAX_EXPERIMENT_TAG_VALUE_LEN, MAX_PARAM_VALUE_LEN, MAX_TAG_VALUE_LEN, Metric, ModelOutput,
+    Param, RunStatus, check_value_len, parse_entity_key, truncate_value,
 };
 use arca_store::NewRun;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -33,12 +35,16 @@ fn run_id_arg(run_id: Option<String>, run_uuid: Option<String>) -> ApiResult<Str
 }
 
 fn run_tags(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
-    let tags = tags_arg(tags)?;
-    for tag in &tags {
-        parse_entity_key("Tag", &tag.key)?;
-        check_value_len("Tag value", &tag.key, &tag.value, MAX_TAG_VALUE_LEN)?;
-    }
-    Ok(tags)
+    tags_arg(tags)?
+        .into_iter()
+        .map(|tag| {
+            parse_entity_key("Tag", &tag.key)?;
+            Ok(Tag {
+                value: truncate_value(tag.value, MAX_TAG_VALUE_LEN),
+                key: tag.key,
+            })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------- experiments
@@ -53,11 +59,36 @@ impl RequestMessage for CreateExperiment {
     const REPEATED: &'static [&'static str] = &["tags"];
 }
 
+/// An experiment id: present, and an integer, as MLflow requires of the ids it hands out.
+fn experiment_id_arg(value: Option<String>) -> ApiResult<String> {
+    let id = required(value, "experiment_id")?;
+    let digits = id.strip_prefix('-').unwrap_or(&id);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid(format!(
+            "Invalid experiment ID '{id}'. Experiment ID must be a valid integer."
+        )));
+    }
+    Ok(id)
+}
+
+/// MLflow's limit on experiment names.
+const MAX_EXPERIMENT_NAME_LEN: usize = 500;
+
+fn experiment_name_arg(value: Option<String>, field: &str) -> ApiResult<String> {
+    let name = required(value, field)?;
+    if name.chars().count() > MAX_EXPERIMENT_NAME_LEN {
+        return Err(ApiError::invalid(format!(
+            "'{field}' exceeds the maximum length of {MAX_EXPERIMENT_NAME_LEN} characters"
+        )));
+    }
+    Ok(name)
+}
+
 pub async fn create_experiment(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
+    let name = experiment_name_arg(req.name, "name")?;
     let location = req.artifact_location.filter(|l| !l.is_empty());
     if let Some(location) = &location {
         arca_core::artifact_path::validate_source_uri(location)?;
@@ -84,7 +115,7 @@ pub async fn get_experiment(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = required(req.experiment_id, "experiment_id")?;
+    let id = experiment_id_arg(req.experiment_id)?;
     let experiment = app.registry.get_experiment(&id).await?;
     Ok(Json(json!({ "experiment": wire::experiment(&experiment) })))
 }
@@ -102,10 +133,9 @@ pub async fn update_experiment(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = required(req.experiment_id, "experiment_id")?;
-    if let Some(new_name) = req.new_name {
-        app.registry.rename_experiment(&id, &new_name).await?;
-    }
+    let id = experiment_id_arg(req.experiment_id)?;
+    let new_name = experiment_name_arg(req.new_name, "new_name")?;
+    app.registry.rename_experiment(&id, &new_name).await?;
     ok()
 }
 
@@ -113,7 +143,7 @@ pub async fn delete_experiment(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = required(req.experiment_id, "experiment_id")?;
+    let id = experiment_id_arg(req.experiment_id)?;
     app.registry.delete_experiment(&id).await?;
     ok()
 }
@@ -122,7 +152,7 @@ pub async fn restore_experiment(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = required(req.experiment_id, "experiment_id")?;
+    let id = experiment_id_arg(req.experiment_id)?;
     app.registry.restore_experiment(&id).await?;
     ok()
 }
@@ -131,10 +161,10 @@ pub async fn set_experiment_tag(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = required(req.experiment_id, "experiment_id")?;
+    let id = experiment_id_arg(req.experiment_id)?;
     let key = parse_entity_key("Tag", &required(req.key, "key")?)?;
     let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
-    check_value_len("Tag value", &key, &value, MAX_TAG_VALUE_LEN)?;
+    check_value_len("Tag value", &key, &value, MAX_EXPERIMENT_TAG_VALUE_LEN)?;
     app.registry
         .set_experiment_tag(&id, &Tag { key, value })
         .await?;
@@ -145,7 +175,7 @@ pub async fn delete_experiment_tag(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = required(req.experiment_id, "experiment_id")?;
+    let id = experiment_id_arg(req.experiment_id)?;
     let key = required(req.key, "key")?;
     app.registry.delete_experiment_tag(&id, &key).await?;
     ok()
@@ -171,18 +201,29 @@ pub async fn create_run(
     Mlflow(req): Mlflow<CreateRun>,
 ) -> ApiResult<Json<Value>> {
     let new = NewRun {
-        // MLflow puts a run without an experiment into the default experiment.
-        experiment_id: req
-            .experiment_id
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| "0".into()),
+        experiment_id: match req.experiment_id.filter(|e| !e.is_empty()) {
+            Some(id) => experiment_id_arg(Some(id))?,
+            // MLflow fails on this with a 400 BAD_REQUEST (a database error); the client always
+            // sends an experiment id.
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    "Missing value for required parameter 'experiment_id'. See the API docs for \
+                     more information about request parameters.",
+                ));
+            }
+        },
         user_id: req.user_id.unwrap_or_default(),
         run_name: req.run_name,
         start_time: req.start_time,
         tags: run_tags(req.tags)?,
     };
     let run = app.registry.create_run(&new).await?;
-    Ok(Json(json!({ "run": wire::run(&run) })))
+    let mut run = wire::run(&run);
+    // MLflow's answer to runs/create has no `outputs` (a new run has none); runs/get has it.
+    run.as_object_mut().map(|r| r.remove("outputs"));
+    Ok(Json(json!({ "run": run })))
 }
 
 #[derive(Deserialize)]
@@ -258,13 +299,17 @@ pub struct MetricIn {
 }
 
 impl MetricIn {
-    fn parse(self) -> ApiResult<Metric> {
+    /// `at` names the metric in the request as MLflow's messages do: "" for log-metric,
+    /// "metrics[3]." in a batch.
+    fn parse(self, at: &str) -> ApiResult<Metric> {
         Ok(Metric {
-            key: parse_entity_key("Metric", &required(self.key, "key")?)?,
-            value: self.value.ok_or_else(|| ApiError::missing("value"))?,
+            key: parse_entity_key("Metric", &required(self.key, &format!("{at}key"))?)?,
+            value: self
+                .value
+                .ok_or_else(|| ApiError::missing(&format!("{at}value")))?,
             timestamp: self
                 .timestamp
-                .ok_or_else(|| ApiError::missing("timestamp"))?,
+                .ok_or_else(|| ApiError::missing(&format!("{at}timestamp")))?,
             step: self.step.unwrap_or(0),
             model_id: self.model_id.filter(|m| !m.is_empty()),
             dataset_name: self.dataset_name.filter(|m| !m.is_empty()),
@@ -288,7 +333,7 @@ pub async fn log_metric(
     Mlflow(req): Mlflow<LogMetric>,
 ) -> ApiResult<Json<Value>> {
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
-    let metric = req.metric.parse()?;
+    let metric = req.metric.parse("")?;
     app.registry.log_batch(&run_id, &[metric], &[], &[]).await?;
     ok()
 }
@@ -304,8 +349,8 @@ impl RequestMessage for KeyValueOnRun {}
 
 fn param_arg(key: Option<String>, value: Option<String>) -> ApiResult<Param> {
     let key = parse_entity_key("Param", &required(key, "key")?)?;
-    let value = value.ok_or_else(|| ApiError::missing("value"))?;
-    check_value_len("Param value", &key, &value, MAX_PARAM_VALUE_LEN)?;
+    // MLflow stores a param sent without a value (or with null) as the empty string.
+    let value = truncate_value(value.unwrap_or_default(), MAX_PARAM_VALUE_LEN);
     Ok(Param { key, value })
 }
 
@@ -379,7 +424,8 @@ pub async fn log_batch(
     }
     let metrics = metrics
         .into_iter()
-        .map(MetricIn::parse)
+        .enumerate()
+        .map(|(i, m)| m.parse(&format!("metrics[{i}].")))
         .collect::<ApiResult<Vec<_>>>()?;
     let params = params
         .into_iter()
@@ -471,7 +517,8 @@ pub async fn log_inputs(
                 tags: tags_arg(input.tags)?,
                 dataset: Dataset {
                     name: required(d.name, "name")?,
-                    digest: required(d.digest, "digest")?,
+                    // MLflow stores a dataset sent without a digest with an empty one.
+                    digest: d.digest.unwrap_or_default(),
                     source_type: d.source_type.unwrap_or_default(),
                     source: d.source.unwrap_or_default(),
                     schema: d.schema,
@@ -548,6 +595,13 @@ pub async fn search_experiments(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<SearchExperiments>,
 ) -> ApiResult<Json<Value>> {
+    // MLflow's experiment search has no default page size: a request without one is refused.
+    if req.max_results.is_none_or(|n| n < 1) {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {} for parameter 'max_results' supplied. It must be a positive integer",
+            req.max_results.unwrap_or(0)
+        )));
+    }
     let max = super::max_results_arg(req.max_results, SEARCH_DEFAULT, SEARCH_MAX)?;
     let filter = parse_experiment_filter(req.filter.as_deref().unwrap_or(""))?;
     let order_by = parse_experiment_order_by(&req.order_by.unwrap_or_default())?;

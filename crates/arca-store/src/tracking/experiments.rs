@@ -160,7 +160,9 @@ impl Registry {
                 .await
                 .map_err(db)?;
             if taken.is_some() {
-                return Err(Error::AlreadyExists(format!(
+                // MLflow answers a rename onto a taken name with BAD_REQUEST (its database's
+                // unique constraint), not RESOURCE_ALREADY_EXISTS as on create.
+                return Err(Error::BadRequest(format!(
                     "Experiment(name={new_name}) already exists."
                 )));
             }
@@ -197,13 +199,10 @@ impl Registry {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
         let experiment = load_experiment(conn, id).await?;
+        // MLflow looks the experiment up among those that can make the move (active ones to
+        // delete, deleted ones to restore), so a second delete or restore is "not found".
         if experiment.lifecycle_stage == to {
-            return Err(Error::invalid(match to {
-                Lifecycle::Deleted => format!("The experiment {id} is already deleted."),
-                Lifecycle::Active => format!(
-                    "Cannot restore an active experiment. The experiment {id} is already active."
-                ),
-            }));
+            return Err(experiment_not_found(id));
         }
         let numeric = parse_experiment_id(id)?;
         sqlx::query(
