@@ -10,9 +10,9 @@ use serde_json::json;
 #[derive(Args)]
 pub struct AliasesCommand {
     #[command(flatten)]
-    registry: RegistryArgs,
+    pub(super) registry: RegistryArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    pub(super) output: OutputArgs,
     #[command(subcommand)]
     command: AliasesSubcommand,
 }
@@ -45,7 +45,7 @@ enum AliasesSubcommand {
 
 pub async fn run(cmd: AliasesCommand) -> CliResult {
     let writes = !matches!(cmd.command, AliasesSubcommand::List { .. });
-    let format = cmd.output.output;
+    let format = cmd.output.format();
     let registry = target::open(&cmd.registry, writes).await?;
     let r = registry.get();
     let result = async {

@@ -59,7 +59,7 @@ pub struct CopyArgs {
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
-    output: OutputArgs,
+    pub(super) output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub async fn run(args: CopyArgs) -> CliResult {
         dest.close().await;
     }
     let reports = result?;
-    print_reports(&reports, &args, args.output.output);
+    print_reports(&reports, &args, args.output.format());
     Ok(())
 }
 

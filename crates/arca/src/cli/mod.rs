@@ -6,10 +6,12 @@
 //! `postgresql://...`). Results go to standard output as a table that fits the terminal or as
 //! JSON (`--output json`) whose shape is stable for scripts; progress bars and notes go to
 //! standard error. A failure is one line on standard error and an exit code that says what kind
-//! of failure it was (see [`Failure`]).
+//! of failure it was (see [`Failure`]). These global flags may go before or after the command
+//! ([`global`] explains how).
 
 mod aliases;
 mod copy;
+mod global;
 mod models;
 mod output;
 mod pull;
@@ -21,28 +23,12 @@ mod versions;
 use crate::server::ServerArgs;
 use arca_core::model::Tag;
 use arca_core::registry::RegistryError;
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use output::Format;
 use std::process::ExitCode;
 
+pub use global::Cli;
 pub use target::user_name;
-
-#[derive(Parser)]
-#[command(
-    name = "arca",
-    version,
-    about = "A fast, MLflow-compatible model registry",
-    long_about = "A fast, MLflow-compatible model registry.\n\n\
-        `arca server` runs the registry. The other commands manage models in any MLflow-compatible \
-        registry: an Arca or `mlflow server` at an http(s):// address, or an Arca data directory \
-        or database opened directly.",
-    after_help = "Exit codes: 0 success, 1 failure, 2 invalid input, 3 not found, 4 already exists, \
-        5 registry unreachable, 6 credentials refused, 7 file integrity check failed."
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -65,14 +51,13 @@ pub enum Command {
 /// Which registry a command talks to.
 #[derive(Args, Clone, Debug)]
 pub struct RegistryArgs {
-    /// The registry: http(s)://host:port (Arca or mlflow server), an Arca data directory, or
-    /// sqlite:///path.db | postgresql://user@host/db. When not given: $ARCA_TRACKING_URI, then
-    /// $MLFLOW_TRACKING_URI, then http://127.0.0.1:5000.
-    #[arg(long, global = true, value_name = "URI", display_order = 900)]
+    #[arg(long, global = true, value_name = "URI", help = global::TRACKING_URI_HELP,
+        long_help = global::TRACKING_URI_LONG_HELP, help_heading = global::HEADING,
+        display_order = 900)]
     pub tracking_uri: Option<String>,
-    /// For a registry opened directly: where its files are, as given to `arca server
-    /// --artifacts-destination` (default: <data dir>/artifacts) [env: ARCA_ARTIFACTS_DESTINATION]
-    #[arg(long, global = true, value_name = "URI", display_order = 901)]
+    #[arg(long, global = true, value_name = "URI", help = global::ARTIFACTS_HELP,
+        long_help = global::ARTIFACTS_LONG_HELP, help_heading = global::HEADING,
+        display_order = 901)]
     pub artifacts_destination: Option<String>,
 }
 
@@ -87,18 +72,17 @@ impl RegistryArgs {
 
 #[derive(Args, Clone, Copy, Debug)]
 pub struct OutputArgs {
-    /// How to print results: a table, or JSON for scripts.
-    #[arg(
-        long,
-        short = 'o',
-        global = true,
-        value_enum,
-        value_name = "FORMAT",
-        default_value_t = Format::Table,
-        visible_alias = "format",
-        display_order = 902
-    )]
-    pub output: Format,
+    // Not defaulted here, so a value given before the command can tell it was not given after.
+    #[arg(long, short = 'o', global = true, value_enum, value_name = "FORMAT",
+        visible_alias = "format", help = global::OUTPUT_HELP, long_help = global::OUTPUT_LONG_HELP,
+        hide_possible_values = true, help_heading = global::HEADING, display_order = 902)]
+    pub output: Option<Format>,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Format {
+        self.output.unwrap_or(Format::Table)
+    }
 }
 
 #[derive(Args)]
@@ -174,7 +158,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Pull(args) => pull::run(args).await,
         Command::Copy(args) => copy::run(args).await,
         Command::Completions(args) => {
-            let mut cmd = Cli::command();
+            let mut cmd = global::completion_command();
             clap_complete::generate(args.shell, &mut cmd, "arca", &mut std::io::stdout());
             Ok(())
         }
@@ -236,10 +220,12 @@ pub fn require_yes(yes: bool, what: &str) -> CliResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+        global::completion_command().debug_assert();
     }
 
     #[test]

@@ -10,9 +10,9 @@ use serde_json::json;
 #[derive(Args)]
 pub struct ModelsCommand {
     #[command(flatten)]
-    registry: RegistryArgs,
+    pub(super) registry: RegistryArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    pub(super) output: OutputArgs,
     #[command(subcommand)]
     command: ModelsSubcommand,
 }
@@ -90,7 +90,7 @@ pub async fn run(cmd: ModelsCommand) -> CliResult {
         )?;
     }
     let registry = target::open(&cmd.registry, writes).await?;
-    let result = execute(registry.get(), cmd.command, cmd.output.output).await;
+    let result = execute(registry.get(), cmd.command, cmd.output.format()).await;
     registry.close().await;
     result
 }

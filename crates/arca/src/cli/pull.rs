@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct PullArgs {
     #[command(flatten)]
-    registry: RegistryArgs,
+    pub(super) registry: RegistryArgs,
     /// The version: models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest or
     /// models:/<name>@<alias>.
     model_uri: String,
@@ -24,9 +24,10 @@ pub struct PullArgs {
     /// replaced, other files there are left alone, so pull into an empty folder to deploy.
     #[arg(long, short = 'o', value_name = "DIR")]
     output: PathBuf,
-    /// How to print the result: a table, or JSON for scripts.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// How to print the result: a table, or JSON for scripts [default: table]. Before `pull`,
+    /// `--output FORMAT` sets it too.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(super) format: Option<Format>,
 }
 
 pub async fn run(args: PullArgs) -> CliResult {
@@ -51,7 +52,7 @@ pub async fn run(args: PullArgs) -> CliResult {
         }
         let verified = files.unverified_reason.is_none() && sink.unrecorded.is_empty();
         let total: u64 = sink.pulled.iter().map(|f| f.size).sum();
-        match args.format {
+        match args.format.unwrap_or(Format::Table) {
             Format::Json => output::print_json(&json!({
                 "model_uri": uri.to_string(),
                 "name": version.name,

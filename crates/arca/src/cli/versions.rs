@@ -21,9 +21,9 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct VersionsCommand {
     #[command(flatten)]
-    registry: RegistryArgs,
+    pub(super) registry: RegistryArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    pub(super) output: OutputArgs,
     #[command(subcommand)]
     command: VersionsSubcommand,
 }
@@ -175,7 +175,7 @@ pub async fn run(cmd: VersionsCommand) -> CliResult {
             &format!("Deleting version {version} of model '{model}'"),
         )?;
     }
-    let format = cmd.output.output;
+    let format = cmd.output.format();
     // Fail on a bad PATH before anything is created in the registry.
     let register = match cmd.command {
         VersionsSubcommand::Register(args) => Some(args),

@@ -4,4 +4,5 @@
 mod copy;
 mod errors;
 mod every_command;
+mod flags;
 mod support;

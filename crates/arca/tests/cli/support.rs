@@ -30,7 +30,7 @@ pub fn workspace_root() -> PathBuf {
         .expect("the workspace root")
 }
 
-/// `arca <args>` with `--tracking-uri` first when given.
+/// `arca <args>`, followed by `--tracking-uri` when given.
 pub struct Arca {
     pub tracking_uri: Option<String>,
     env: Vec<(String, String)>,
@@ -109,6 +109,12 @@ impl Arca {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_within(args, None)
+    }
+
+    /// `run` for a command that must end by itself, such as an `arca server` that ought to refuse
+    /// its arguments: past `limit` it is killed and the test fails instead of hanging.
+    pub fn run_within(&self, args: &[&str], limit: Option<Duration>) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_arca"));
         cmd.args(args);
         // Global flags may follow the subcommand, as users type them.
@@ -124,11 +130,15 @@ impl Arca {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        cmd.stdin(Stdio::null());
         let Output {
             status,
             stdout,
             stderr,
-        } = cmd.stdin(Stdio::null()).output().expect("arca runs");
+        } = match limit {
+            None => cmd.output().expect("arca runs"),
+            Some(limit) => output_within(&mut cmd, limit, args),
+        };
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -142,6 +152,40 @@ impl Arca {
             args.extend(["--output", "json"]);
         }
         self.run(&args).json()
+    }
+}
+
+fn output_within(cmd: &mut Command, limit: Duration, args: &[&str]) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("arca runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`arca {}` still running after {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20)); // poll interval
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 
@@ -186,11 +230,17 @@ pub struct ArcaServer {
 
 impl ArcaServer {
     pub fn start() -> ArcaServer {
+        ArcaServer::start_with(&[])
+    }
+
+    /// `arca server` with `extra` flags after the ones every test server gets.
+    pub fn start_with(extra: &[&str]) -> ArcaServer {
         let dir = tempfile::tempdir().unwrap();
         let mut process = Spawned::spawn(
             Command::new(env!("CARGO_BIN_EXE_arca"))
                 .args(["server", "--port", "0", "--data-dir"])
                 .arg(dir.path().join("data"))
+                .args(extra)
                 .env("ARCA_LOG", "info")
                 .env("NO_COLOR", "1")
                 .env_remove("ARCA_BACKEND_STORE_URI")
