@@ -639,10 +639,21 @@ async fn user_set_uris_are_held_to_the_same_rule() {
             .await;
         assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "Invalid URI");
     }
-    app.create_version("guarded", "mlflow-artifacts:/0/models/m-1/artifacts")
-        .await;
     app.create_version("guarded", "s3://bucket/models/churn")
         .await;
+    // An mlflow-artifacts source must lie under the run it names (MLflow's rule).
+    let got = app
+        .post(
+            "model-versions/create",
+            json!({"name": "guarded", "source": "mlflow-artifacts:/0/models/m-1/artifacts"}),
+        )
+        .await;
+    assert_error(
+        &got,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "run_id request parameter",
+    );
 
     for location in ["/tmp/x", "file:///tmp/x", "mlflow-artifacts:/%2e%2e/x"] {
         let got = app

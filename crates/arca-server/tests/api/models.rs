@@ -223,13 +223,19 @@ async fn model_tags_set_overwrite_and_delete(app: TestApp) {
     assert_eq!(s, 200);
     let (_, body) = app.get("registered-models/get", &[("name", "t")]).await;
     assert!(body["registered_model"].get("tags").is_none());
-    let got = app
+    // As in MLflow, a tag sent without a value gets the empty value.
+    let (s, _) = app
         .post(
             "registered-models/set-tag",
             json!({"name": "t", "key": "k"}),
         )
         .await;
-    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "'value'");
+    assert_eq!(s, 200);
+    let (_, body) = app.get("registered-models/get", &[("name", "t")]).await;
+    assert_eq!(
+        body["registered_model"]["tags"],
+        json!([{"key": "k", "value": ""}])
+    );
     let got = app
         .post(
             "registered-models/set-tag",

@@ -442,19 +442,35 @@ async fn a_logged_model_registers_as_a_version_of_its_run(app: TestApp) {
         json!([{"model_id": model_id, "step": 0}])
     );
 
-    // runs:/ sources resolve to the run's artifact folder.
-    app.create_version("churn", &format!("runs:/{run_id}/model"))
+    // A runs:/ source must come with its run's id, as MLflow requires; get-download-uri hands
+    // it back as it is (the client resolves it through the run), the manifest resolves it.
+    let got = app
+        .post(
+            "model-versions/create",
+            json!({"name": "churn", "source": format!("runs:/{run_id}/model")}),
+        )
         .await;
+    assert_error(
+        &got,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "run_id request parameter",
+    );
+    let (status, body) = app
+        .post(
+            "model-versions/create",
+            json!({"name": "churn", "source": format!("runs:/{run_id}/model"), "run_id": run_id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model_version"]["version"], "2");
     let (_, body) = app
         .get(
             "model-versions/get-download-uri",
             &[("name", "churn"), ("version", "2")],
         )
         .await;
-    assert_eq!(
-        body["artifact_uri"],
-        format!("mlflow-artifacts:/0/{run_id}/artifacts/model")
-    );
+    assert_eq!(body["artifact_uri"], format!("runs:/{run_id}/model"));
 
     let (s, _) = app
         .patch(

@@ -59,7 +59,7 @@ async fn versions_are_numbered_from_one_and_never_reused(app: TestApp) {
     let got = app
         .post(
             "model-versions/create",
-            json!({"name": "missing", "source": "s3://x"}),
+            json!({"name": "missing", "source": "s3://x/model"}),
         )
         .await;
     assert_error(&got, 404, "RESOURCE_DOES_NOT_EXIST", "missing");
