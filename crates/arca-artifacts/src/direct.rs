@@ -145,6 +145,13 @@ fn upload_error(e: object_store::Error, upload_id: &str) -> Error {
     if matches!(e, object_store::Error::NotFound { .. }) {
         return Error::NoSuchUpload(upload_id.to_owned());
     }
+    // The same credentials just created uploads, so a denial is about this upload: S3-compatible
+    // servers (s3s-fs) deny an id that is not one of theirs instead of answering NoSuchUpload.
+    // Logged, in case it is a bucket policy that allows creating uploads but not aborting them.
+    if matches!(e, object_store::Error::PermissionDenied { .. }) {
+        tracing::warn!(error = %e, upload_id, "the store denied access to a multipart upload");
+        return Error::NoSuchUpload(upload_id.to_owned());
+    }
     // object_store keeps the response's status private; its message carries the status line
     // and the bucket's XML error.
     let message = format!("{e}");
