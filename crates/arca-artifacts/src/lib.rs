@@ -462,14 +462,16 @@ impl ArtifactStore {
             .ok()
             .filter(|direct| direct.downloads)
             .ok_or(Error::Unsupported("presigned downloads"))?;
-        // Listed, not HEADed: see `is_file`. A directory is no file to download.
-        let size = self
-            .list(path.parent().as_ref())
-            .await?
-            .into_iter()
-            .find(|e| !e.is_dir && e.name == path.file_name())
-            .and_then(|e| e.size)
-            .ok_or_else(|| Error::NotFound(path.to_string()))?;
+        let size = match self.inner.head(&to_store_path(path)).await {
+            Ok(meta) => meta.size,
+            Err(e) if is_missing(&e) => return Err(Error::NotFound(path.to_string())),
+            // s3s-fs fails the HEAD of a key that is also a directory (see `is_file`).
+            Err(e) if !self.is_file(path).await? => {
+                tracing::debug!(error = %e, "HEAD of a directory");
+                return Err(Error::NotFound(path.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let url = direct.download_url(path, content_disposition).await?;
         Ok(PresignedDownload { url, size })
     }
