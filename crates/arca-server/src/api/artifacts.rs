@@ -96,6 +96,11 @@ pub(crate) fn store_error(err: StoreError) -> ApiError {
             err.to_string(),
         ),
         StoreError::PartsRejected(_) => ApiError::invalid(err.to_string()),
+        StoreError::Unsupported(_) => ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            ErrorCode::NotImplemented,
+            err.to_string(),
+        ),
         StoreError::NotFound(path) => ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::ResourceDoesNotExist,
