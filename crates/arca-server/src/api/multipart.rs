@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::api::artifacts::{content_disposition, path_after, store_error};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Mlflow, RequestMessage, opt_int64};
-use arca_artifacts::MAX_PARTS;
+use arca_artifacts::{Error as StoreError, MAX_PARTS};
 use arca_core::ErrorCode;
 use arca_core::artifact_path::ArtifactPath;
 use axum::extract::State;
@@ -166,13 +166,31 @@ async fn complete_multipart_upload(
     let etags = etags_in_order(parts)?;
 
     // The old file's digest must not outlive its bytes; until the new one is recorded the file
-    // is served unverified, never checked against the wrong record.
+    // is served unverified, never checked against the wrong record. When the store refused the
+    // completion the old bytes are still there, and so is their record again.
+    let previous = state.registry.artifact_digest(&target).await?;
     state.registry.forget_artifacts(&target).await?;
-    let stored = state
+    let stored = match state
         .artifacts
         .complete_direct_upload(&target, &upload_id, etags)
         .await
-        .map_err(store_error)?;
+    {
+        Ok(stored) => stored,
+        Err(err) => {
+            let unchanged = matches!(
+                err,
+                StoreError::NoSuchUpload(_) | StoreError::PartsRejected(_)
+            );
+            if let Some(previous) = previous.filter(|_| unchanged) {
+                let size = u64::try_from(previous.size).unwrap_or_default();
+                let _ = state
+                    .registry
+                    .record_artifact(&target, size, &previous.sha256)
+                    .await;
+            }
+            return Err(store_error(err));
+        }
+    };
     state
         .registry
         .record_artifact(&target, stored.size, &stored.sha256)

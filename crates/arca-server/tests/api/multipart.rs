@@ -336,6 +336,10 @@ async fn bad_completions_are_the_callers_mistake(app: TestApp) {
         .await;
     assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "many");
 
+    let (status, _) = app
+        .put_artifact(&format!("{dir}/x.bin"), b"old".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let content = pseudo_random(PART + 10, 5);
     let (upload_id, parts) = app.upload_parts(dir, "x.bin", &content).await;
     let complete = |body: Value| app.mpu("complete", dir, body);
@@ -353,7 +357,15 @@ async fn bad_completions_are_the_callers_mistake(app: TestApp) {
             .await;
         assert!(got.0.is_client_error(), "{unknown}: {got:?}");
     }
-    assert_eq!(app.list_artifacts(dir).await, (StatusCode::OK, json!({})));
+    // Refused completions leave the old file, still checked against its record.
+    assert_eq!(
+        app.manifest_of(dir).await["files"][0]["sha256"],
+        sha256_hex(b"old")
+    );
+    assert_eq!(
+        app.get_artifact(&format!("{dir}/x.bin")).await,
+        (StatusCode::OK, bytes::Bytes::from_static(b"old"))
+    );
 
     // The upload is still there to be completed properly.
     let got = complete(json!({"path": "x.bin", "upload_id": upload_id, "parts": parts})).await;
