@@ -20,6 +20,7 @@
 //! bucket's `AbortIncompleteMultipartUpload` lifecycle rule.
 
 mod digest;
+mod direct;
 mod location;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -28,6 +29,7 @@ mod verify;
 use arca_core::artifact_path::ArtifactPath;
 use bytes::Bytes;
 use digest::BackgroundDigest;
+use direct::Direct;
 use futures::TryStream;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use location::Location;
@@ -41,6 +43,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use direct::{DirectUpload, MAX_PARTS, PresignedDownload};
 pub use verify::IntegrityError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -70,6 +73,15 @@ pub enum Error {
     /// The upload's input failed (typically: the client disconnected); nothing was stored.
     #[error("the upload was interrupted: {0}")]
     Body(#[source] BoxError),
+    /// The store cannot hand out presigned URLs for this (a local folder, Azure).
+    #[error("the artifact store does not support {0}")]
+    Unsupported(&'static str),
+    /// A direct upload's id that the store does not know (never started, completed or aborted).
+    #[error("No multipart upload with id '{0}' is in progress")]
+    NoSuchUpload(String),
+    /// The store refused to assemble a direct upload from the parts it was given.
+    #[error("{0}")]
+    PartsRejected(String),
     #[error("invalid artifacts destination '{uri}': {reason}")]
     InvalidDestination { uri: String, reason: String },
     #[error(transparent)]
@@ -124,10 +136,10 @@ pub struct Entry {
     pub size: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Backend {
     Local { root: PathBuf },
-    Remote,
+    Remote { direct: Option<Direct> },
 }
 
 /// The artifact store. Cheap to clone.
@@ -165,11 +177,15 @@ impl ArtifactStore {
                 scheme,
                 bucket,
                 prefix,
-            } => Ok(ArtifactStore {
-                inner: Location::build_remote(scheme, &bucket, prefix.as_ref(), options)?,
-                backend: Backend::Remote,
-                description: uri.to_owned(),
-            }),
+            } => {
+                let (inner, direct) =
+                    Location::build_remote(scheme, &bucket, prefix.as_ref(), options)?;
+                Ok(ArtifactStore {
+                    inner,
+                    backend: Backend::Remote { direct },
+                    description: uri.to_owned(),
+                })
+            }
         }
     }
 
@@ -193,7 +209,7 @@ impl ArtifactStore {
     pub fn local_root(&self) -> Option<&std::path::Path> {
         match &self.backend {
             Backend::Local { root } => Some(root),
-            Backend::Remote => None,
+            Backend::Remote { .. } => None,
         }
     }
 
@@ -238,7 +254,7 @@ impl ArtifactStore {
                 AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)));
             let in_flight = match self.backend {
                 Backend::Local { .. } => LOCAL_PARTS_IN_FLIGHT,
-                Backend::Remote => REMOTE_PARTS_IN_FLIGHT,
+                Backend::Remote { .. } => REMOTE_PARTS_IN_FLIGHT,
             };
             for chunk in head {
                 writer.get().put(chunk);
@@ -290,7 +306,7 @@ impl ArtifactStore {
                 );
                 StorePath::parse(format!("{STAGING_DIR}/{name}")).expect("a valid staging path")
             }
-            Backend::Remote => to_store_path(path),
+            Backend::Remote { .. } => to_store_path(path),
         }
     }
 
@@ -374,6 +390,90 @@ impl ArtifactStore {
             }
         }
         Ok(())
+    }
+
+    fn direct(&self, what: &'static str) -> Result<&Direct, Error> {
+        match &self.backend {
+            Backend::Remote {
+                direct: Some(direct),
+            } => Ok(direct),
+            _ => Err(Error::Unsupported(what)),
+        }
+    }
+
+    /// Whether a client can upload a file in parts straight to the store
+    /// ([`ArtifactStore::start_direct_upload`]).
+    pub fn supports_direct_uploads(&self) -> bool {
+        self.direct("multipart uploads").is_ok()
+    }
+
+    /// Whether a client can download straight from the store
+    /// ([`ArtifactStore::presigned_download`]).
+    pub fn supports_presigned_downloads(&self) -> bool {
+        self.direct("presigned downloads")
+            .is_ok_and(|direct| direct.downloads)
+    }
+
+    /// Starts a multipart upload to `path` that the client fills through presigned part URLs,
+    /// one for each of `parts` (1 to [`MAX_PARTS`]). Nothing is visible at `path` until
+    /// [`ArtifactStore::complete_direct_upload`].
+    pub async fn start_direct_upload(
+        &self,
+        path: &ArtifactPath,
+        parts: usize,
+    ) -> Result<DirectUpload, Error> {
+        self.direct("multipart uploads")?.start(path, parts).await
+    }
+
+    /// Assembles the parts (`etags[i]`: the store's answer to part number `i + 1`) into the
+    /// file at `path`, then reads it back once to return its size and SHA-256.
+    pub async fn complete_direct_upload(
+        &self,
+        path: &ArtifactPath,
+        upload_id: &str,
+        etags: Vec<String>,
+    ) -> Result<StoredFile, Error> {
+        self.direct("multipart uploads")?
+            .complete(path, upload_id, etags)
+            .await?;
+        direct::hash_stored(self, path).await
+    }
+
+    /// Discards a multipart upload and the parts it received.
+    pub async fn abort_direct_upload(
+        &self,
+        path: &ArtifactPath,
+        upload_id: &str,
+    ) -> Result<(), Error> {
+        self.direct("multipart uploads")?
+            .abort(path, upload_id)
+            .await
+    }
+
+    /// A URL that reads the file at `path` without credentials (ranged GETs work), served with
+    /// `content_disposition`, and the file's size. A missing file is [`Error::NotFound`].
+    pub async fn presigned_download(
+        &self,
+        path: &ArtifactPath,
+        content_disposition: &str,
+    ) -> Result<PresignedDownload, Error> {
+        let direct = self
+            .direct("presigned downloads")
+            .ok()
+            .filter(|direct| direct.downloads)
+            .ok_or(Error::Unsupported("presigned downloads"))?;
+        let size = match self.inner.head(&to_store_path(path)).await {
+            Ok(meta) => meta.size,
+            Err(e) if is_missing(&e) => return Err(Error::NotFound(path.to_string())),
+            // s3s-fs fails the HEAD of a key that is also a directory (see `is_file`).
+            Err(e) if !self.is_file(path).await? => {
+                tracing::debug!(error = %e, "HEAD of a directory");
+                return Err(Error::NotFound(path.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let url = direct.download_url(path, content_disposition).await?;
+        Ok(PresignedDownload { url, size })
     }
 
     /// Whether `path` is a file, asked without ever touching `path` itself: S3-compatible

@@ -18,6 +18,7 @@
 //! `AWS_ALLOW_HTTP=true`; an explicit `AWS_ALLOW_HTTP` still wins.
 
 use crate::Error;
+use crate::direct::Direct;
 use arca_core::artifact_path::ArtifactPath;
 use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -99,19 +100,20 @@ impl Location {
 
     /// `options` are `object_store` configuration keys (`aws_endpoint`, `aws_access_key_id`,
     /// `google_service_account_key`, `azure_storage_account_name`, ...) that override the
-    /// environment.
+    /// environment. Returns the store under the prefix, and the raw store's multipart and
+    /// signing handles where it can presign part uploads (see [`crate::direct`]).
     pub(crate) fn build_remote(
         scheme: Scheme,
         bucket: &str,
         prefix: Option<&ArtifactPath>,
         options: &[(String, String)],
-    ) -> Result<Arc<dyn ObjectStore>, Error> {
+    ) -> Result<(Arc<dyn ObjectStore>, Option<Direct>), Error> {
         let url = Location::bucket_url(scheme, bucket);
         let unknown = |key: &str| Error::InvalidDestination {
             uri: url.clone(),
             reason: format!("unknown store option '{key}'"),
         };
-        let store: Arc<dyn ObjectStore> = match scheme {
+        let (store, direct): (Arc<dyn ObjectStore>, Option<Direct>) = match scheme {
             Scheme::S3 => {
                 let mut builder = AmazonS3Builder::from_env().with_url(&url);
                 let mut allow_http_set = std::env::var_os("AWS_ALLOW_HTTP").is_some();
@@ -124,30 +126,45 @@ impl Location {
                 if endpoint.is_some_and(|e| e.starts_with("http://")) && !allow_http_set {
                     builder = builder.with_allow_http(true);
                 }
-                Arc::new(builder.build()?)
+                let s3 = Arc::new(builder.build()?);
+                let direct = Direct {
+                    multipart: s3.clone(),
+                    signer: s3.clone(),
+                    prefix: prefix.cloned(),
+                    downloads: true,
+                };
+                (s3, Some(direct))
             }
             Scheme::Gcs => {
                 let mut builder = GoogleCloudStorageBuilder::from_env().with_url(&url);
                 for (key, value) in options {
                     builder = builder.with_config(key.parse().map_err(|_| unknown(key))?, value);
                 }
-                Arc::new(builder.build()?)
+                let gcs = Arc::new(builder.build()?);
+                let direct = Direct {
+                    multipart: gcs.clone(),
+                    signer: gcs.clone(),
+                    prefix: prefix.cloned(),
+                    downloads: false,
+                };
+                (gcs, Some(direct))
             }
             Scheme::Azure => {
                 let mut builder = MicrosoftAzureBuilder::from_env().with_url(&url);
                 for (key, value) in options {
                     builder = builder.with_config(key.parse().map_err(|_| unknown(key))?, value);
                 }
-                Arc::new(builder.build()?)
+                (Arc::new(builder.build()?), None)
             }
         };
-        Ok(match prefix {
+        let store = match prefix {
             Some(prefix) => Arc::new(PrefixStore::new(
                 store,
                 object_store::path::Path::from(prefix.as_str()),
-            )),
+            )) as Arc<dyn ObjectStore>,
             None => store,
-        })
+        };
+        Ok((store, direct))
     }
 }
 

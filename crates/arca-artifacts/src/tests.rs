@@ -395,3 +395,108 @@ async fn stale_staging_files_are_swept_on_open() {
     assert_eq!(files_on_disk(dir.path()), ["#staging/1-2-0"]);
     assert!(store.list(None).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn each_store_offers_the_direct_transfers_it_can_presign() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = ArtifactStore::local(dir.path()).unwrap();
+    let s3 = ArtifactStore::from_uri_with_options(
+        "s3://bucket/prefix",
+        &[("aws_endpoint".into(), "http://127.0.0.1:1".into())],
+    )
+    .unwrap();
+    let gcs = ArtifactStore::from_uri("gs://bucket/prefix").unwrap();
+    let azure = ArtifactStore::from_uri_with_options(
+        "az://container/prefix",
+        &[("azure_storage_account_name".into(), "account".into())],
+    )
+    .unwrap();
+    let offers = |store: &ArtifactStore| {
+        (
+            store.supports_direct_uploads(),
+            store.supports_presigned_downloads(),
+        )
+    };
+    assert_eq!(offers(&local), (false, false));
+    assert_eq!(offers(&s3), (true, true));
+    assert_eq!(offers(&gcs), (true, false), "as MLflow's GCS repository");
+    assert_eq!(offers(&azure), (false, false));
+
+    let file = path("0/run/artifacts/big.bin");
+    for store in [&local, &azure] {
+        assert!(matches!(
+            store.start_direct_upload(&file, 2).await,
+            Err(Error::Unsupported(_))
+        ));
+        assert!(matches!(
+            store.abort_direct_upload(&file, "u").await,
+            Err(Error::Unsupported(_))
+        ));
+    }
+    assert!(matches!(
+        gcs.presigned_download(&file, "attachment").await,
+        Err(Error::Unsupported(_))
+    ));
+}
+
+async fn direct_uploads_assemble_parts_and_hash_them(store: ArtifactStore) {
+    let file = path("0/run/artifacts/big.bin");
+    put_bytes(&store, "0/run/artifacts/big.bin", b"an older file").await;
+    let content = data(PART_SIZE + 1000, 3);
+    let (first, last) = content.split_at(5 * 1024 * 1024);
+    let upload = store.start_direct_upload(&file, 2).await.unwrap();
+    assert_eq!(upload.part_urls.len(), 2);
+    let mut etags = Vec::new();
+    for (url, part) in upload.part_urls.iter().zip([first, last]) {
+        let resp = reqwest::Client::new()
+            .put(url)
+            .body(part.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{resp:?}");
+        etags.push(resp.headers()["etag"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        read_all(&store, "0/run/artifacts/big.bin").await,
+        b"an older file",
+        "nothing changes before the upload completes"
+    );
+    let stored = store
+        .complete_direct_upload(&file, &upload.upload_id, etags)
+        .await
+        .unwrap();
+    assert_eq!(stored.size, content.len() as u64);
+    assert_eq!(stored.sha256, sha256_hex(&content));
+    assert_eq!(read_all(&store, "0/run/artifacts/big.bin").await, content);
+
+    let download = store
+        .presigned_download(&file, "attachment; filename=\"big.bin\"")
+        .await
+        .unwrap();
+    assert_eq!(download.size, content.len() as u64);
+    let resp = reqwest::get(&download.url).await.unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    assert_eq!(resp.bytes().await.unwrap(), content);
+    assert!(matches!(
+        store.presigned_download(&path("0/run"), "attachment").await,
+        Err(Error::NotFound(_))
+    ));
+
+    let upload = store
+        .start_direct_upload(&path("1/x.bin"), 1)
+        .await
+        .unwrap();
+    store
+        .abort_direct_upload(&path("1/x.bin"), &upload.upload_id)
+        .await
+        .unwrap();
+    assert!(store.list(Some(&path("1"))).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn direct_uploads_on_s3() {
+    if let Some(s3) = crate::testing::s3_destination().await {
+        direct_uploads_assemble_parts_and_hash_them(s3.open().unwrap()).await;
+    }
+}

@@ -14,6 +14,9 @@ pub enum ErrorCode {
     BadRequest,
     InternalError,
     TemporarilyUnavailable,
+    /// What MLflow answers when its artifact store cannot do what was asked (multipart uploads
+    /// and presigned downloads on a local folder); the client falls back on it.
+    NotImplemented,
 }
 
 impl ErrorCode {
@@ -26,6 +29,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
         }
     }
 }

@@ -33,11 +33,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-const PROXY_PREFIXES: [&str; 2] = [
-    "/api/2.0/mlflow-artifacts/artifacts/",
-    "/ajax-api/2.0/mlflow-artifacts/artifacts/",
-];
-
 /// The artifact routes, under `/api` and `/ajax-api` alike.
 pub fn artifact_routes() -> Router<AppState> {
     let mut router = Router::new();
@@ -60,15 +55,29 @@ pub fn artifact_routes() -> Router<AppState> {
                 get(artifact_manifest),
             );
     }
-    router
+    router.merge(crate::api::multipart::multipart_routes())
 }
 
 /// The artifact path of a proxy request: what follows the route prefix, decoded once.
 fn artifact_path(uri: &Uri) -> ApiResult<ArtifactPath> {
-    let raw = PROXY_PREFIXES
-        .iter()
-        .find_map(|prefix| uri.path().strip_prefix(prefix))
-        .ok_or_else(|| ApiError::invalid("Missing artifact path."))?;
+    path_after(uri, "artifacts")
+}
+
+/// The artifact path after `/api/2.0/mlflow-artifacts/<route>/` (or `/ajax-api/...`), decoded
+/// once and parsed.
+pub(crate) fn path_after(uri: &Uri, route: &str) -> ApiResult<ArtifactPath> {
+    let raw = [
+        "/api/2.0/mlflow-artifacts/",
+        "/ajax-api/2.0/mlflow-artifacts/",
+    ]
+    .iter()
+    .find_map(|base| {
+        uri.path()
+            .strip_prefix(base)?
+            .strip_prefix(route)?
+            .strip_prefix('/')
+    })
+    .ok_or_else(|| ApiError::invalid("Missing artifact path."))?;
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| {
@@ -79,8 +88,19 @@ fn artifact_path(uri: &Uri) -> ApiResult<ArtifactPath> {
     Ok(ArtifactPath::parse(&decoded)?)
 }
 
-fn store_error(err: StoreError) -> ApiError {
+pub(crate) fn store_error(err: StoreError) -> ApiError {
     match err {
+        StoreError::NoSuchUpload(_) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::ResourceDoesNotExist,
+            err.to_string(),
+        ),
+        StoreError::PartsRejected(_) => ApiError::invalid(err.to_string()),
+        StoreError::Unsupported(_) => ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            ErrorCode::NotImplemented,
+            err.to_string(),
+        ),
         StoreError::NotFound(path) => ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::ResourceDoesNotExist,
@@ -188,13 +208,15 @@ async fn list_artifacts(
     Ok(Json(json!({ "files": files })))
 }
 
-/// What the `mlflow` client asks before transferring artifacts: plain proxied PUT and GET only.
-async fn server_info() -> Json<Value> {
+/// What the `mlflow` client asks before transferring artifacts. It uses multipart uploads and
+/// presigned downloads (see [`crate::api::multipart`]) when these say so, unless the
+/// `MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD/DOWNLOAD` switches decide for it.
+async fn server_info(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "store_type": "SqlStore",
         "workspaces_enabled": false,
-        "multipart_uploads_enabled": false,
-        "multipart_downloads_enabled": false,
+        "multipart_uploads_enabled": state.artifacts.supports_direct_uploads(),
+        "multipart_downloads_enabled": state.artifacts.supports_presigned_downloads(),
         "artifact_serving_enabled": true,
         "artifacts_presigned_only": false,
     }))
@@ -287,7 +309,7 @@ fn content_type(file_name: &str) -> &'static str {
 }
 
 /// `attachment; filename="..."`, with an RFC 5987 `filename*` for names that are not plain ASCII.
-fn content_disposition(file_name: &str) -> HeaderValue {
+pub(crate) fn content_disposition(file_name: &str) -> HeaderValue {
     let plain = file_name
         .chars()
         .all(|c| (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ');

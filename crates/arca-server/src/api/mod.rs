@@ -4,6 +4,7 @@
 pub(crate) mod artifact_roots;
 pub mod artifacts;
 mod logged_models;
+pub(crate) mod multipart;
 mod registry;
 mod tracking;
 
