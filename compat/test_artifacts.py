@@ -243,7 +243,7 @@ def _raw(server_url, method, raw_path, body=None):
 
 
 def _escaped_files(server, marker):
-    """Files named with `marker` outside the artifact root (or anywhere local, for s3)."""
+    """Files named with `marker` outside the artifact root (or anywhere local, for a remote store)."""
     found = []
     roots = [server.tmp, server.tmp.parent, Path("/tmp"), Path("/")]
     for root in roots:
@@ -253,18 +253,13 @@ def _escaped_files(server, marker):
                 continue
             found.append(p)
     if server.bucket:
-        from conftest import s3_client
+        from conftest import list_stored_objects
 
-        s3 = s3_client()
-        for b in s3.list_buckets()["Buckets"]:
-            for obj in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", []):
-                key = obj["Key"]
-                if marker in key and not (
-                    b["Name"] == server.bucket
-                    and key.startswith(server.artifact_prefix + "/")
-                    and ".." not in key.split("/")
-                ):
-                    found.append(f"s3://{b['Name']}/{key}")
+        for bucket, key in list_stored_objects():
+            if marker in key and not (
+                bucket == server.bucket and key.startswith(server.artifact_prefix + "/") and ".." not in key.split("/")
+            ):
+                found.append(f"{bucket}/{key}")
     return found
 
 
