@@ -445,7 +445,7 @@ emulators_up() {
         azurite_ok || die "$AZURITE_BIN is not Azurite $AZURITE_VERSION"
         mkdir "$EMU_DIR/azurite"
         start_on_free_port Azurite "$EMU_DIR/azurite.log" "$AZURITE_BIN" --blobHost 127.0.0.1 \
-            --blobPort @PORT@ --location "$EMU_DIR/azurite" --disableTelemetry --silent
+            --blobPort @PORT@ --location "$EMU_DIR/azurite" --disableTelemetry --silent --skipApiVersionCheck
         EMU_PIDS+=("$EMU_LAST_PID")
         echo "$EMU_DIR ${EMU_PIDS[*]}" >"$EMU_STATE"
         export ARCA_TEST_AZURE_ENDPOINT="http://127.0.0.1:$EMU_PORT"
