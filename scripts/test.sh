@@ -2,9 +2,11 @@
 # The project's single test command: ./scripts/test.sh
 #
 # Installs what the tests need when it is missing (PostgreSQL 15, the Python
-# venv with the real mlflow client), starts a throwaway PostgreSQL cluster,
-# then runs the Rust tests and the Python compatibility suite (compat/) against
-# the server on SQLite and on PostgreSQL. Exits non-zero on any failure.
+# venv with the real mlflow client, s3s-fs, Azurite, fake-gcs-server), starts a
+# throwaway PostgreSQL cluster, an S3-compatible server and the GCS and Azure
+# Blob emulators, then runs the Rust tests and the Python compatibility suite
+# (compat/) against the server on SQLite and on PostgreSQL, and with its
+# artifacts in S3, GCS and Azure. Exits non-zero on any failure.
 #
 # Environment knobs (all optional):
 #   ARCA_SKIP_RUST=1     skip `cargo build`/Rust tests (the compat suite still
