@@ -642,17 +642,16 @@ if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 && "${ARCA_SKIP_S3:-0}" != 1 ]]; then
         ARCA_COMPAT_ARTIFACTS=s3 "$VENV/bin/pytest" -q compat/
 fi
 
-# ---------------------------------------------------------------- compat on GCS and Azure artifacts
-# The artifact and log_model tests with arca's artifacts in the emulators (gs:// and az://,
-# settings from conftest); the rest of the suite does not touch the artifact store's backend.
+# ---------------------------------------------------------------- compat suite on GCS and Azure artifacts
+# The suite with arca's artifacts in the emulators (gs:// and az://, settings from conftest);
+# about 20 s each.
 for store in gcs azure; do
     skip_var="ARCA_SKIP_${store^^}"
     if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 && "${!skip_var:-0}" != 1 ]]; then
-        section "compat artifact tests against arca on sqlite + $store artifacts"
+        section "compat suite (real mlflow client) against arca on sqlite + $store artifacts"
         emulators_up
-        run_tests "compat artifact tests on $store artifacts" env ARCA_COMPAT_TARGET=arca \
-            ARCA_COMPAT_BACKEND=sqlite ARCA_COMPAT_ARTIFACTS="$store" \
-            "$VENV/bin/pytest" -q compat/test_artifacts.py compat/test_log_model.py
+        run_tests "compat suite on $store artifacts" env ARCA_COMPAT_TARGET=arca \
+            ARCA_COMPAT_BACKEND=sqlite ARCA_COMPAT_ARTIFACTS="$store" "$VENV/bin/pytest" -q compat/
     fi
 done
 
