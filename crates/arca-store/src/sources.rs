@@ -174,10 +174,10 @@ async fn check_run_source(conn: &mut AnyConnection, source: &str, run_id: &str) 
     }
     check_absolute_path(source)?;
     match uri.scheme.as_deref() {
-        Some("runs") => {
-            if uri.authority.is_some() || run_id.is_empty() || uri.first_segment() != run_id {
-                return Err(invalid_source(source, "run_id"));
-            }
+        Some("runs")
+            if uri.authority.is_some() || run_id.is_empty() || uri.first_segment() != run_id =>
+        {
+            return Err(invalid_source(source, "run_id"));
         }
         Some("models") if uri.authority.is_some() || is_logged_model_uri(&uri) => {
             return Err(invalid_source(source, "model_id"));
