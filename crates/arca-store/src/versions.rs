@@ -5,7 +5,7 @@ use crate::models::{lock_model, touch_model};
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Registry, db, now_millis, record_event};
 use arca_core::model::{ModelName, ModelVersion, NewModelVersion, Stage, Tag, VersionNumber};
-use arca_core::{Error, Result};
+use arca_core::{Error, Result, prompt};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
@@ -263,6 +263,47 @@ fn registry_source(source: &str) -> Option<(&str, VersionNumber)> {
     (!name.is_empty()).then_some((name, version))
 }
 
+/// The registered model that a `models:/<name>/<version|stage|latest>` or `models:/<name>@<alias>`
+/// source names, split the way MLflow's server splits it.
+fn source_model_name(source: &str) -> Option<&str> {
+    let (scheme, rest) = source.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("models") || rest.starts_with("//") {
+        return None;
+    }
+    let path = rest.strip_prefix('/')?;
+    match path.split('/').collect::<Vec<_>>()[..] {
+        [name, suffix] if !name.trim().is_empty() && !suffix.trim().is_empty() => Some(name),
+        [one] => one.rsplit_once('@').map(|(name, _)| name),
+        _ => None,
+    }
+}
+
+/// A model version cannot be made from a prompt version, as in MLflow.
+async fn refuse_prompt_source(conn: &mut AnyConnection, source: &str) -> Result<()> {
+    let Some(model) = source_model_name(source) else {
+        return Ok(());
+    };
+    let value: Option<String> = sqlx::query(
+        "SELECT t.value FROM registered_model_tags t JOIN registered_models rm ON rm.id = t.model_id \
+         WHERE rm.name = $1 AND t.key = $2",
+    )
+    .bind(model)
+    .bind(prompt::IS_PROMPT_TAG)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .map(|row| row.try_get(0))
+    .transpose()
+    .map_err(db)?;
+    if value.is_some_and(|v| v.to_lowercase() == "true") {
+        return Err(Error::invalid(format!(
+            "Invalid model version source: '{source}'. Prompt versions cannot be used as model \
+             version sources."
+        )));
+    }
+    Ok(())
+}
+
 impl Registry {
     pub async fn create_model_version(
         &self,
@@ -272,6 +313,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
+        if !prompt::is_prompt_version(&new.tags) {
+            refuse_prompt_source(conn, &new.source).await?;
+        }
         // Allocating the number bumps the counter under the model row's lock, in the same
         // transaction as the insert: two writers, even in two processes, never get one number.
         let row = sqlx::query(

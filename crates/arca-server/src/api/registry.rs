@@ -10,6 +10,7 @@ use arca_core::model::{
     AliasName, ModelName, NewModelVersion, Stage, Tag, VersionNumber, parse_description,
     parse_tag_key,
 };
+use arca_core::prompt;
 use arca_core::search::{SearchEntity, parse_filter, parse_order_by};
 use axum::Json;
 use axum::extract::State;
@@ -220,7 +221,13 @@ pub async fn create_model_version(
 ) -> ApiResult<Json<Value>> {
     let name = ModelName::parse(&required(req.name, "name")?)?;
     let source = required(req.source, "source")?;
-    arca_core::artifact_path::validate_source_uri(&source)?;
+    let tags = tags_arg(req.tags)?;
+    // A prompt version has no files: its source is a placeholder, never a location.
+    if prompt::is_prompt_version(&tags) {
+        prompt::validate_prompt_source(&source)?;
+    } else {
+        arca_core::artifact_path::validate_source_uri(&source)?;
+    }
     let new = NewModelVersion {
         source,
         run_id: req.run_id.unwrap_or_default(),
@@ -228,7 +235,7 @@ pub async fn create_model_version(
         description: description_arg(req.description)?,
         model_id: req.model_id.filter(|m| !m.is_empty()),
         user_id: None,
-        tags: tags_arg(req.tags)?,
+        tags,
     };
     let version = app.registry.create_model_version(&name, &new).await?;
     Ok(Json(version_json(&version)))
