@@ -173,11 +173,20 @@ def test_latest_alias_over_rest(client, api, name):
         r = requests.get(f"{api}/registered-models/alias", params={"name": name, "alias": alias})
         assert r.status_code == 200, r.text
         assert r.json()["model_version"]["version"] == "3"
+        assert r.json()["model_version"]["aliases"] == ["champion"]
     client.delete_model_version(name, "3")
     assert client.get_model_version_by_alias(name, "latest").version == "2"
 
-    r = requests.get(f"{api}/registered-models/alias", params={"name": f"{name}-none", "alias": "latest"})
-    assert (r.status_code, r.json()["error_code"]) == (404, RESOURCE_DOES_NOT_EXIST)
+    def latest_error(model):
+        r = requests.get(f"{api}/registered-models/alias", params={"name": model, "alias": "latest"})
+        assert r.status_code == 404, r.text
+        assert r.json()["error_code"] == RESOURCE_DOES_NOT_EXIST
+        return r.json()["message"]
+
+    assert latest_error(f"{name}-none") == f"Registered Model with name={name}-none not found"
+    client.delete_model_version(name, "2")
+    client.delete_model_version(name, "1")
+    assert latest_error(name) == f"Latest version not found for model {name}."
 
 
 def test_search_prompts_and_models_stay_apart(client, name):
@@ -218,19 +227,26 @@ def test_search_prompts_by_experiment(client, name, new_name):
     """`experiment_id = '<id>'` is the client's shorthand for a LIKE on the experiment links it
     writes as a prompt tag when a prompt is registered or loaded under an active experiment."""
     other = new_name("other")
-    mlflow.genai.register_prompt(name=other, template="x")
-    experiment_id = client.create_experiment(new_name("exp"))
+    first, second = (client.create_experiment(new_name("exp")) for _ in range(2))
+    previous = mlflow.tracking.fluent._get_experiment_id()
     try:
-        mlflow.set_experiment(experiment_id=experiment_id)
+        mlflow.set_experiment(experiment_id=first)
+        mlflow.genai.register_prompt(name=other, template="x")
+        mlflow.set_experiment(experiment_id=second)
         mlflow.genai.register_prompt(name=name, template="x")
+        settle_experiment_links()
+        load(f"prompts:/{other}/1")
     finally:
-        mlflow.set_experiment(experiment_id="0")
+        mlflow.set_experiment(experiment_id=previous)
     settle_experiment_links()
-    found = mlflow.genai.search_prompts(filter_string=f"experiment_id = '{experiment_id}'")
-    assert names_of(found) == [name]
-    assert found[0].tags[EXPERIMENT_IDS] == f",{experiment_id},"
-    found = mlflow.genai.search_prompts(filter_string=f"experiment_id = '0' AND name = '{other}'")
+    found = mlflow.genai.search_prompts(filter_string=f"experiment_id = '{first}'")
     assert names_of(found) == [other]
+    assert found[0].tags[EXPERIMENT_IDS] == f",{first},{second},"
+    found = mlflow.genai.search_prompts(filter_string=f"experiment_id = '{second}' AND name LIKE 't%'")
+    assert sorted(names_of(found)) == [name]
+    assert sorted(names_of(mlflow.genai.search_prompts(filter_string=f"experiment_id = '{second}'"))) == sorted(
+        [name, other]
+    )
 
 
 def test_server_leaves_prompts_out_of_searches_unless_asked(api, name):

@@ -5,6 +5,7 @@ mod concurrency;
 mod errors;
 mod helpers;
 mod models;
+mod prompts;
 mod search;
 mod tracking;
 mod versions;
