@@ -130,6 +130,32 @@ def test_second_version_is_a_chat_prompt(api, name):
         mlflow.MlflowClient().get_model_version(name, "2")
 
 
+def test_model_config_and_response_format(name):
+    schema = {"type": "object", "properties": {"summary": {"type": "string"}}}
+    pv = mlflow.genai.register_prompt(
+        name=name,
+        template="Summarise {{text}}",
+        response_format=schema,
+        model_config={"model_name": "gpt-x", "temperature": 0.2},
+    )
+    loaded = load(f"prompts:/{name}/1")
+    assert loaded.response_format == schema
+    assert loaded.model_config == {"model_name": "gpt-x", "temperature": 0.2}
+    assert pv.model_config == loaded.model_config
+
+    # Unlike the template, the model config of a version can change.
+    mlflow.genai.set_prompt_model_config(name, 1, {"model_name": "gpt-y", "max_tokens": 64})
+    assert load(f"prompts:/{name}/1").model_config == {"model_name": "gpt-y", "max_tokens": 64}
+    mlflow.genai.delete_prompt_model_config(name, 1)
+    assert load(f"prompts:/{name}/1").model_config is None
+    assert load(f"prompts:/{name}/1").template == "Summarise {{text}}"
+
+    # A name alone loads the newest version.
+    mlflow.genai.register_prompt(name=name, template="Shorten {{text}}")
+    assert load(name).version == 2
+    assert load(f"prompts:/{name}@latest").template == "Shorten {{text}}"
+
+
 def test_aliases_and_latest(name):
     for i in range(1, 4):
         mlflow.genai.register_prompt(name=name, template=f"version {i} {{{{x}}}}")
@@ -417,6 +443,21 @@ def test_prompt_version_sources(api, name, new_name):
         f"Invalid model version source: 'models:/{name}/1'. Prompt versions cannot be used as "
         "model version sources."
     )
+
+
+def test_template_length_limit(api, name):
+    mlflow.genai.register_prompt(name=name, template="x" * 100_000)
+    assert len(load(f"prompts:/{name}/1").template) == 100_000
+    with pytest.raises(MlflowException, match="Prompt text exceeds max length of 100000 characters"):
+        mlflow.genai.register_prompt(name=name, template="x" * 100_001)
+    r = requests.post(
+        f"{api}/model-versions/set-tag",
+        json={"name": name, "version": "1", "key": "mlflow.prompt.text", "value": "y" * 100_001},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error_code"] == INVALID_PARAMETER_VALUE
+    assert r.json()["message"] == "Prompt text exceeds max length of 100000 characters."
+    assert [v.version for v in mlflow.MlflowClient().search_prompt_versions(name)] == [1]
 
 
 def test_link_prompts_to_run_and_logged_model(client, name):

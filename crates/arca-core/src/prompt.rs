@@ -9,6 +9,10 @@ use crate::search::{Clause, Comparator, Filter, FilterValue};
 use crate::{Error, Result};
 
 pub const IS_PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+/// The version tag that holds a prompt version's template.
+pub const PROMPT_TEXT_TAG: &str = "mlflow.prompt.text";
+/// MLflow's limit on a registry tag value, which is also the longest template.
+const MAX_PROMPT_TEXT_LEN: usize = 100_000;
 
 /// The sources MLflow's own clients give a prompt version, which has no files; the server refuses
 /// any other.
@@ -36,6 +40,17 @@ pub fn validate_prompt_source(source: &str) -> Result<()> {
     Err(Error::invalid(format!(
         "Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder."
     )))
+}
+
+/// A version tag holding a template that is too long gets MLflow's prompt-specific message
+/// rather than the one for any long tag value.
+pub fn check_prompt_text(key: &str, value: &str) -> Result<()> {
+    if key == PROMPT_TEXT_TAG && value.chars().count() > MAX_PROMPT_TEXT_LEN {
+        return Err(Error::invalid(format!(
+            "Prompt text exceeds max length of {MAX_PROMPT_TEXT_LEN} characters."
+        )));
+    }
+    Ok(())
 }
 
 /// The error for creating a registered model or prompt under a name that is taken.
@@ -147,6 +162,19 @@ mod tests {
             err.to_string(),
             "Invalid prompt source: 's3://b/p'. Prompt sources must use an MLflow placeholder."
         );
+    }
+
+    #[test]
+    fn a_template_longer_than_mlflow_allows_is_refused() {
+        let long = "x".repeat(MAX_PROMPT_TEXT_LEN + 1);
+        assert!(check_prompt_text(PROMPT_TEXT_TAG, &long[1..]).is_ok());
+        assert_eq!(
+            check_prompt_text(PROMPT_TEXT_TAG, &long)
+                .unwrap_err()
+                .to_string(),
+            "Prompt text exceeds max length of 100000 characters."
+        );
+        assert!(check_prompt_text("other", &long).is_ok());
     }
 
     #[test]

@@ -221,6 +221,11 @@ pub async fn create_model_version(
 ) -> ApiResult<Json<Value>> {
     let name = ModelName::parse(&required(req.name, "name")?)?;
     let source = required(req.source, "source")?;
+    for tag in req.tags.iter().flatten() {
+        if let (Some(key), Some(value)) = (&tag.key, &tag.value) {
+            prompt::check_prompt_text(key, value)?;
+        }
+    }
     let tags = tags_arg(req.tags)?;
     // A prompt version has no files: its source is a placeholder, never a location.
     if prompt::is_prompt_version(&tags) {
@@ -410,6 +415,7 @@ pub async fn set_model_version_tag(
     let version = version_arg(req.version)?;
     let key = required(req.key, "key")?;
     let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
+    prompt::check_prompt_text(&key, &value)?;
     let tag = Tag::parse(&key, &value)?;
     app.registry
         .set_model_version_tag(&name, version, &tag)

@@ -10,6 +10,7 @@ crate::on_both_backends!(
     latest_alias_is_the_highest_live_version,
     a_name_clash_says_whether_a_prompt_or_a_model_holds_it,
     searches_leave_prompts_out_unless_the_filter_selects_them,
+    a_template_past_the_limit_gets_the_prompt_message,
 );
 
 const IS_PROMPT: &str = "mlflow.prompt.is_prompt";
@@ -277,4 +278,38 @@ async fn searches_leave_prompts_out_unless_the_filter_selects_them(app: TestApp)
         ["greet"]
     );
     assert_eq!(models("name = 'greet'").await, Vec::<String>::new());
+}
+
+async fn a_template_past_the_limit_gets_the_prompt_message(app: TestApp) {
+    create_prompt(&app, "greet").await;
+    let long = "x".repeat(100_001);
+    let tags = json!([
+        {"key": IS_PROMPT, "value": "true"},
+        {"key": "mlflow.prompt.text", "value": long},
+    ]);
+    let message = "Prompt text exceeds max length of 100000 characters.";
+    let got = app
+        .post(
+            "model-versions/create",
+            json!({"name": "greet", "source": "dummy-source", "tags": tags}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", message);
+    create_prompt_version(&app, "greet", "dummy-source").await;
+    let got = app
+        .post(
+            "model-versions/set-tag",
+            json!({"name": "greet", "version": "1", "key": "mlflow.prompt.text", "value": long}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PARAMETER_VALUE", message);
+    // Any other tag keeps the general message.
+    let got = app
+        .post(
+            "model-versions/set-tag",
+            json!({"name": "greet", "version": "1", "key": "note", "value": long}),
+        )
+        .await;
+    assert_eq!(got.0, 400);
+    assert!(!got.1["message"].as_str().unwrap().contains("Prompt text"));
 }
