@@ -10,6 +10,7 @@ import json
 import threading
 
 import mlflow
+import mlflow.pyfunc
 import pytest
 import requests
 from mlflow.exceptions import MlflowException
@@ -491,3 +492,27 @@ def test_missing_prompts(client, name):
         load(f"prompts:/{name}/7")
     with raises_code(INVALID_PARAMETER_VALUE):
         load(f"prompts:/{name}@nosuch")
+
+
+class _Greeter(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input: list[str]) -> list[str]:
+        return ["hi"] * len(model_input)
+
+
+def test_log_model_links_its_prompts(client, name):
+    """log_model(prompts=[...]) links each prompt to the run and to the logged model, and the
+    prompts come back with the model."""
+    mlflow.genai.register_prompt(name=name, template="Hi {{who}}")
+    with mlflow.start_run() as run:
+        info = mlflow.pyfunc.log_model(
+            name="agent",
+            python_model=_Greeter(),
+            prompts=[f"prompts:/{name}/1"],
+            pip_requirements=[],
+        )
+    run_tag = client.get_run(run.info.run_id).data.tags["mlflow.linkedPrompts"]
+    assert json.loads(run_tag) == [{"name": name, "version": "1"}]
+    model_tag = client.get_logged_model(info.model_id).tags["mlflow.linkedPrompts"]
+    assert json.loads(model_tag) == [{"name": name, "version": "1"}]
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    assert loaded.predict(["a", "b"]) == ["hi", "hi"]
