@@ -72,6 +72,13 @@ impl Direct {
         parts: usize,
     ) -> Result<DirectUpload, Error> {
         let key = self.key(path);
+        // Credentials that cannot sign (no private key, as with an emulator's) make direct
+        // uploads unavailable rather than failed: found out before an upload is started, and
+        // answered so that the client uploads through the server instead.
+        if let Err(e) = self.signer.signed_url(Method::PUT, &key, PART_URL_TTL).await {
+            tracing::warn!(error = %e, "the artifact store's credentials cannot sign URLs");
+            return Err(Error::Unsupported("multipart uploads with these credentials"));
+        }
         let upload_id = self.multipart.create_multipart(&key).await?;
         let mut part_urls = Vec::with_capacity(parts);
         for number in 1..=parts {
@@ -131,11 +138,17 @@ impl Direct {
     ) -> Result<String, Error> {
         let options =
             SignedUrlOptions::default().with_query([("response-content-disposition", disposition)]);
-        let url = self
+        match self
             .signer
             .signed_url_opts(Method::GET, &self.key(path), DOWNLOAD_URL_TTL, &options)
-            .await?;
-        Ok(url.to_string())
+            .await
+        {
+            Ok(url) => Ok(url.to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the artifact store's credentials cannot sign URLs");
+                Err(Error::Unsupported("presigned downloads with these credentials"))
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod artifact_path;
 pub mod error;
 pub mod model;
+pub mod prompt;
 pub mod registry;
 pub mod search;
 pub mod tracking;

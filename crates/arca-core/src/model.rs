@@ -191,8 +191,9 @@ impl fmt::Display for Stage {
     }
 }
 
-/// An alias such as `champion`. `latest` is reserved because clients resolve `@latest` themselves,
-/// and `v<digits>` would be ambiguous with version references.
+/// An alias such as `champion`. `latest` is reserved because it always means the newest version
+/// (get-by-alias answers it, as `prompts:/name@latest` needs), and `v<digits>` would be ambiguous
+/// with version references.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AliasName(String);
 

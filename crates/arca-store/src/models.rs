@@ -3,7 +3,7 @@
 use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
 use crate::{Registry, db, now_millis, record_event};
 use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
-use arca_core::{Error, Result, model::VersionNumber};
+use arca_core::{Error, Result, model::VersionNumber, prompt};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
@@ -74,7 +74,7 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let id: i64 = sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO registered_models (name, description, creation_time, last_updated_time) \
              VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
         )
@@ -83,12 +83,16 @@ impl Registry {
         .bind(now)
         .fetch_optional(&mut *conn)
         .await
-        .map_err(db)?
-        .ok_or_else(|| {
-            Error::AlreadyExists(format!("Registered Model (name={name}) already exists."))
-        })?
-        .try_get(0)
         .map_err(db)?;
+        let Some(row) = row else {
+            let taken_by_prompt = prompt_tag_present(conn, name.as_str()).await?;
+            return Err(prompt::name_taken(
+                name.as_str(),
+                taken_by_prompt,
+                prompt::has_prompt_tag(tags),
+            ));
+        };
+        let id: i64 = row.try_get(0).map_err(db)?;
         for tag in dedup_tags(tags) {
             set_model_tag_row(conn, id, tag).await?;
         }
@@ -302,28 +306,7 @@ impl Registry {
         let mut conn = self.reader.acquire().await.map_err(db)?;
         // As in MLflow, `latest` (reserved as an alias name) reads the newest live version.
         if alias.eq_ignore_ascii_case("latest") {
-            let id = model_id(&mut conn, name).await?;
-            let newest: Option<i64> = sqlx::query(
-                "SELECT MAX(version) FROM model_versions WHERE model_id = $1 AND current_stage <> $2",
-            )
-            .bind(id)
-            .bind(crate::versions::DELETED_STAGE)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?
-            .try_get(0)
-            .map_err(db)?;
-            let Some(newest) = newest else {
-                return Err(Error::invalid(format!(
-                    "Registered model alias {alias} not found."
-                )));
-            };
-            return crate::versions::load_version(
-                &mut conn,
-                name,
-                VersionNumber::from_stored(newest),
-            )
-            .await;
+            return latest_version(&mut conn, name).await;
         }
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {MV_COLUMNS} FROM registered_model_aliases a \
@@ -370,6 +353,39 @@ impl Registry {
         attach_version_details(&mut conn, id, &mut versions).await?;
         Ok(versions)
     }
+}
+
+/// What MLflow's server answers for the alias `latest` (which the prompt client sends for
+/// `prompts:/name@latest`): the highest live version, whatever its stage.
+async fn latest_version(conn: &mut AnyConnection, name: &str) -> Result<ModelVersion> {
+    let id = model_id(conn, name).await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {MV_COLUMNS} FROM model_versions mv JOIN registered_models rm ON rm.id = mv.model_id \
+         WHERE mv.model_id = $1 AND mv.current_stage <> $2 ORDER BY mv.version DESC LIMIT 1"
+    )))
+    .bind(id)
+    .bind(crate::versions::DELETED_STAGE)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| Error::not_found(format!("Latest version not found for model {name}.")))?;
+    let (model_id, mut version) = version_from_row(&row)?;
+    attach_version_details(conn, model_id, std::slice::from_mut(&mut version)).await?;
+    Ok(version)
+}
+
+/// Whether the model `name` carries the prompt tag, whatever its value.
+async fn prompt_tag_present(conn: &mut AnyConnection, name: &str) -> Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM registered_model_tags t JOIN registered_models rm ON rm.id = t.model_id \
+         WHERE rm.name = $1 AND t.key = $2",
+    )
+    .bind(name)
+    .bind(prompt::IS_PROMPT_TAG)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .is_some())
 }
 
 pub(crate) async fn model_id(conn: &mut AnyConnection, name: &str) -> Result<i64> {

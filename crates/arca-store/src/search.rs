@@ -8,15 +8,11 @@ use crate::versions::{DELETED_STAGE, MV_COLUMNS, attach_version_details, version
 use crate::{Registry, db};
 use arca_core::Result;
 use arca_core::model::{ModelVersion, Page, RegisteredModel};
+use arca_core::prompt::{IS_PROMPT_TAG, search_selects_prompts};
 use arca_core::search::{
     AttributeKey, Clause, Comparator, Filter, FilterValue, OrderBy, OrderKey, PageToken,
 };
 use std::collections::BTreeMap;
-
-/// The tag MLflow marks prompts with. A model without it is not a prompt, so for this key a
-/// missing tag matches `!=` (the client appends ``tag.`mlflow.prompt.is_prompt` != 'true'`` to
-/// every model search); for every other key a tag condition needs the tag to exist.
-const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
 
 #[derive(Clone, Copy)]
 enum Target {
@@ -42,6 +38,23 @@ impl Target {
             Target::Versions => {
                 "SELECT 1 FROM model_version_tags t WHERE t.model_id = mv.model_id \
                  AND t.version = mv.version AND t.key = "
+            }
+        }
+    }
+
+    /// Leaves prompts out, as MLflow does: a model tagged as a prompt, and every version of a
+    /// model that has a version (even a deleted one) tagged as a prompt. That set of models is
+    /// read once per query from the tag index, so it costs what the prompt versions number, not
+    /// what all versions do.
+    fn exclude_prompts(self) -> &'static str {
+        match self {
+            Target::Models => {
+                " AND NOT EXISTS (SELECT 1 FROM registered_model_tags t \
+                 WHERE t.model_id = rm.id AND t.key = "
+            }
+            Target::Versions => {
+                " AND mv.model_id NOT IN (SELECT t.model_id FROM model_version_tags t \
+                 WHERE t.key = "
             }
         }
     }
@@ -103,30 +116,22 @@ pub(crate) fn push_comparison(q: &mut SqlBuilder, lhs: &str, op: &Comparator, va
 }
 
 fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter) {
-    // Prompts share the registry's tables; like MLflow, a search leaves them out unless its
-    // filter says something about the prompt tag.
-    let mentions_prompt = filter
-        .clauses
-        .iter()
-        .any(|c| matches!(c, Clause::Tag { key, .. } if key == PROMPT_TAG));
-    if !mentions_prompt {
-        q.push(" AND NOT EXISTS (").push(target.tag_subquery());
-        q.bind_text(PROMPT_TAG).push(" AND t.value = ");
+    let selects_prompts = search_selects_prompts(filter);
+    if !selects_prompts {
+        q.push(target.exclude_prompts());
+        q.bind_text(IS_PROMPT_TAG).push(" AND t.value = ");
         q.bind_text("true").push(")");
     }
     for clause in &filter.clauses {
-        q.push(" AND ");
         match clause {
             Clause::Attribute { key, op, value } => {
+                q.push(" AND ");
                 push_comparison(q, target.attribute_column(key), op, value);
             }
-            Clause::Tag { key, op, value } if key == PROMPT_TAG && *op == Comparator::Ne => {
-                q.push("NOT EXISTS (").push(target.tag_subquery());
-                q.bind_text(key.as_str()).push(" AND t.value = ");
-                q.bind(value_bind(value)).push(")");
-            }
+            // A search for models drops its conditions on the prompt tag.
+            Clause::Tag { key, .. } if key == IS_PROMPT_TAG && !selects_prompts => {}
             Clause::Tag { key, op, value } => {
-                q.push("EXISTS (").push(target.tag_subquery());
+                q.push(" AND EXISTS (").push(target.tag_subquery());
                 q.bind_text(key.as_str()).push(" AND ");
                 push_comparison(q, "t.value", op, value);
                 q.push(")");

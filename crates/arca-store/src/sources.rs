@@ -13,13 +13,10 @@
 //! ([`arca_core::artifact_path::validate_source_uri`]) runs before these rules.
 
 use crate::{db, models, versions};
-use arca_core::model::{NewModelVersion, Tag, VersionNumber};
+use arca_core::model::{NewModelVersion, VersionNumber};
 use arca_core::registry::{ModelUri, VersionRef};
-use arca_core::{Error, Result};
+use arca_core::{Error, Result, prompt};
 use sqlx::{AnyConnection, Row};
-
-/// The placeholders MLflow's own clients send as the source of a prompt version.
-const PROMPT_SOURCES: [&str; 2] = ["dummy-source", "prompt-template"];
 
 /// Schemes whose URIs make a server connect to the host they name (MLflow's list).
 const HOST_ADDRESSED: [&str; 10] = [
@@ -42,24 +39,13 @@ pub(crate) struct Lineage {
     pub model_id: Option<String>,
 }
 
-fn is_prompt(tags: &[Tag]) -> bool {
-    tags.iter()
-        .rev()
-        .find(|t| t.key == "mlflow.prompt.is_prompt")
-        .is_some_and(|t| t.value.eq_ignore_ascii_case("true"))
-}
-
 pub(crate) async fn check_version_source(
     conn: &mut AnyConnection,
     new: &NewModelVersion,
 ) -> Result<Lineage> {
     let source = new.source.as_str();
-    if is_prompt(&new.tags) {
-        if !PROMPT_SOURCES.contains(&source) {
-            return Err(Error::invalid(format!(
-                "Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder."
-            )));
-        }
+    if prompt::is_prompt_version(&new.tags) {
+        prompt::validate_prompt_source(source)?;
         return Ok(Lineage {
             source: source.to_owned(),
             run_id: new.run_id.clone(),
@@ -109,6 +95,23 @@ async fn registry_lineage(
     let parsed = ModelUri::parse(source).map_err(|_| invalid_source(source, "model_id"))?;
     let name = parsed.name();
     let model = models::model_id(conn, name).await?;
+    let is_prompt: Option<String> = sqlx::query(
+        "SELECT value FROM registered_model_tags WHERE model_id = $1 AND key = $2",
+    )
+    .bind(model)
+    .bind(prompt::IS_PROMPT_TAG)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .map(|row| row.try_get(0))
+    .transpose()
+    .map_err(db)?;
+    if is_prompt.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(Error::invalid(format!(
+            "Invalid model version source: '{source}'. Prompt versions cannot be used as model \
+             version sources."
+        )));
+    }
     let number = match parsed.reference() {
         VersionRef::Number(n) => n.get(),
         VersionRef::Latest => newest(conn, model, None).await?,

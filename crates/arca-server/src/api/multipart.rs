@@ -123,7 +123,10 @@ async fn create_multipart_upload(
         .artifacts
         .start_direct_upload(&target, parts)
         .await
-        .map_err(store_error)?;
+        .map_err(|e| match e {
+            StoreError::Unsupported(_) => not_implemented(UPLOAD_UNSUPPORTED),
+            e => store_error(e),
+        })?;
     let credentials: Vec<Value> = upload
         .part_urls
         .into_iter()
@@ -263,7 +266,10 @@ async fn presigned_download(State(state): State<AppState>, uri: Uri) -> ApiResul
         .artifacts
         .presigned_download(&path, disposition.to_str().unwrap_or("attachment"))
         .await
-        .map_err(store_error)?;
+        .map_err(|e| match e {
+            StoreError::Unsupported(_) => not_implemented(DOWNLOAD_UNSUPPORTED),
+            e => store_error(e),
+        })?;
     Ok(Json(
         json!({"url": download.url, "headers": {}, "file_size": download.size}),
     ))

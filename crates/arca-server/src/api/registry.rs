@@ -10,6 +10,7 @@ use arca_core::model::{
     AliasName, ModelName, NewModelVersion, Stage, Tag, VersionNumber, check_tag_key,
     parse_description,
 };
+use arca_core::prompt;
 use arca_core::search::{SearchEntity, parse_filter, parse_order_by};
 use axum::Json;
 use axum::extract::State;
@@ -227,7 +228,16 @@ pub async fn create_model_version(
 ) -> ApiResult<Json<Value>> {
     let name = ModelName::parse(&required(req.name, "name")?)?;
     let source = required(req.source, "source")?;
-    arca_core::artifact_path::validate_source_uri(&source)?;
+    for tag in req.tags.iter().flatten() {
+        if let (Some(key), Some(value)) = (&tag.key, &tag.value) {
+            prompt::check_prompt_text(key, value)?;
+        }
+    }
+    let tags = tags_arg(req.tags)?;
+    // A prompt version has no files: its source is a placeholder, which the store checks.
+    if !prompt::is_prompt_version(&tags) {
+        arca_core::artifact_path::validate_source_uri(&source)?;
+    }
     let new = NewModelVersion {
         source,
         run_id: req.run_id.unwrap_or_default(),
@@ -235,7 +245,7 @@ pub async fn create_model_version(
         description: description_arg(req.description)?,
         model_id: req.model_id.filter(|m| !m.is_empty()),
         user_id: None,
-        tags: tags_arg(req.tags)?,
+        tags,
     };
     let version = app.registry.create_model_version(&name, &new).await?;
     Ok(Json(version_json(&version)))
@@ -411,7 +421,9 @@ pub async fn set_model_version_tag(
     let version = version_arg(req.version)?;
     let key = required(req.key, "key")?;
     // MLflow stores a tag sent without a value with the empty value.
-    let tag = Tag::parse(&key, req.value.as_deref().unwrap_or(""))?;
+    let value = req.value.unwrap_or_default();
+    prompt::check_prompt_text(&key, &value)?;
+    let tag = Tag::parse(&key, &value)?;
     app.registry
         .set_model_version_tag(&name, version, &tag)
         .await?;

@@ -6,6 +6,7 @@ mod errors;
 mod helpers;
 mod models;
 mod multipart;
+mod prompts;
 mod search;
 mod tracking;
 mod versions;
