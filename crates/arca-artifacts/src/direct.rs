@@ -75,9 +75,15 @@ impl Direct {
         // Credentials that cannot sign (no private key, as with an emulator's) make direct
         // uploads unavailable rather than failed: found out before an upload is started, and
         // answered so that the client uploads through the server instead.
-        if let Err(e) = self.signer.signed_url(Method::PUT, &key, PART_URL_TTL).await {
+        if let Err(e) = self
+            .signer
+            .signed_url(Method::PUT, &key, PART_URL_TTL)
+            .await
+        {
             tracing::warn!(error = %e, "the artifact store's credentials cannot sign URLs");
-            return Err(Error::Unsupported("multipart uploads with these credentials"));
+            return Err(Error::Unsupported(
+                "multipart uploads with these credentials",
+            ));
         }
         let upload_id = self.multipart.create_multipart(&key).await?;
         let mut part_urls = Vec::with_capacity(parts);
@@ -146,7 +152,9 @@ impl Direct {
             Ok(url) => Ok(url.to_string()),
             Err(e) => {
                 tracing::warn!(error = %e, "the artifact store's credentials cannot sign URLs");
-                Err(Error::Unsupported("presigned downloads with these credentials"))
+                Err(Error::Unsupported(
+                    "presigned downloads with these credentials",
+                ))
             }
         }
     }

@@ -95,17 +95,16 @@ async fn registry_lineage(
     let parsed = ModelUri::parse(source).map_err(|_| invalid_source(source, "model_id"))?;
     let name = parsed.name();
     let model = models::model_id(conn, name).await?;
-    let is_prompt: Option<String> = sqlx::query(
-        "SELECT value FROM registered_model_tags WHERE model_id = $1 AND key = $2",
-    )
-    .bind(model)
-    .bind(prompt::IS_PROMPT_TAG)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
-    .map(|row| row.try_get(0))
-    .transpose()
-    .map_err(db)?;
+    let is_prompt: Option<String> =
+        sqlx::query("SELECT value FROM registered_model_tags WHERE model_id = $1 AND key = $2")
+            .bind(model)
+            .bind(prompt::IS_PROMPT_TAG)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(db)?;
     if is_prompt.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(Error::invalid(format!(
             "Invalid model version source: '{source}'. Prompt versions cannot be used as model \

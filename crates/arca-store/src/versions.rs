@@ -5,7 +5,7 @@ use crate::models::{lock_model, touch_model};
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Registry, db, now_millis, record_event};
 use arca_core::model::{ModelName, ModelVersion, NewModelVersion, Stage, Tag, VersionNumber};
-use arca_core::{Error, Result, prompt};
+use arca_core::{Error, Result};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
