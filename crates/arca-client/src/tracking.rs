@@ -9,7 +9,6 @@ use arca_core::tracking::Param;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const API: &str = "/api/2.0/mlflow";
 
@@ -26,12 +25,7 @@ struct RunBody {
 #[derive(Deserialize)]
 struct Empty {}
 
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use arca_core::now_millis;
 
 impl Client {
     pub async fn create_run(

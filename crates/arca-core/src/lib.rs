@@ -10,3 +10,11 @@ pub mod search;
 pub mod tracking;
 
 pub use error::{Error, ErrorCode, Result};
+
+/// Now, in milliseconds since the Unix epoch: every timestamp MLflow's API carries.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

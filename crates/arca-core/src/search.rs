@@ -199,6 +199,13 @@ struct PageTokenBody {
     offset: u64,
 }
 
+/// MLflow's page sizes for registry searches: registered models 100 by default and at most 1000,
+/// model versions up to 200,000.
+pub const MODEL_SEARCH_DEFAULT: u64 = 100;
+pub const MODEL_SEARCH_MAX: u64 = 1000;
+pub const VERSION_SEARCH_DEFAULT: u64 = 200_000;
+pub const VERSION_SEARCH_MAX: u64 = 200_000;
+
 impl PageToken {
     pub fn encode(&self) -> String {
         let body = PageTokenBody {
@@ -206,6 +213,13 @@ impl PageToken {
         };
         let json = serde_json::to_vec(&body).expect("a struct of one u64 always serializes");
         URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// The page token of a request: none when absent or empty, as MLflow reads it.
+    pub fn from_request(raw: Option<&str>) -> Result<Option<Self>, Error> {
+        raw.filter(|t| !t.is_empty())
+            .map(PageToken::decode)
+            .transpose()
     }
 
     pub fn decode(s: &str) -> Result<Self, Error> {

@@ -93,6 +93,22 @@ impl Registry {
     }
 
     /// Forgets the file at `path` and every file below `path/`; returns how many records went.
+    /// Records a file the artifact store has just stored. When that fails, any record of an
+    /// earlier file at the same path is dropped as well: a download of the new bytes must never
+    /// be checked against the old digest (unrecorded files are served unverified).
+    pub async fn record_stored_file(
+        &self,
+        path: &ArtifactPath,
+        size: u64,
+        sha256: &str,
+    ) -> Result<()> {
+        if let Err(err) = self.record_artifact(path, size, sha256).await {
+            let _ = self.forget_artifacts(path).await;
+            return Err(err);
+        }
+        Ok(())
+    }
+
     pub async fn forget_artifacts(&self, path: &ArtifactPath) -> Result<u64> {
         let (from, to) = below(path);
         let done =

@@ -29,7 +29,7 @@ use sqlx::AnyConnection;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -150,12 +150,7 @@ pub(crate) fn db(err: sqlx::Error) -> Error {
     Error::Internal(anyhow::Error::new(err).context("database error"))
 }
 
-pub(crate) fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use arca_core::now_millis;
 
 /// Writes the history row for a change, inside the change's own transaction.
 pub(crate) async fn record_event(

@@ -3,6 +3,7 @@
 use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
 use crate::{Registry, db, now_millis, record_event};
 use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
+use arca_core::registry::ModelUpdate;
 use arca_core::{Error, Result, model::VersionNumber, prompt};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
@@ -165,16 +166,30 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let id = touch_model(conn, name, now).await?;
-        if let Some(description) = description {
-            sqlx::query("UPDATE registered_models SET description = $2 WHERE id = $1")
-                .bind(id)
-                .bind(description)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
+        let out = update_registered_model_in(conn, now, name, description).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    /// A model's description and tags changed together (the `ModelRegistry` flavors' update),
+    /// all in one transaction: either every change lands or none does.
+    pub async fn apply_model_update(
+        &self,
+        name: &str,
+        update: &ModelUpdate,
+    ) -> Result<RegisteredModel> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        if let Some(description) = &update.description {
+            update_registered_model_in(conn, now, name, Some(description)).await?;
         }
-        record_event(conn, now, name, None, "update_model", "").await?;
+        for tag in &update.set_tags {
+            set_registered_model_tag_in(conn, now, name, tag).await?;
+        }
+        for key in &update.remove_tags {
+            delete_registered_model_tag_in(conn, now, name, key).await?;
+        }
         let model = load_model(conn, name).await?;
         tx.commit().await.map_err(db)?;
         Ok(model)
@@ -213,31 +228,18 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let id = touch_model(conn, name, now).await?;
-        set_model_tag_row(conn, id, tag).await?;
-        record_event(conn, now, name, None, "set_model_tag", &tag.key).await?;
+        let out = set_registered_model_tag_in(conn, now, name, tag).await?;
         tx.commit().await.map_err(db)?;
-        Ok(())
+        Ok(out)
     }
 
     pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let id = touch_model(conn, name, now).await?;
-        // Deleting a tag that is not there succeeds, as in MLflow.
-        let deleted =
-            sqlx::query("DELETE FROM registered_model_tags WHERE model_id = $1 AND key = $2")
-                .bind(id)
-                .bind(key)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-        if deleted.rows_affected() > 0 {
-            record_event(conn, now, name, None, "delete_model_tag", key).await?;
-        }
+        let out = delete_registered_model_tag_in(conn, now, name, key).await?;
         tx.commit().await.map_err(db)?;
-        Ok(())
+        Ok(out)
     }
 
     pub async fn set_registered_model_alias(
@@ -506,4 +508,59 @@ fn unique_to_exists(err: sqlx::Error, name: &str) -> Error {
         }
         _ => db(err),
     }
+}
+
+/// [`Registry::update_registered_model`]'s work inside a transaction the caller commits.
+pub(crate) async fn update_registered_model_in(
+    conn: &mut AnyConnection,
+    now: i64,
+    name: &str,
+    description: Option<&str>,
+) -> Result<RegisteredModel> {
+    let id = touch_model(conn, name, now).await?;
+    if let Some(description) = description {
+        sqlx::query("UPDATE registered_models SET description = $2 WHERE id = $1")
+            .bind(id)
+            .bind(description)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    record_event(conn, now, name, None, "update_model", "").await?;
+    let model = load_model(conn, name).await?;
+    Ok(model)
+}
+
+/// [`Registry::set_registered_model_tag`]'s work inside a transaction the caller commits.
+pub(crate) async fn set_registered_model_tag_in(
+    conn: &mut AnyConnection,
+    now: i64,
+    name: &str,
+    tag: &Tag,
+) -> Result<()> {
+    let id = touch_model(conn, name, now).await?;
+    set_model_tag_row(conn, id, tag).await?;
+    record_event(conn, now, name, None, "set_model_tag", &tag.key).await?;
+    Ok(())
+}
+
+/// [`Registry::delete_registered_model_tag`]'s work inside a transaction the caller commits.
+pub(crate) async fn delete_registered_model_tag_in(
+    conn: &mut AnyConnection,
+    now: i64,
+    name: &str,
+    key: &str,
+) -> Result<()> {
+    let id = touch_model(conn, name, now).await?;
+    // Deleting a tag that is not there succeeds, as in MLflow.
+    let deleted = sqlx::query("DELETE FROM registered_model_tags WHERE model_id = $1 AND key = $2")
+        .bind(id)
+        .bind(key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    if deleted.rows_affected() > 0 {
+        record_event(conn, now, name, None, "delete_model_tag", key).await?;
+    }
+    Ok(())
 }

@@ -10,7 +10,8 @@
 //! version that exists and is stored as that exact version.
 //!
 //! The syntactic gate against traversal and encoded tricks
-//! ([`arca_core::artifact_path::validate_source_uri`]) runs before these rules.
+//! ([`arca_core::artifact_path::validate_source_uri`]) runs first, here, so that every front end
+//! (the HTTP API, the CLI's local flavor) gets it.
 
 use crate::{db, models, versions};
 use arca_core::model::{NewModelVersion, VersionNumber};
@@ -52,6 +53,7 @@ pub(crate) async fn check_version_source(
             model_id: new.model_id.clone(),
         });
     }
+    arca_core::artifact_path::validate_source_uri(source)?;
     let uri = Uri::split(source);
     if let Some(scheme) = uri.scheme.as_deref()
         && HOST_ADDRESSED.contains(&scheme)

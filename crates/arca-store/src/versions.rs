@@ -5,6 +5,7 @@ use crate::models::{lock_model, touch_model};
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Registry, db, now_millis, record_event};
 use arca_core::model::{ModelName, ModelVersion, NewModelVersion, Stage, Tag, VersionNumber};
+use arca_core::registry::VersionUpdate;
 use arca_core::{Error, Result};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
@@ -368,23 +369,33 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = lock_model(conn, name)
-            .await
-            .map_err(|e| of_version(e, name, version))?;
-        require_live_version(conn, model_id, name, version).await?;
-        if let Some(description) = description {
-            sqlx::query(
-                "UPDATE model_versions SET description = $3, last_updated_time = $4 \
-                 WHERE model_id = $1 AND version = $2",
-            )
-            .bind(model_id)
-            .bind(version.get())
-            .bind(description)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-            record_event(conn, now, name, Some(version.get()), "update_version", "").await?;
+        let out = update_model_version_in(conn, now, name, version, description).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    /// A version's description, tags and stage changed together (the `ModelRegistry` flavors'
+    /// update), all in one transaction: either every change lands or none does.
+    pub async fn apply_version_update(
+        &self,
+        name: &str,
+        version: VersionNumber,
+        update: &VersionUpdate,
+    ) -> Result<ModelVersion> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let conn = tx.acquire().await.map_err(db)?;
+        if let Some(description) = &update.description {
+            update_model_version_in(conn, now, name, version, Some(description)).await?;
+        }
+        for tag in &update.set_tags {
+            set_model_version_tag_in(conn, now, name, version, tag).await?;
+        }
+        for key in &update.remove_tags {
+            delete_model_version_tag_in(conn, now, name, version, key).await?;
+        }
+        if let Some(stage) = update.stage {
+            transition_model_version_stage_in(conn, now, name, version, stage, false).await?;
         }
         let mv = load_version(conn, name, version).await?;
         tx.commit().await.map_err(db)?;
@@ -407,52 +418,17 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = touch_model(conn, name, now)
-            .await
-            .map_err(|e| of_version(e, name, version))?;
-        require_live_version(conn, model_id, name, version).await?;
-        if archive_existing_versions {
-            sqlx::query(
-                "UPDATE model_versions SET current_stage = $4, last_updated_time = $5 \
-                 WHERE model_id = $1 AND current_stage = $2 AND version <> $3",
-            )
-            .bind(model_id)
-            .bind(stage.as_str())
-            .bind(version.get())
-            .bind(Stage::Archived.as_str())
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        }
-        sqlx::query(
-            "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
-             WHERE model_id = $1 AND version = $2",
-        )
-        .bind(model_id)
-        .bind(version.get())
-        .bind(stage.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-        let detail = if archive_existing_versions {
-            format!("{stage} (archived existing)")
-        } else {
-            stage.as_str().to_owned()
-        };
-        record_event(
+        let out = transition_model_version_stage_in(
             conn,
             now,
             name,
-            Some(version.get()),
-            "transition_stage",
-            &detail,
+            version,
+            stage,
+            archive_existing_versions,
         )
         .await?;
-        let mv = load_version(conn, name, version).await?;
         tx.commit().await.map_err(db)?;
-        Ok(mv)
+        Ok(out)
     }
 
     pub async fn delete_model_version(&self, name: &str, version: VersionNumber) -> Result<()> {
@@ -494,22 +470,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = lock_model(conn, name)
-            .await
-            .map_err(|e| of_version(e, name, version))?;
-        require_live_version(conn, model_id, name, version).await?;
-        set_version_tag_row(conn, model_id, version.get(), tag).await?;
-        record_event(
-            conn,
-            now,
-            name,
-            Some(version.get()),
-            "set_version_tag",
-            &tag.key,
-        )
-        .await?;
+        let out = set_model_version_tag_in(conn, now, name, version, tag).await?;
         tx.commit().await.map_err(db)?;
-        Ok(())
+        Ok(out)
     }
 
     pub async fn delete_model_version_tag(
@@ -521,32 +484,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let model_id = lock_model(conn, name)
-            .await
-            .map_err(|e| of_version(e, name, version))?;
-        require_live_version(conn, model_id, name, version).await?;
-        let deleted = sqlx::query(
-            "DELETE FROM model_version_tags WHERE model_id = $1 AND version = $2 AND key = $3",
-        )
-        .bind(model_id)
-        .bind(version.get())
-        .bind(key)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-        if deleted.rows_affected() > 0 {
-            record_event(
-                conn,
-                now,
-                name,
-                Some(version.get()),
-                "delete_version_tag",
-                key,
-            )
-            .await?;
-        }
+        let out = delete_model_version_tag_in(conn, now, name, version, key).await?;
         tx.commit().await.map_err(db)?;
-        Ok(())
+        Ok(out)
     }
 
     /// Where a version's files are: its source, or for a version copied from another registered
@@ -614,5 +554,151 @@ async fn set_version_tag_row(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
+    Ok(())
+}
+
+/// [`Registry::update_model_version`]'s work inside a transaction the caller commits.
+pub(crate) async fn update_model_version_in(
+    conn: &mut AnyConnection,
+    now: i64,
+    name: &str,
+    version: VersionNumber,
+    description: Option<&str>,
+) -> Result<ModelVersion> {
+    let model_id = lock_model(conn, name)
+        .await
+        .map_err(|e| of_version(e, name, version))?;
+    require_live_version(conn, model_id, name, version).await?;
+    if let Some(description) = description {
+        sqlx::query(
+            "UPDATE model_versions SET description = $3, last_updated_time = $4 \
+             WHERE model_id = $1 AND version = $2",
+        )
+        .bind(model_id)
+        .bind(version.get())
+        .bind(description)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        record_event(conn, now, name, Some(version.get()), "update_version", "").await?;
+    }
+    let mv = load_version(conn, name, version).await?;
+    Ok(mv)
+}
+
+/// [`Registry::transition_model_version_stage`]'s work inside a transaction the caller commits.
+pub(crate) async fn transition_model_version_stage_in(
+    conn: &mut AnyConnection,
+    now: i64,
+    name: &str,
+    version: VersionNumber,
+    stage: Stage,
+    archive_existing_versions: bool,
+) -> Result<ModelVersion> {
+    let model_id = touch_model(conn, name, now)
+        .await
+        .map_err(|e| of_version(e, name, version))?;
+    require_live_version(conn, model_id, name, version).await?;
+    if archive_existing_versions {
+        sqlx::query(
+            "UPDATE model_versions SET current_stage = $4, last_updated_time = $5 \
+             WHERE model_id = $1 AND current_stage = $2 AND version <> $3",
+        )
+        .bind(model_id)
+        .bind(stage.as_str())
+        .bind(version.get())
+        .bind(Stage::Archived.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    sqlx::query(
+        "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
+         WHERE model_id = $1 AND version = $2",
+    )
+    .bind(model_id)
+    .bind(version.get())
+    .bind(stage.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let detail = if archive_existing_versions {
+        format!("{stage} (archived existing)")
+    } else {
+        stage.as_str().to_owned()
+    };
+    record_event(
+        conn,
+        now,
+        name,
+        Some(version.get()),
+        "transition_stage",
+        &detail,
+    )
+    .await?;
+    let mv = load_version(conn, name, version).await?;
+    Ok(mv)
+}
+
+/// [`Registry::set_model_version_tag`]'s work inside a transaction the caller commits.
+pub(crate) async fn set_model_version_tag_in(
+    conn: &mut AnyConnection,
+    now: i64,
+    name: &str,
+    version: VersionNumber,
+    tag: &Tag,
+) -> Result<()> {
+    let model_id = lock_model(conn, name)
+        .await
+        .map_err(|e| of_version(e, name, version))?;
+    require_live_version(conn, model_id, name, version).await?;
+    set_version_tag_row(conn, model_id, version.get(), tag).await?;
+    record_event(
+        conn,
+        now,
+        name,
+        Some(version.get()),
+        "set_version_tag",
+        &tag.key,
+    )
+    .await?;
+    Ok(())
+}
+
+/// [`Registry::delete_model_version_tag`]'s work inside a transaction the caller commits.
+pub(crate) async fn delete_model_version_tag_in(
+    conn: &mut AnyConnection,
+    now: i64,
+    name: &str,
+    version: VersionNumber,
+    key: &str,
+) -> Result<()> {
+    let model_id = lock_model(conn, name)
+        .await
+        .map_err(|e| of_version(e, name, version))?;
+    require_live_version(conn, model_id, name, version).await?;
+    let deleted = sqlx::query(
+        "DELETE FROM model_version_tags WHERE model_id = $1 AND version = $2 AND key = $3",
+    )
+    .bind(model_id)
+    .bind(version.get())
+    .bind(key)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    if deleted.rows_affected() > 0 {
+        record_event(
+            conn,
+            now,
+            name,
+            Some(version.get()),
+            "delete_version_tag",
+            key,
+        )
+        .await?;
+    }
     Ok(())
 }

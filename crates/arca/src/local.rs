@@ -11,7 +11,7 @@
 //! damage it, so a database that carries MLflow's schema is refused before anything is written.
 
 use arca_artifacts::{ArtifactStore, StoredFile};
-use arca_core::artifact_path::{ArtifactPath, validate_source_uri};
+use arca_core::artifact_path::ArtifactPath;
 use arca_core::model::{
     AliasName, ModelName, ModelVersion, NewModelVersion, Page, RegisteredModel, Stage, Tag,
     VersionNumber,
@@ -20,7 +20,9 @@ use arca_core::registry::{
     ByteReader, MetricValue, ModelRegistry, ModelUpdate, NewRunRecord, NewVersion, RegistryError,
     RegistryFuture, RunRecord, VersionFile, VersionFiles, VersionUpdate, artifact_store_path,
 };
-use arca_core::search::{PageToken, SearchEntity, parse_filter, parse_order_by};
+use arca_core::search::{
+    MODEL_SEARCH_MAX, PageToken, SearchEntity, VERSION_SEARCH_MAX, parse_filter, parse_order_by,
+};
 use arca_core::tracking::{Metric, RunStatus};
 use arca_store::{NewRun, Registry, StoreUri};
 use bytes::Bytes;
@@ -28,7 +30,6 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a local registry is: its database, and its artifact store when known.
 #[derive(Debug, Clone)]
@@ -198,12 +199,7 @@ async fn refuse_foreign_schema(store: &StoreUri, location: &str) -> Result<(), R
     Ok(())
 }
 
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use arca_core::now_millis;
 
 fn store_error(err: arca_artifacts::Error) -> RegistryError {
     match err {
@@ -216,13 +212,6 @@ fn store_error(err: arca_artifacts::Error) -> RegistryError {
 
 fn artifact_path(raw: &str) -> Result<ArtifactPath, RegistryError> {
     Ok(ArtifactPath::parse(raw)?)
-}
-
-fn page_token(token: Option<&str>) -> Result<Option<PageToken>, RegistryError> {
-    Ok(token
-        .filter(|t| !t.is_empty())
-        .map(PageToken::decode)
-        .transpose()?)
 }
 
 fn run_record(run: arca_core::tracking::Run) -> RunRecord {
@@ -301,20 +290,7 @@ impl ModelRegistry for LocalRegistry {
         name: &'a str,
         update: &'a ModelUpdate,
     ) -> RegistryFuture<'a, RegisteredModel> {
-        Box::pin(async move {
-            if let Some(description) = &update.description {
-                self.registry
-                    .update_registered_model(name, Some(description))
-                    .await?;
-            }
-            for tag in &update.set_tags {
-                self.registry.set_registered_model_tag(name, tag).await?;
-            }
-            for key in &update.remove_tags {
-                self.registry.delete_registered_model_tag(name, key).await?;
-            }
-            Ok(self.registry.get_registered_model(name).await?)
-        })
+        Box::pin(async move { Ok(self.registry.apply_model_update(name, update).await?) })
     }
 
     fn rename_model<'a>(
@@ -343,13 +319,13 @@ impl ModelRegistry for LocalRegistry {
         Box::pin(async move {
             let filter = parse_filter(SearchEntity::RegisteredModels, filter)?;
             let order = parse_order_by(SearchEntity::RegisteredModels, &["name ASC".to_owned()])?;
-            let token = page_token(page_token_raw)?;
+            let token = PageToken::from_request(page_token_raw)?;
             Ok(self
                 .registry
                 .search_registered_models(
                     &filter,
                     &order,
-                    max_results.clamp(1, 1000),
+                    max_results.clamp(1, MODEL_SEARCH_MAX),
                     token.as_ref(),
                 )
                 .await?)
@@ -362,7 +338,6 @@ impl ModelRegistry for LocalRegistry {
         new: &'a NewVersion,
     ) -> RegistryFuture<'a, ModelVersion> {
         Box::pin(async move {
-            validate_source_uri(&new.source)?;
             let version = NewModelVersion {
                 source: new.source.clone(),
                 run_id: new.run_id.clone().unwrap_or_default(),
@@ -391,22 +366,10 @@ impl ModelRegistry for LocalRegistry {
         update: &'a VersionUpdate,
     ) -> RegistryFuture<'a, ModelVersion> {
         Box::pin(async move {
-            let r = &self.registry;
-            if let Some(description) = &update.description {
-                r.update_model_version(name, version, Some(description))
-                    .await?;
-            }
-            for tag in &update.set_tags {
-                r.set_model_version_tag(name, version, tag).await?;
-            }
-            for key in &update.remove_tags {
-                r.delete_model_version_tag(name, version, key).await?;
-            }
-            if let Some(stage) = update.stage {
-                r.transition_model_version_stage(name, version, stage, false)
-                    .await?;
-            }
-            Ok(r.get_model_version(name, version).await?)
+            Ok(self
+                .registry
+                .apply_version_update(name, version, update)
+                .await?)
         })
     }
 
@@ -451,13 +414,13 @@ impl ModelRegistry for LocalRegistry {
         Box::pin(async move {
             let filter = parse_filter(SearchEntity::ModelVersions, filter)?;
             let order = parse_order_by(SearchEntity::ModelVersions, order_by)?;
-            let token = page_token(page_token_raw)?;
+            let token = PageToken::from_request(page_token_raw)?;
             Ok(self
                 .registry
                 .search_model_versions(
                     &filter,
                     &order,
-                    max_results.clamp(1, 200_000),
+                    max_results.clamp(1, VERSION_SEARCH_MAX),
                     token.as_ref(),
                 )
                 .await?)
@@ -664,16 +627,10 @@ impl ModelRegistry for LocalRegistry {
             let dest = artifact_path(&format!("{root}/{}", path.trim_matches('/')))?;
             let body = byte_stream(body);
             let stored = store.put(&dest, body).await.map_err(store_error)?;
-            if let Err(err) = self
+            Ok(self
                 .registry
-                .record_artifact(&dest, stored.size, &stored.sha256)
-                .await
-            {
-                // As the server does: an overwrite must not keep the old file's digest.
-                let _ = self.registry.forget_artifacts(&dest).await;
-                return Err(err.into());
-            }
-            Ok(())
+                .record_stored_file(&dest, stored.size, &stored.sha256)
+                .await?)
         })
     }
 }

@@ -128,17 +128,10 @@ async fn upload_artifact(
         .put(&path, body.into_data_stream())
         .await
         .map_err(store_error)?;
-    if let Err(err) = state
+    state
         .registry
-        .record_artifact(&path, stored.size, &stored.sha256)
-        .await
-    {
-        // An overwrite whose new digest was not recorded must not keep the old one: every
-        // download of the new bytes would then fail verification. Unrecorded files are served
-        // unverified.
-        let _ = state.registry.forget_artifacts(&path).await;
-        return Err(err.into());
-    }
+        .record_stored_file(&path, stored.size, &stored.sha256)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 

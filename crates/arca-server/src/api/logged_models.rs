@@ -161,8 +161,8 @@ impl RequestMessage for SearchLoggedModels {
 }
 
 /// MLflow answers 50 logged models per page unless asked otherwise.
-const SEARCH_DEFAULT: i64 = 50;
-const SEARCH_MAX: i64 = 10_000;
+const SEARCH_DEFAULT: u64 = 50;
+const SEARCH_MAX: u64 = 10_000;
 
 pub async fn search_logged_models(
     State(app): State<AppState>,

@@ -38,21 +38,20 @@ pub(crate) fn tags_arg(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
         .collect()
 }
 
-pub(crate) fn max_results_arg(value: Option<i64>, default: i64, max: i64) -> ApiResult<u64> {
-    let n = value.unwrap_or(default);
-    if n < 1 || n > max {
-        return Err(ApiError::invalid(format!(
+pub(crate) fn max_results_arg(value: Option<i64>, default: u64, max: u64) -> ApiResult<u64> {
+    let Some(n) = value else {
+        return Ok(default);
+    };
+    match u64::try_from(n) {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(ApiError::invalid(format!(
             "Invalid value {n} for parameter 'max_results' supplied: it must be between 1 and {max}."
-        )));
+        ))),
     }
-    Ok(n as u64)
 }
 
 pub(crate) fn page_token_arg(value: Option<String>) -> ApiResult<Option<PageToken>> {
-    Ok(value
-        .filter(|t| !t.is_empty())
-        .map(|t| PageToken::decode(&t))
-        .transpose()?)
+    Ok(PageToken::from_request(value.as_deref())?)
 }
 
 use crate::AppState;

@@ -11,17 +11,14 @@ use arca_core::model::{
     parse_description,
 };
 use arca_core::prompt;
-use arca_core::search::{SearchEntity, parse_filter, parse_order_by};
+use arca_core::search::{
+    MODEL_SEARCH_DEFAULT, MODEL_SEARCH_MAX, SearchEntity, VERSION_SEARCH_DEFAULT,
+    VERSION_SEARCH_MAX, parse_filter, parse_order_by,
+};
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// MLflow's limits: model search allows up to 1000 per page, version search up to 200000.
-const MODEL_SEARCH_DEFAULT: i64 = 100;
-const MODEL_SEARCH_MAX: i64 = 1000;
-const VERSION_SEARCH_DEFAULT: i64 = 200_000;
-const VERSION_SEARCH_MAX: i64 = 200_000;
 
 /// The model a call names: present, and a name MLflow would accept.
 fn name_arg(value: Option<String>) -> ApiResult<String> {
@@ -234,10 +231,6 @@ pub async fn create_model_version(
         }
     }
     let tags = tags_arg(req.tags)?;
-    // A prompt version has no files: its source is a placeholder, which the store checks.
-    if !prompt::is_prompt_version(&tags) {
-        arca_core::artifact_path::validate_source_uri(&source)?;
-    }
     let new = NewModelVersion {
         source,
         run_id: req.run_id.unwrap_or_default(),

@@ -27,8 +27,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// MLflow caps one page of metric history at 25000 points by default.
-const METRIC_HISTORY_DEFAULT: i64 = 25_000;
-const METRIC_HISTORY_MAX: i64 = 25_000;
+const METRIC_HISTORY_DEFAULT: u64 = 25_000;
+const METRIC_HISTORY_MAX: u64 = 25_000;
 
 fn run_id_arg(run_id: Option<String>, run_uuid: Option<String>) -> ApiResult<String> {
     required(run_id.filter(|r| !r.is_empty()).or(run_uuid), "run_id")
@@ -90,9 +90,6 @@ pub async fn create_experiment(
 ) -> ApiResult<Json<Value>> {
     let name = experiment_name_arg(req.name, "name")?;
     let location = req.artifact_location.filter(|l| !l.is_empty());
-    if let Some(location) = &location {
-        arca_core::artifact_path::validate_source_uri(location)?;
-    }
     let tags = tags_arg(req.tags)?;
     let id = app
         .registry
@@ -567,8 +564,8 @@ pub async fn log_outputs(
 // ---------------------------------------------------------------- search
 
 /// MLflow's limits for experiment and run search pages.
-const SEARCH_DEFAULT: i64 = 1000;
-const SEARCH_MAX: i64 = 50_000;
+const SEARCH_DEFAULT: u64 = 1000;
+const SEARCH_MAX: u64 = 50_000;
 
 fn view_arg(raw: Option<String>) -> ApiResult<ViewType> {
     Ok(raw

@@ -81,6 +81,9 @@ impl Registry {
         if name.trim().is_empty() {
             return Err(Error::invalid("Experiment name cannot be empty."));
         }
+        if let Some(location) = artifact_location {
+            arca_core::artifact_path::validate_source_uri(location)?;
+        }
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
