@@ -228,18 +228,18 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let out = set_registered_model_tag_in(conn, now, name, tag).await?;
+        set_registered_model_tag_in(conn, now, name, tag).await?;
         tx.commit().await.map_err(db)?;
-        Ok(out)
+        Ok(())
     }
 
     pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let out = delete_registered_model_tag_in(conn, now, name, key).await?;
+        delete_registered_model_tag_in(conn, now, name, key).await?;
         tx.commit().await.map_err(db)?;
-        Ok(out)
+        Ok(())
     }
 
     pub async fn set_registered_model_alias(

@@ -470,9 +470,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let out = set_model_version_tag_in(conn, now, name, version, tag).await?;
+        set_model_version_tag_in(conn, now, name, version, tag).await?;
         tx.commit().await.map_err(db)?;
-        Ok(out)
+        Ok(())
     }
 
     pub async fn delete_model_version_tag(
@@ -484,9 +484,9 @@ impl Registry {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;
-        let out = delete_model_version_tag_in(conn, now, name, version, key).await?;
+        delete_model_version_tag_in(conn, now, name, version, key).await?;
         tx.commit().await.map_err(db)?;
-        Ok(out)
+        Ok(())
     }
 
     /// Where a version's files are: its source, or for a version copied from another registered
