@@ -3,6 +3,7 @@
 
 use super::{ok, required, tags_arg};
 use crate::AppState;
+use crate::api::artifact_roots::list_logged_model_artifacts;
 use crate::error::ApiResult;
 use crate::extract::{Mlflow, RequestMessage};
 use crate::tracking_wire as wire;
@@ -15,7 +16,9 @@ use arca_core::tracking::{
 };
 use arca_store::NewLoggedModel;
 use axum::Json;
+use axum::Router;
 use axum::extract::{Path, State};
+use axum::routing::{delete, get, patch, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -196,17 +199,34 @@ pub async fn search_logged_models(
             token.as_ref(),
         )
         .await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["models"] = json!(
-            page.items
-                .iter()
-                .map(wire::logged_model)
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(t) = page.next_page_token {
-        body["next_page_token"] = json!(t);
-    }
-    Ok(Json(body))
+    Ok(super::paged("models", page, wire::logged_model))
+}
+
+/// This module's endpoints, relative to `/api/2.0/mlflow`.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/logged-models/search", post(search_logged_models))
+        .route("/logged-models", post(create_logged_model))
+        .route(
+            "/logged-models/{model_id}",
+            get(get_logged_model)
+                .patch(finalize_logged_model)
+                .delete(delete_logged_model),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            patch(set_logged_model_tags),
+        )
+        .route(
+            "/logged-models/{model_id}/tags/{tag_key}",
+            delete(delete_logged_model_tag),
+        )
+        .route(
+            "/logged-models/{model_id}/params",
+            post(log_logged_model_params),
+        )
+        .route(
+            "/logged-models/{model_id}/artifacts/directories",
+            get(list_logged_model_artifacts),
+        )
 }

@@ -16,7 +16,9 @@ use arca_core::search::{
     VERSION_SEARCH_MAX, parse_filter, parse_order_by,
 };
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -157,19 +159,9 @@ pub async fn search_registered_models(
         .registry
         .search_registered_models(&filter, &order_by, max_results, token.as_ref())
         .await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["registered_models"] = json!(
-            page.items
-                .iter()
-                .map(RegisteredModelJson::from)
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::paged("registered_models", page, |m| {
+        RegisteredModelJson::from(m)
+    }))
 }
 
 #[derive(Deserialize)]
@@ -349,19 +341,9 @@ pub async fn search_model_versions(
         .registry
         .search_model_versions(&filter, &order_by, max_results, token.as_ref())
         .await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["model_versions"] = json!(
-            page.items
-                .iter()
-                .map(ModelVersionJson::from)
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::paged("model_versions", page, |v| {
+        ModelVersionJson::from(v)
+    }))
 }
 
 #[derive(Deserialize)]
@@ -481,4 +463,60 @@ pub async fn get_model_version_by_alias(
         .get_model_version_by_alias(&name, alias.as_str())
         .await?;
     Ok(Json(version_json(&mv)))
+}
+
+/// This module's endpoints, relative to `/api/2.0/mlflow`.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/registered-models/create", post(create_registered_model))
+        .route("/registered-models/rename", post(rename_registered_model))
+        .route(
+            "/registered-models/update",
+            axum::routing::patch(update_registered_model),
+        )
+        .route(
+            "/registered-models/delete",
+            axum::routing::delete(delete_registered_model),
+        )
+        .route("/registered-models/get", get(get_registered_model))
+        .route("/registered-models/search", get(search_registered_models))
+        .route(
+            "/registered-models/get-latest-versions",
+            post(get_latest_versions).get(get_latest_versions),
+        )
+        .route("/registered-models/set-tag", post(set_registered_model_tag))
+        .route(
+            "/registered-models/delete-tag",
+            axum::routing::delete(delete_registered_model_tag),
+        )
+        .route(
+            "/registered-models/alias",
+            post(set_registered_model_alias)
+                .delete(delete_registered_model_alias)
+                .get(get_model_version_by_alias),
+        )
+        .route("/model-versions/create", post(create_model_version))
+        .route(
+            "/model-versions/update",
+            axum::routing::patch(update_model_version),
+        )
+        .route(
+            "/model-versions/transition-stage",
+            post(transition_model_version_stage),
+        )
+        .route(
+            "/model-versions/delete",
+            axum::routing::delete(delete_model_version),
+        )
+        .route("/model-versions/get", get(get_model_version))
+        .route("/model-versions/search", get(search_model_versions))
+        .route(
+            "/model-versions/get-download-uri",
+            get(get_model_version_download_uri),
+        )
+        .route("/model-versions/set-tag", post(set_model_version_tag))
+        .route(
+            "/model-versions/delete-tag",
+            axum::routing::delete(delete_model_version_tag),
+        )
 }

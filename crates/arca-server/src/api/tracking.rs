@@ -4,6 +4,7 @@
 
 use super::{ok, required, tags_arg};
 use crate::AppState;
+use crate::api::artifact_roots::list_run_artifacts;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Mlflow, RequestMessage, opt_int64};
 use crate::tracking_wire::{self as wire, opt_double};
@@ -21,8 +22,10 @@ use arca_core::tracking::{
 };
 use arca_store::NewRun;
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -458,14 +461,7 @@ pub async fn get_metric_history(
         .registry
         .get_metric_history(&run_id, &key, max, token.as_ref())
         .await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["metrics"] = json!(page.items.iter().map(wire::metric).collect::<Vec<_>>());
-    }
-    if let Some(t) = page.next_page_token {
-        body["next_page_token"] = json!(t);
-    }
-    Ok(Json(body))
+    Ok(super::paged("metrics", page, wire::metric))
 }
 
 #[derive(Deserialize)]
@@ -613,14 +609,7 @@ pub async fn search_experiments(
             token.as_ref(),
         )
         .await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["experiments"] = json!(page.items.iter().map(wire::experiment).collect::<Vec<_>>());
-    }
-    if let Some(t) = page.next_page_token {
-        body["next_page_token"] = json!(t);
-    }
-    Ok(Json(body))
+    Ok(super::paged("experiments", page, wire::experiment))
 }
 
 #[derive(Deserialize)]
@@ -656,12 +645,40 @@ pub async fn search_runs(
             token.as_ref(),
         )
         .await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["runs"] = json!(page.items.iter().map(wire::run).collect::<Vec<_>>());
-    }
-    if let Some(t) = page.next_page_token {
-        body["next_page_token"] = json!(t);
-    }
-    Ok(Json(body))
+    Ok(super::paged("runs", page, wire::run))
+}
+
+/// This module's endpoints, relative to `/api/2.0/mlflow`.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/experiments/create", post(create_experiment))
+        .route("/experiments/get", get(get_experiment))
+        .route(
+            "/experiments/search",
+            post(search_experiments).get(search_experiments),
+        )
+        .route("/runs/search", post(search_runs).get(search_runs))
+        .route("/experiments/get-by-name", get(get_experiment_by_name))
+        .route("/experiments/update", post(update_experiment))
+        .route("/experiments/delete", post(delete_experiment))
+        .route("/experiments/restore", post(restore_experiment))
+        .route("/experiments/set-experiment-tag", post(set_experiment_tag))
+        .route(
+            "/experiments/delete-experiment-tag",
+            post(delete_experiment_tag),
+        )
+        .route("/runs/create", post(create_run))
+        .route("/runs/get", get(get_run))
+        .route("/runs/update", post(update_run))
+        .route("/runs/delete", post(delete_run))
+        .route("/runs/restore", post(restore_run))
+        .route("/runs/log-metric", post(log_metric))
+        .route("/runs/log-parameter", post(log_param))
+        .route("/runs/set-tag", post(set_tag))
+        .route("/runs/delete-tag", post(delete_tag))
+        .route("/runs/log-batch", post(log_batch))
+        .route("/runs/log-inputs", post(log_inputs))
+        .route("/runs/outputs", post(log_outputs))
+        .route("/metrics/get-history", get(get_metric_history))
+        .route("/artifacts/list", get(list_run_artifacts))
 }
