@@ -199,7 +199,9 @@ pub async fn search_logged_models(
             token.as_ref(),
         )
         .await?;
-    Ok(super::paged("models", page, wire::logged_model))
+    Ok(super::paged("models", page, |x| {
+        json!(wire::logged_model(x))
+    }))
 }
 
 /// This module's endpoints, relative to `/api/2.0/mlflow`.

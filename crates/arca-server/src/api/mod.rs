@@ -40,10 +40,10 @@ pub(crate) fn tags_arg(tags: Option<Vec<TagIn>>) -> ApiResult<Vec<Tag>> {
 
 /// A page of results as MLflow renders one: `{<key>: [...], "next_page_token": ...}`, each
 /// field left out when there is nothing to say (no items, no further page).
-pub(crate) fn paged<T, R: serde::Serialize>(
+pub(crate) fn paged<T>(
     key: &str,
     page: arca_core::model::Page<T>,
-    render: impl Fn(&T) -> R,
+    render: impl Fn(&T) -> Value,
 ) -> Json<Value> {
     let mut body = serde_json::Map::new();
     if !page.items.is_empty() {

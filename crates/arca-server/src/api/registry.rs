@@ -160,7 +160,7 @@ pub async fn search_registered_models(
         .search_registered_models(&filter, &order_by, max_results, token.as_ref())
         .await?;
     Ok(super::paged("registered_models", page, |m| {
-        RegisteredModelJson::from(m)
+        json!(RegisteredModelJson::from(m))
     }))
 }
 
@@ -342,7 +342,7 @@ pub async fn search_model_versions(
         .search_model_versions(&filter, &order_by, max_results, token.as_ref())
         .await?;
     Ok(super::paged("model_versions", page, |v| {
-        ModelVersionJson::from(v)
+        json!(ModelVersionJson::from(v))
     }))
 }
 

@@ -222,7 +222,7 @@ pub async fn create_run(
     let run = app.registry.create_run(&new).await?;
     let mut run = wire::run(&run);
     // MLflow's answer to runs/create has no `outputs` (a new run has none); runs/get has it.
-    run.as_object_mut().map(|r| r.remove("outputs"));
+    run.outputs = None;
     Ok(Json(json!({ "run": run })))
 }
 
@@ -461,7 +461,7 @@ pub async fn get_metric_history(
         .registry
         .get_metric_history(&run_id, &key, max, token.as_ref())
         .await?;
-    Ok(super::paged("metrics", page, wire::metric))
+    Ok(super::paged("metrics", page, |x| json!(wire::metric(x))))
 }
 
 #[derive(Deserialize)]
@@ -609,7 +609,9 @@ pub async fn search_experiments(
             token.as_ref(),
         )
         .await?;
-    Ok(super::paged("experiments", page, wire::experiment))
+    Ok(super::paged("experiments", page, |x| {
+        json!(wire::experiment(x))
+    }))
 }
 
 #[derive(Deserialize)]
@@ -645,7 +647,7 @@ pub async fn search_runs(
             token.as_ref(),
         )
         .await?;
-    Ok(super::paged("runs", page, wire::run))
+    Ok(super::paged("runs", page, |x| json!(wire::run(x))))
 }
 
 /// This module's endpoints, relative to `/api/2.0/mlflow`.
