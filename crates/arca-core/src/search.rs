@@ -2,16 +2,18 @@
 //!
 //! MLflow parses filters with `sqlparse` and then validates the resulting tree per entity. Arca
 //! mirrors the grammar the SQL store accepts, not sqlparse's full SQL dialect: a conjunction of
-//! `<identifier> <comparator> <value>` comparisons (see `mlflow-api.md` §1.4). The work is split
-//! in two layers so the run-search grammar (`metrics.`, `params.`, float values) can reuse the
-//! first one later:
+//! `<identifier> <comparator> <value>` comparisons (see `mlflow-api.md` §1.4). Every search
+//! (registry, runs, experiments, logged models) reads its filter in three layers:
 //!
 //! - `lexer`: grammar-agnostic tokens. Identifiers arrive already split into `prefix.key`,
 //!   numbers keep their text and operators are whatever run of comparison characters was written,
 //!   so the grammar layer, which knows what is allowed, is the one that explains what is not.
-//! - `filter` and `order`: the registry's rules, which turn tokens into the AST below. Everything
-//!   behind them (the store's SQL builder) trusts the AST: a `version_number` clause always holds
-//!   an `Int`, an `IN` always holds a non-empty `List`.
+//! - `comparisons`: the one reader of the shared shape (conjunctions, comparators, values, IN
+//!   lists, order_by items), driven by a grammar's `Grammar` implementation.
+//! - `filter` and `order`: the registry's rules, which turn tokens into the AST below (`runs`,
+//!   `experiments` and `logged_models` do the same for tracking). Everything behind them (the
+//!   store's SQL builder) trusts the AST: a `version_number` clause always holds an `Int`, an
+//!   `IN` always holds a non-empty `List`.
 //!
 //! Every mistake a caller can make is an `Error::invalid` (HTTP 400 INVALID_PARAMETER_VALUE)
 //! that quotes the input and says what would have been accepted.

@@ -81,38 +81,34 @@ fn value_bind(value: &FilterValue) -> Bind {
 
 /// `<lhs> <op> <value>` with the value bound; `lhs` is a column name of ours.
 pub(crate) fn push_comparison(q: &mut SqlBuilder, lhs: &str, op: &Comparator, value: &FilterValue) {
-    match (op, value) {
-        (Comparator::In | Comparator::NotIn, FilterValue::List(items)) => {
-            q.push(lhs);
-            q.push(if matches!(op, Comparator::In) {
-                " IN "
-            } else {
-                " NOT IN "
-            });
-            q.bind_list(items.iter().cloned().map(Bind::Text));
+    let sql_op = match (op, value) {
+        (Comparator::In, FilterValue::List(items)) => return push_in(q, lhs, " IN ", items),
+        (Comparator::NotIn, FilterValue::List(items)) => {
+            return push_in(q, lhs, " NOT IN ", items);
         }
         (Comparator::ILike, _) => {
             q.push("LOWER(").push(lhs).push(") LIKE LOWER(");
             q.bind(value_bind(value)).push(")");
+            return;
         }
-        _ => {
-            let sql_op = match op {
-                Comparator::Eq => " = ",
-                Comparator::Ne => " <> ",
-                Comparator::Like => " LIKE ",
-                Comparator::Lt => " < ",
-                Comparator::Le => " <= ",
-                Comparator::Gt => " > ",
-                Comparator::Ge => " >= ",
-                // The parser only builds IN/NOT IN with a list; anything else is compared as text.
-                Comparator::In => " = ",
-                Comparator::NotIn => " <> ",
-                Comparator::ILike => unreachable!("handled above"),
-            };
-            q.push(lhs).push(sql_op);
-            q.bind(value_bind(value));
-        }
-    }
+        (Comparator::Eq, _) => " = ",
+        (Comparator::Ne, _) => " <> ",
+        (Comparator::Like, _) => " LIKE ",
+        (Comparator::Lt, _) => " < ",
+        (Comparator::Le, _) => " <= ",
+        (Comparator::Gt, _) => " > ",
+        (Comparator::Ge, _) => " >= ",
+        // The parser only builds IN/NOT IN with a list; anything else is compared as text.
+        (Comparator::In, FilterValue::Str(_) | FilterValue::Int(_)) => " = ",
+        (Comparator::NotIn, FilterValue::Str(_) | FilterValue::Int(_)) => " <> ",
+    };
+    q.push(lhs).push(sql_op);
+    q.bind(value_bind(value));
+}
+
+fn push_in(q: &mut SqlBuilder, lhs: &str, sql_op: &str, items: &[String]) {
+    q.push(lhs).push(sql_op);
+    q.bind_list(items.iter().cloned().map(Bind::Text));
 }
 
 fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter) {

@@ -1,4 +1,5 @@
-//! The reading shared by MLflow's tracking search grammars (runs, experiments, logged models):
+//! The reading shared by MLflow's search grammars (registered models and model versions, runs,
+//! experiments, logged models):
 //!
 //! ```text
 //! filter     := ε | comparison (AND comparison)*
@@ -7,14 +8,11 @@
 //! order_by   := identifier [ASC | DESC]
 //! ```
 //!
-//! The three grammars agree on this shape and differ only in which identifiers exist and what
+//! The grammars agree on this shape and differ only in which identifiers exist and what
 //! each accepts. So a grammar is a [`Grammar`]: it resolves an identifier into its own subject
 //! type, gives the subject's [`Rule`] (comparators, value type, whether `IS NULL` applies) and
 //! builds its clause. The reader here enforces the rule at the token that breaks it, so every
 //! message can quote what was written and list what would have been accepted.
-//!
-//! The registry grammar in `filter.rs` predates this module and keeps its own reader. It could
-//! move onto this one given a value kind for `version_number`, which MLflow also takes quoted.
 
 use super::lexer::{Ident, Token, TokenKind, tokenize};
 use super::{Comparator as Op, FilterValue};
@@ -39,6 +37,9 @@ pub(super) enum ValueKind {
     Integer,
     /// Any numeric literal (`0.5`, `-1`, `1e-3`), read as `f64`.
     Number,
+    /// An integer written as digits, bare or quoted (`3`, `'3'`), as MLflow's registry reads a
+    /// version number; a float spelling such as `3.0` is refused.
+    QuotableInteger,
 }
 
 /// What one subject accepts.
@@ -67,6 +68,9 @@ pub(super) trait Grammar {
     type Clause;
     /// The identifiers the grammar accepts, for messages: "name, or tags.<key>".
     const EXPECTED: &'static str;
+    /// MLflow's registry search drops a trailing `AND` (`name = 'a' AND` is `name = 'a'`), where
+    /// its tracking searches refuse it.
+    const DROPS_TRAILING_AND: bool = false;
     /// Turns an identifier (`written` as in the input) into a subject, or says why it is none.
     fn resolve(ident: &Ident, written: &str) -> Result<Self::Subject, String>;
     fn rule(subject: &Self::Subject) -> Rule;
@@ -165,6 +169,14 @@ impl<'a> Reader<'a> {
         &self.input[start..end]
     }
 
+    /// The key of the identifier at token `first`, without its prefix or quotes.
+    fn key(&self, first: usize) -> &str {
+        match &self.tokens[first].kind {
+            TokenKind::Ident(ident) => &ident.key,
+            _ => self.text(&self.tokens[first]),
+        }
+    }
+
     fn conjunction<G: Grammar>(&mut self) -> Result<Vec<G::Clause>, String> {
         let mut clauses = Vec::new();
         if self.tokens.is_empty() {
@@ -177,6 +189,9 @@ impl<'a> Reader<'a> {
             };
             if token.is_keyword("AND") {
                 if self.peek().is_none() {
+                    if G::DROPS_TRAILING_AND {
+                        return Ok(clauses);
+                    }
                     return Err(
                         "the filter ends with AND; expected a comparison after it".to_owned()
                     );
@@ -331,6 +346,18 @@ impl<'a> Reader<'a> {
             (ValueKind::Number, TokenKind::Number(n)) => number(n)
                 .map(|x| Condition::CompareNumber(op, x))
                 .ok_or_else(|| format!("the number '{written}' is out of range")),
+            (ValueKind::QuotableInteger, TokenKind::Number(digits) | TokenKind::Str(digits)) => {
+                digits
+                    .trim()
+                    .parse::<i64>()
+                    .map(|i| Condition::Compare(op, FilterValue::Int(i)))
+                    .map_err(|_| {
+                        format!(
+                            "{} must be compared with an integer, got {written}",
+                            self.key(first)
+                        )
+                    })
+            }
             (_, TokenKind::LParen) => Err(format!(
                 "a parenthesized list can only follow IN or NOT IN, not '{op}'"
             )),
@@ -349,6 +376,10 @@ impl<'a> Reader<'a> {
             )),
             (ValueKind::Integer | ValueKind::Number, _) => Err(format!(
                 "'{subject}' is compared with a number, got '{written}'"
+            )),
+            (ValueKind::QuotableInteger, _) => Err(format!(
+                "{} must be compared with an integer, got '{written}'",
+                self.key(first)
             )),
         }
     }

@@ -1,55 +1,52 @@
-//! The registry's filter grammar on top of the shared tokens:
+//! The registry's filter grammar, read by the shared reader in `comparisons.rs`:
 //!
-//! ```text
-//! filter     := ε | comparison (AND comparison)*
-//! comparison := identifier comparator value
-//! identifier := [attribute. | attributes.] key | (tag. | tags.) key
-//! value      := 'string' | "string" | integer | ( 'string' [, 'string']* )
-//! ```
+//! | identifier | comparators | value |
+//! |---|---|---|
+//! | `name` | `=`, `!=`, `LIKE`, `ILIKE`, `IN`, `NOT IN` | a quoted string or a list of them |
+//! | `run_id` (versions) | the same as `name` | the same as `name` |
+//! | `source_path` (versions) | `=`, `!=`, `LIKE`, `ILIKE` | a quoted string |
+//! | `version_number` (versions) | `=`, `!=`, `<`, `<=`, `>`, `>=` | an integer, bare or quoted |
+//! | `tag.<k>` (`tags.`) | `=`, `!=`, `LIKE`, `ILIKE` | a quoted string |
 //!
-//! Which keys, comparators and value types are allowed depends on the entity, following MLflow's
-//! SQL store (`mlflow-api.md` §1.4). Each rule is checked where the offending token is read, so
-//! the message can quote it.
+//! Attributes are written bare or behind `attribute.`/`attributes.`; registered models have only
+//! `name`. This follows MLflow's SQL store (`mlflow-api.md` §1.4), which also drops a trailing
+//! `AND`.
 
-use super::lexer::{Ident, Token, TokenKind, tokenize};
-use super::{AttributeKey, Clause, Comparator as Op, Filter, FilterValue, SearchEntity};
+use super::comparisons::{
+    Condition, Grammar, NUMERIC_OPS, Rule, STRING_OPS, STRING_OR_LIST_OPS, ValueKind,
+    parse_conjunction,
+};
+use super::lexer::Ident;
+use super::{AttributeKey, Clause, Filter, SearchEntity};
 use crate::Error;
 
 /// Parses a `filter` of `search_registered_models` or `search_model_versions`. Empty or
 /// whitespace-only input is the empty filter.
 pub fn parse_filter(entity: SearchEntity, input: &str) -> Result<Filter, Error> {
-    let fail = |detail: String| Error::invalid(format!("Invalid filter '{input}': {detail}"));
-    let tokens = tokenize(input).map_err(fail)?;
-    let mut parser = Parser {
-        entity,
-        input,
-        tokens,
-        pos: 0,
-    };
-    parser.filter().map_err(fail)
+    let clauses = match entity {
+        SearchEntity::RegisteredModels => parse_conjunction::<RegistryGrammar<false>>(input),
+        SearchEntity::ModelVersions => parse_conjunction::<RegistryGrammar<true>>(input),
+    }?;
+    Ok(Filter { clauses })
 }
 
 /// What a comparison's left side names, before the comparator and value are attached.
+#[derive(Debug)]
 enum Subject {
     Attribute(AttributeKey),
     Tag(String),
 }
 
-const STRING_OPS: &[Op] = &[Op::Eq, Op::Ne, Op::Like, Op::ILike];
-const STRING_OR_LIST_OPS: &[Op] = &[Op::Eq, Op::Ne, Op::Like, Op::ILike, Op::In, Op::NotIn];
-const NUMERIC_OPS: &[Op] = &[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge];
-/// Reserved words that can never be a key, so `AND AND` reads as a misplaced keyword.
-const KEYWORDS: &[&str] = &["AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL"];
+/// The grammar of model versions (`VERSIONS`) or of registered models. The entity is a type
+/// parameter because a grammar's list of identifiers is a constant of its type.
+struct RegistryGrammar<const VERSIONS: bool>;
 
-impl Subject {
-    /// The same for both entities; they differ only in which attributes exist.
-    fn allowed_ops(&self) -> &'static [Op] {
-        match self {
-            Subject::Tag(_) | Subject::Attribute(AttributeKey::SourcePath) => STRING_OPS,
-            Subject::Attribute(AttributeKey::VersionNumber) => NUMERIC_OPS,
-            Subject::Attribute(AttributeKey::Name | AttributeKey::RunId) => STRING_OR_LIST_OPS,
-        }
-    }
+impl<const VERSIONS: bool> RegistryGrammar<VERSIONS> {
+    const ENTITY: SearchEntity = if VERSIONS {
+        SearchEntity::ModelVersions
+    } else {
+        SearchEntity::RegisteredModels
+    };
 }
 
 fn attribute_keys(entity: SearchEntity) -> &'static [AttributeKey] {
@@ -64,276 +61,78 @@ fn attribute_keys(entity: SearchEntity) -> &'static [AttributeKey] {
     }
 }
 
-fn expected_identifiers(entity: SearchEntity) -> String {
-    let keys: Vec<&str> = attribute_keys(entity).iter().map(|k| k.as_str()).collect();
-    format!("{}, or tag.<key>", keys.join(", "))
-}
+impl<const VERSIONS: bool> Grammar for RegistryGrammar<VERSIONS> {
+    type Subject = Subject;
+    type Clause = Clause;
+    const EXPECTED: &'static str = if VERSIONS {
+        "name, run_id, source_path, version_number, or tag.<key>"
+    } else {
+        "name, or tag.<key>"
+    };
+    const DROPS_TRAILING_AND: bool = true;
 
-fn op_list(ops: &[Op]) -> String {
-    ops.iter()
-        .map(|op| op.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-struct Parser<'a> {
-    entity: SearchEntity,
-    input: &'a str,
-    tokens: Vec<Token>,
-    pos: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.pos)
-    }
-
-    fn next(&mut self) -> Option<Token> {
-        let token = self.tokens.get(self.pos).cloned();
-        self.pos += usize::from(token.is_some());
-        token
-    }
-
-    fn text(&self, token: &Token) -> &str {
-        &self.input[token.span.clone()]
-    }
-
-    /// The input from the first to the last token read so far, e.g. `name =`.
-    fn text_since(&self, first: usize) -> &str {
-        let start = self.tokens[first].span.start;
-        let end = self.tokens[self.pos - 1].span.end;
-        &self.input[start..end]
-    }
-
-    fn filter(&mut self) -> Result<Filter, String> {
-        let mut clauses = Vec::new();
-        if self.tokens.is_empty() {
-            return Ok(Filter { clauses });
-        }
-        loop {
-            clauses.push(self.comparison()?);
-            let Some(token) = self.next() else {
-                return Ok(Filter { clauses });
-            };
-            if token.is_keyword("AND") {
-                // MLflow's parser drops a trailing AND, so `name = 'a' AND` is `name = 'a'`.
-                if self.peek().is_none() {
-                    return Ok(Filter { clauses });
-                }
-            } else if token.is_keyword("OR") {
-                return Err(
-                    "OR is not supported; comparisons can only be joined with AND".to_owned(),
-                );
-            } else {
-                return Err(format!(
-                    "unexpected '{}' after a comparison; expected AND or the end of the filter",
-                    self.text(&token)
-                ));
-            }
-        }
-    }
-
-    fn comparison(&mut self) -> Result<Clause, String> {
-        let first = self.pos;
-        let subject = self.subject()?;
-        let op = self.comparator(&subject, first)?;
-        let value = self.value(&subject, op, first)?;
-        Ok(match subject {
-            Subject::Attribute(key) => Clause::Attribute { key, op, value },
-            Subject::Tag(key) => Clause::Tag { key, op, value },
-        })
-    }
-
-    fn subject(&mut self) -> Result<Subject, String> {
-        let expected = expected_identifiers(self.entity);
-        let token = self.next().ok_or_else(|| {
-            format!("expected a comparison, found the end; start with {expected}")
-        })?;
-        let ident = match &token.kind {
-            TokenKind::Ident(ident) => ident,
-            TokenKind::LParen => {
-                return Err(
-                    "parentheses are only allowed around IN lists, not around comparisons"
-                        .to_owned(),
-                );
-            }
-            _ => {
-                return Err(format!(
-                    "expected an identifier ({expected}), found '{}'",
-                    self.text(&token)
-                ));
-            }
-        };
-        if KEYWORDS.iter().any(|kw| ident.is_keyword(kw)) {
-            return Err(format!(
-                "expected an identifier ({expected}), found the keyword '{}'",
-                self.text(&token)
-            ));
-        }
-        self.resolve(ident, self.text(&token), &expected)
-    }
-
-    fn resolve(&self, ident: &Ident, text: &str, expected: &str) -> Result<Subject, String> {
+    fn resolve(ident: &Ident, written: &str) -> Result<Subject, String> {
+        let expected = Self::EXPECTED;
         match ident.prefix.as_deref() {
-            None | Some("attribute" | "attributes") => attribute_keys(self.entity)
+            None | Some("attribute" | "attributes") => attribute_keys(Self::ENTITY)
                 .iter()
                 .find(|key| key.as_str() == ident.key)
                 .map(|key| Subject::Attribute(*key))
                 .ok_or_else(|| {
-                    let entity = match self.entity {
+                    let entity = match Self::ENTITY {
                         SearchEntity::RegisteredModels => "registered models",
                         SearchEntity::ModelVersions => "model versions",
                     };
                     format!(
-                        "unsupported attribute '{text}' for {entity}; expected one of {expected}"
+                        "unsupported attribute '{written}' for {entity}; expected one of {expected}"
                     )
                 }),
             Some("tag" | "tags") => Ok(Subject::Tag(ident.key.clone())),
             Some(prefix) => Err(format!(
-                "unsupported identifier '{text}': prefix '{prefix}.' is not searchable here; \
+                "unsupported identifier '{written}': prefix '{prefix}.' is not searchable here; \
                  expected one of {expected}"
             )),
         }
     }
 
-    fn comparator(&mut self, subject: &Subject, first: usize) -> Result<Op, String> {
-        let allowed = subject.allowed_ops();
-        let expected = op_list(allowed);
-        let Some(token) = self.next() else {
-            return Err(format!(
-                "missing comparator after '{}'; expected one of {expected}",
-                self.text_since(first)
-            ));
-        };
-        let op = match &token.kind {
-            TokenKind::Operator(op) => match op.as_str() {
-                "=" => Some(Op::Eq),
-                "!=" => Some(Op::Ne),
-                "<" => Some(Op::Lt),
-                "<=" => Some(Op::Le),
-                ">" => Some(Op::Gt),
-                ">=" => Some(Op::Ge),
-                _ => None,
-            },
-            TokenKind::Ident(_) if token.is_keyword("LIKE") => Some(Op::Like),
-            TokenKind::Ident(_) if token.is_keyword("ILIKE") => Some(Op::ILike),
-            TokenKind::Ident(_) if token.is_keyword("IN") => Some(Op::In),
-            TokenKind::Ident(_) if token.is_keyword("NOT") => {
-                let not_in = self.peek().is_some_and(|t| t.is_keyword("IN"));
-                // Take the next word either way, so the error can quote `NOT LIKE`.
-                if self.peek().is_some() {
-                    self.pos += 1;
-                }
-                not_in.then_some(Op::NotIn)
+    /// The same for both entities; they differ only in which attributes exist.
+    fn rule(subject: &Subject) -> Rule {
+        let (ops, value) = match subject {
+            Subject::Tag(_) | Subject::Attribute(AttributeKey::SourcePath) => {
+                (STRING_OPS, ValueKind::Text)
             }
-            TokenKind::Ident(_) if token.is_keyword("IS") => {
-                return Err(format!(
-                    "IS NULL and IS NOT NULL are not supported; expected one of {expected}"
-                ));
+            Subject::Attribute(AttributeKey::VersionNumber) => {
+                (NUMERIC_OPS, ValueKind::QuotableInteger)
             }
-            TokenKind::Ident(_) => None,
-            _ => {
-                return Err(format!(
-                    "missing comparator between '{}' and '{}'; expected one of {expected}",
-                    self.text(&self.tokens[first]),
-                    self.text(&token)
-                ));
+            Subject::Attribute(AttributeKey::Name | AttributeKey::RunId) => {
+                (STRING_OR_LIST_OPS, ValueKind::Text)
             }
         };
-        match op {
-            Some(op) if allowed.contains(&op) => Ok(op),
-            Some(op) => Err(format!(
-                "comparator '{op}' is not supported for '{}'; expected one of {expected}",
-                self.text(&self.tokens[first])
-            )),
-            None => Err(format!(
-                "unsupported comparator '{}'; expected one of {expected}",
-                self.text_since(first + 1)
-            )),
+        Rule {
+            ops,
+            value,
+            presence: false,
         }
     }
 
-    fn value(&mut self, subject: &Subject, op: Op, first: usize) -> Result<FilterValue, String> {
-        let Some(token) = self.next() else {
-            return Err(format!("missing value after '{}'", self.text_since(first)));
-        };
-        if matches!(op, Op::In | Op::NotIn) {
-            return self.list(token, op);
-        }
-        let numeric = matches!(subject, Subject::Attribute(AttributeKey::VersionNumber));
-        match (&token.kind, numeric) {
-            (TokenKind::Str(s), false) => Ok(FilterValue::Str(s.clone())),
-            (TokenKind::Number(n), true) => integer(n, self.text(&token)),
-            (TokenKind::Str(s), true) => integer(s.trim(), self.text(&token)),
-            (TokenKind::LParen, _) => Err(format!(
-                "a parenthesized list can only follow IN or NOT IN, not '{op}'"
-            )),
-            (_, true) => Err(format!(
-                "version_number must be compared with an integer, got '{}'",
-                self.text(&token)
-            )),
-            (_, false) => Err(format!(
-                "the value for '{}' must be a quoted string, got '{}'; e.g. {} {op} 'value'",
-                self.text(&self.tokens[first]),
-                self.text(&token),
-                self.text(&self.tokens[first]),
-            )),
-        }
-    }
-
-    /// `( 'a' [, 'b']* )`, its opening parenthesis already read as `open`.
-    fn list(&mut self, open: Token, op: Op) -> Result<FilterValue, String> {
-        let example = "e.g. name IN ('a', 'b')";
-        if open.kind != TokenKind::LParen {
-            return Err(format!(
-                "{op} must be followed by a parenthesized list of quoted strings, got '{}'; {example}",
-                self.text(&open)
-            ));
-        }
-        let unclosed = || format!("unclosed IN list; close it with ')', {example}");
-        let mut items = Vec::new();
-        loop {
-            let item = self.next().ok_or_else(unclosed)?;
-            match item.kind {
-                TokenKind::Str(s) => items.push(s),
-                TokenKind::RParen if items.is_empty() => {
-                    return Err(format!(
-                        "empty IN list; it needs at least one quoted string, {example}"
-                    ));
-                }
-                _ => {
-                    return Err(format!(
-                        "IN lists hold quoted strings only, got '{}'; {example}",
-                        self.text(&item)
-                    ));
-                }
+    fn clause(subject: Subject, condition: Condition, _written: &str) -> Result<Clause, String> {
+        Ok(match (subject, condition) {
+            (Subject::Attribute(key), Condition::Compare(op, value)) => {
+                Clause::Attribute { key, op, value }
             }
-            let separator = self.next().ok_or_else(unclosed)?;
-            match separator.kind {
-                TokenKind::Comma => {}
-                TokenKind::RParen => return Ok(FilterValue::List(items)),
-                _ => {
-                    return Err(format!(
-                        "expected ',' or ')' in the IN list, got '{}'; {example}",
-                        self.text(&separator)
-                    ));
-                }
+            (Subject::Tag(key), Condition::Compare(op, value)) => Clause::Tag { key, op, value },
+            (subject, condition) => {
+                unreachable!("{subject:?} was read as {condition:?}, against its rule")
             }
-        }
+        })
     }
-}
-
-fn integer(digits: &str, written: &str) -> Result<FilterValue, String> {
-    digits
-        .parse::<i64>()
-        .map(FilterValue::Int)
-        .map_err(|_| format!("version_number must be compared with an integer, got {written}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ErrorCode;
+    use crate::search::{Comparator as Op, FilterValue};
 
     const MODELS: SearchEntity = SearchEntity::RegisteredModels;
     const VERSIONS: SearchEntity = SearchEntity::ModelVersions;

@@ -3,7 +3,7 @@
 //! The parsed list always ends in a total order, the tiebreaks MLflow's SQL store appends, so
 //! pagination by offset never shows a row twice or skips one when sort keys tie.
 
-use super::lexer::{Token, TokenKind, tokenize};
+use super::comparisons::parse_order_item;
 use super::{OrderBy, OrderKey, SearchEntity};
 use crate::Error;
 
@@ -82,46 +82,15 @@ fn parse_item(entity: SearchEntity, item: &str) -> Result<OrderBy, String> {
         "expected '<key> [ASC|DESC]' with key one of {}",
         key_names.join(", ")
     );
-    let tokens = tokenize(item).map_err(|detail| format!("{detail}; {expected}"))?;
-    let text = |token: &Token| &item[token.span.clone()];
-    let (first, direction, rest) = match tokens.as_slice() {
-        [] => return Err(format!("it is empty; {expected}")),
-        [first] => (first, None, None),
-        [first, direction] => (first, Some(direction), None),
-        [first, direction, rest, ..] => (first, Some(direction), Some(rest)),
-    };
-    let key = match &first.kind {
-        TokenKind::Ident(ident)
-            if matches!(
-                ident.prefix.as_deref(),
-                None | Some("attribute" | "attributes")
-            ) =>
-        {
-            keys(entity)
-                .iter()
-                .find(|(name, _)| *name == ident.key)
-                .map(|(_, key)| *key)
-        }
-        _ => None,
+    let (ident, written, ascending) = parse_order_item(item, &expected)?;
+    let key = match ident.prefix.as_deref() {
+        None | Some("attribute" | "attributes") => keys(entity)
+            .iter()
+            .find(|(name, _)| *name == ident.key)
+            .map(|(_, key)| *key),
+        Some(_) => None,
     }
-    .ok_or_else(|| format!("unsupported key '{}'; {expected}", text(first)))?;
-    let ascending = match direction {
-        None => true,
-        Some(d) if d.is_keyword("ASC") => true,
-        Some(d) if d.is_keyword("DESC") => false,
-        Some(d) => {
-            return Err(format!(
-                "unsupported direction '{}'; expected ASC or DESC",
-                text(d)
-            ));
-        }
-    };
-    if let Some(rest) = rest {
-        return Err(format!(
-            "unexpected '{}' after the direction; {expected}",
-            &item[rest.span.start..]
-        ));
-    }
+    .ok_or_else(|| format!("unsupported key '{written}'; {expected}"))?;
     Ok(OrderBy { key, ascending })
 }
 

@@ -28,7 +28,10 @@ fn numeric_op(op: &Comparator) -> &'static str {
         Comparator::Lt => " < ",
         Comparator::Le => " <= ",
         Comparator::Gt => " > ",
-        _ => " >= ",
+        Comparator::Ge => " >= ",
+        Comparator::Like | Comparator::ILike | Comparator::In | Comparator::NotIn => {
+            unreachable!("the grammars give metrics numeric comparators only, not {op}")
+        }
     }
 }
 
