@@ -99,7 +99,10 @@ impl Registry {
                     .connect(url)
                     .await
                     .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
-                let mut conn = pool.acquire().await?;
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
                 guard::refuse_foreign(&mut conn, true, &uri.redacted()).await?;
                 drop(conn);
                 Registry {
