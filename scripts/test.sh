@@ -17,7 +17,8 @@
 #   ARCA_COMPAT_318=0    skip the extra compat run with the mlflow 3.18.0 client
 #                        (.test-env/venv318: the 3.18.0 wheel over .venv's packages)
 #   ARCA_SKIP_ZENML=1    skip the ZenML end-to-end run (compat/zenml_e2e.sh)
-#   ARCA_SKIP_S3=1       no S3-compatible server (s3s-fs): the Rust S3 tests skip
+#   ARCA_SKIP_S3=1       no S3-compatible server (s3s-fs): the Rust S3 tests print
+#                        "skipped" and pass
 #                        and the compat run on S3 artifacts is left out
 #   ARCA_SKIP_GCS=1      no GCS emulator (fake-gcs-server), likewise for gs://
 #   ARCA_SKIP_AZURE=1    no Azure Blob emulator (Azurite), likewise for az://
@@ -137,6 +138,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- format
+# First, so that a format slip fails in a second, not after the installs and the build.
+section "cargo fmt --all --check"
+cargo fmt --all --check || die "the code is not formatted: run cargo fmt --all"
 
 # ---------------------------------------------------------------- S3 (s3s-fs): install
 # An S3-compatible server for the Rust S3 tests and the compat run on S3
@@ -550,17 +556,18 @@ if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
 import sys
 import importlib.metadata as md
 import importlib.util as iu
-ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests", "sklearn", "boto3"))
+ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests", "sklearn", "boto3", "psycopg2"))
 sys.exit(0 if ok and md.version("mlflow") == sys.argv[1] else 1)
 EOF
     }
     if [[ -x "$VENV/bin/python" ]] && venv_ok; then
         echo "reusing $VENV"
     else
-        echo "installing mlflow==$MLFLOW_VERSION, scikit-learn, boto3 and pytest into $VENV (takes a few minutes)"
+        echo "installing mlflow==$MLFLOW_VERSION, scikit-learn, boto3, psycopg2-binary and pytest into $VENV (takes a few minutes)"
         [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-        # boto3: the compat fixture creates its S3 bucket with it
-        "$VENV/bin/pip" install -q --progress-bar off "mlflow==$MLFLOW_VERSION" scikit-learn pytest boto3
+        # boto3: the compat fixture creates its S3 bucket with it; psycopg2: the Rust tests let
+        # the real mlflow create its schema in PostgreSQL (postgresql+psycopg2://)
+        "$VENV/bin/pip" install -q --progress-bar off "mlflow==$MLFLOW_VERSION" scikit-learn pytest boto3 psycopg2-binary
         venv_ok || die "the venv at $VENV has no working mlflow==$MLFLOW_VERSION"
     fi
     "$VENV/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
@@ -600,6 +607,9 @@ fi
 
 # ---------------------------------------------------------------- Rust
 if [[ "${ARCA_SKIP_RUST:-0}" != 1 ]]; then
+    section "cargo clippy --workspace --all-targets -- -D warnings"
+    cargo clippy --workspace --all-targets -- -D warnings || die "clippy found warnings"
+
     section "cargo build --workspace"
     cargo build --workspace
 
@@ -607,14 +617,17 @@ if [[ "${ARCA_SKIP_RUST:-0}" != 1 ]]; then
     s3_up
     emulators_up
 
+    # The PostgreSQL, S3, GCS, Azure and mlflow variants are #[ignore]d in a plain cargo test
+    # (they need the services started above); here they run, and ARCA_REQUIRE_* makes a
+    # missing service a failure rather than a skip.
     if cargo nextest --version >/dev/null 2>&1; then
-        section "cargo nextest run --workspace"
-        run_tests "Rust tests (nextest)" cargo nextest run --workspace --no-tests=warn
+        section "cargo nextest run --workspace --run-ignored all"
+        run_tests "Rust tests (nextest)" cargo nextest run --workspace --no-tests=warn --run-ignored all
         section "cargo test --workspace --doc"
         run_tests "Rust doc tests" cargo test --workspace --doc
     else
-        section "cargo test --workspace"
-        run_tests "Rust tests" cargo test --workspace
+        section "cargo test --workspace -- --include-ignored"
+        run_tests "Rust tests" cargo test --workspace -- --include-ignored
     fi
 fi
 

@@ -317,14 +317,21 @@ macro_rules! on_every_store {
                 }
             )*
         }
-        on_every_store!(@remote s3, s3_destination, $($name),*);
-        on_every_store!(@remote gcs, gcs_destination, $($name),*);
-        on_every_store!(@remote azure, azure_destination, $($name),*);
+        on_every_store!(@remote s3, s3_destination,
+            "needs ARCA_TEST_S3_ENDPOINT (an S3-compatible server): run ./scripts/test.sh",
+            $($name),*);
+        on_every_store!(@remote gcs, gcs_destination,
+            "needs ARCA_TEST_GCS_ENDPOINT (a GCS emulator): run ./scripts/test.sh",
+            $($name),*);
+        on_every_store!(@remote azure, azure_destination,
+            "needs ARCA_TEST_AZURE_ENDPOINT (an Azure Blob emulator): run ./scripts/test.sh",
+            $($name),*);
     };
-    (@remote $store:ident, $destination:ident, $($name:ident),*) => {
+    (@remote $store:ident, $destination:ident, $needs:literal, $($name:ident),*) => {
         mod $store {
             $(
                 #[tokio::test]
+                #[ignore = $needs]
                 async fn $name() {
                     if let Some(destination) = crate::testing::$destination().await {
                         super::$name(destination.open().unwrap()).await;
@@ -500,6 +507,7 @@ async fn direct_uploads_assemble_parts_and_hash_them(store: ArtifactStore) {
 }
 
 #[tokio::test]
+#[ignore = "needs ARCA_TEST_S3_ENDPOINT (an S3-compatible server): run ./scripts/test.sh"]
 async fn direct_uploads_on_s3() {
     if let Some(s3) = crate::testing::s3_destination().await {
         direct_uploads_assemble_parts_and_hash_them(s3.open().unwrap()).await;

@@ -10,6 +10,7 @@
 //! in the pool, readers use their own pool and never wait for writers (WAL).
 
 mod artifacts;
+mod guard;
 mod models;
 mod search;
 mod sources;
@@ -20,14 +21,15 @@ mod tracking;
 mod uri;
 mod versions;
 
+pub use guard::ForeignDatabase;
 pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
 
 use anyhow::Context;
 use arca_core::{Error, Result};
-use sqlx::AnyConnection;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, Connection};
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
 
@@ -58,10 +60,24 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// Connects, creates the database file if needed, and runs pending migrations.
+    ///
+    /// A database that holds another application's tables (an MLflow database, say) is refused
+    /// with a [`ForeignDatabase`] error before anything is written to it.
     pub async fn open(uri: &StoreUri) -> anyhow::Result<Registry> {
         sqlx::any::install_default_drivers();
         let registry = match uri {
             StoreUri::Sqlite { path } => {
+                // Read-only, before the pools: their first connection switches the file to WAL,
+                // which is already a write.
+                if path.exists() {
+                    let url = format!("sqlite://{}?mode=ro", path.display());
+                    let mut conn = AnyConnection::connect(&url)
+                        .await
+                        .with_context(|| format!("opening the SQLite database {url}"))?;
+                    let checked = guard::refuse_foreign(&mut conn, false, &uri.redacted()).await;
+                    let _ = conn.close().await;
+                    checked?;
+                }
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating the folder {}", dir.display()))?;
@@ -83,6 +99,12 @@ impl Registry {
                     .connect(url)
                     .await
                     .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
+                guard::refuse_foreign(&mut conn, true, &uri.redacted()).await?;
+                drop(conn);
                 Registry {
                     writer: pool.clone(),
                     reader: pool,

@@ -6,9 +6,9 @@
 //! Another process (a running `arca server`) may use the same store at the same time: SQLite in
 //! WAL mode takes one writer at a time across processes, and PostgreSQL is shared by design.
 //!
-//! A store is opened only if it is Arca's. `MLFLOW_TRACKING_URI=sqlite:///mlflow.db` is a common
-//! setting in an MLflow user's shell, and running Arca's migrations on MLflow's database would
-//! damage it, so a database that carries MLflow's schema is refused before anything is written.
+//! A store is opened only if it is Arca's: `Registry::open` refuses a database with another
+//! application's tables (`MLFLOW_TRACKING_URI=sqlite:///mlflow.db` is a common setting in an
+//! MLflow user's shell), and that refusal is the user's mistake here (exit 2), not an outage.
 
 use arca_artifacts::{ArtifactStore, StoredFile};
 use arca_core::artifact_path::ArtifactPath;
@@ -105,10 +105,12 @@ impl LocalRegistry {
                 path.display()
             )));
         }
-        refuse_foreign_schema(&target.store, location).await?;
-        let registry = Registry::open(&target.store)
-            .await
-            .map_err(|e| unavailable(location, format!("{e:#}")))?;
+        let registry = Registry::open(&target.store).await.map_err(|e| {
+            match e.downcast_ref::<arca_store::ForeignDatabase>() {
+                Some(foreign) => RegistryError::Invalid(foreign.to_string()),
+                None => unavailable(location, format!("{e:#}")),
+            }
+        })?;
         let artifacts = match &target.artifacts {
             Some(uri) => Some(ArtifactStore::from_uri(uri).map_err(|e| unavailable(location, e))?),
             None => None,
@@ -156,47 +158,6 @@ fn check_data_dir(dir: &Path, location: &str, create: bool) -> Result<(), Regist
              server there with `arca server --data-dir {location}`."
         ))),
     }
-}
-
-/// Refuses a database that holds another tool's schema (MLflow's has `alembic_version`).
-async fn refuse_foreign_schema(store: &StoreUri, location: &str) -> Result<(), RegistryError> {
-    use sqlx::{Connection, Row};
-    let (url, sql) = match store {
-        StoreUri::Sqlite { path } if path.exists() => (
-            format!("sqlite://{}?mode=ro", path.display()),
-            "SELECT name FROM sqlite_master WHERE type = 'table' \
-             AND name IN ('alembic_version', '_sqlx_migrations')",
-        ),
-        StoreUri::Sqlite { .. } => return Ok(()),
-        StoreUri::Postgres { url } => (
-            url.clone(),
-            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
-             WHERE table_schema = current_schema() \
-             AND table_name IN ('alembic_version', '_sqlx_migrations')",
-        ),
-    };
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url)
-        .await
-        .map_err(|e| unavailable(location, e))?;
-    let tables: Vec<String> = sqlx::query(sql)
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| unavailable(location, e))?
-        .iter()
-        .filter_map(|row| row.try_get::<String, _>(0).ok())
-        .collect();
-    let _ = conn.close().await;
-    if tables.iter().any(|t| t == "alembic_version")
-        && !tables.iter().any(|t| t == "_sqlx_migrations")
-    {
-        return Err(RegistryError::Invalid(format!(
-            "{location} is an MLflow database, not Arca's; arca opens only its own stores. To \
-             read it, run `mlflow server` on it and use its http:// address (or migrate it with \
-             `arca copy --from http://... --to ...`)."
-        )));
-    }
-    Ok(())
 }
 
 use arca_core::now_millis;

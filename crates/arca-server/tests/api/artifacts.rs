@@ -317,6 +317,7 @@ mod s3 {
         ($($name:ident),* $(,)?) => {
             $(
                 #[tokio::test]
+                #[ignore = "needs ARCA_TEST_S3_ENDPOINT (an S3-compatible server): run ./scripts/test.sh"]
                 async fn $name() {
                     if let Some(app) = TestApp::spawn_with_s3_artifacts().await {
                         super::$name(app).await;

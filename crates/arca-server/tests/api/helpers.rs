@@ -217,6 +217,7 @@ macro_rules! on_both_backends {
         mod postgres {
             $(
                 #[tokio::test]
+                #[ignore = "needs ARCA_TEST_PG_URL (a PostgreSQL server): run ./scripts/test.sh"]
                 async fn $name() {
                     if let Some(app) =
                         $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await

@@ -62,6 +62,7 @@ fn actions(report: &Value) -> Vec<(i64, String)> {
 }
 
 #[test]
+#[ignore = "needs the mlflow venv (.venv): run ./scripts/test.sh"]
 fn a_model_logged_to_mlflow_is_copied_into_arca_and_loads_there_by_alias() {
     let Some(venv) = venv() else { return };
     let mlflow = MlflowServer::start(&venv);

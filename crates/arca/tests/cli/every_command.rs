@@ -361,6 +361,7 @@ fn every_command_against_a_local_sqlite_uri() {
 }
 
 #[test]
+#[ignore = "needs ARCA_TEST_PG_URL (a PostgreSQL server): run ./scripts/test.sh"]
 fn every_command_against_a_local_postgres_uri() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let Some(url) = runtime.block_on(arca_store::testing::fresh_postgres_database()) else {
@@ -379,6 +380,7 @@ fn every_command_against_a_local_postgres_uri() {
 }
 
 #[test]
+#[ignore = "needs the mlflow venv (.venv): run ./scripts/test.sh"]
 fn every_command_against_a_real_mlflow_server() {
     let Some(venv) = venv() else { return };
     let server = MlflowServer::start(&venv);

@@ -5,4 +5,5 @@ mod copy;
 mod errors;
 mod every_command;
 mod flags;
+mod foreign_database;
 mod support;

@@ -161,6 +161,7 @@ fn a_bad_store_uri_is_refused_with_a_clear_message() {
 }
 
 #[tokio::test]
+#[ignore = "needs ARCA_TEST_PG_URL (a PostgreSQL server): run ./scripts/test.sh"]
 async fn two_processes_sharing_postgres_hand_out_each_version_once() {
     let Some(url) = arca_store::testing::fresh_postgres_database().await else {
         return;
