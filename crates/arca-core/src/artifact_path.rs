@@ -280,6 +280,8 @@ fn check_source(uri: &str) -> std::result::Result<(), &'static str> {
             }
             artifact_path_of_uri(path)
         }
+        // models://<profile>/... names another registry: the store refuses it in MLflow's words.
+        "models" if rest.starts_with("//") => Ok(()),
         "models" => {
             let rest = rest
                 .strip_prefix('/')

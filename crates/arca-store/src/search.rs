@@ -11,6 +11,7 @@ use arca_core::model::{ModelVersion, Page, RegisteredModel};
 use arca_core::prompt::{IS_PROMPT_TAG, search_selects_prompts};
 use arca_core::search::{
     AttributeKey, Clause, Comparator, Filter, FilterValue, OrderBy, OrderKey, PageToken,
+    SearchEntity, parse_order_by,
 };
 use std::collections::BTreeMap;
 
@@ -21,6 +22,13 @@ enum Target {
 }
 
 impl Target {
+    fn entity(self) -> SearchEntity {
+        match self {
+            Target::Models => SearchEntity::RegisteredModels,
+            Target::Versions => SearchEntity::ModelVersions,
+        }
+    }
+
     fn attribute_column(self, key: &AttributeKey) -> &'static str {
         match key {
             AttributeKey::Name => "rm.name",
@@ -143,6 +151,15 @@ fn push_order_and_page(
     max_results: u64,
     offset: u64,
 ) {
+    // `parse_order_by` always ends with tiebreaks; a caller that passes none still gets a
+    // stable order (the entity's default) rather than broken SQL.
+    let default;
+    let order_by = if order_by.is_empty() {
+        default = parse_order_by(target.entity(), &[]).expect("the default order parses");
+        &default[..]
+    } else {
+        order_by
+    };
     q.push(" ORDER BY ");
     for (i, o) in order_by.iter().enumerate() {
         if i > 0 {

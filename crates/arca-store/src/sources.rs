@@ -10,7 +10,7 @@
 //! version that exists and is stored as that exact version.
 //!
 //! The syntactic gate against traversal and encoded tricks
-//! ([`arca_core::artifact_path::validate_source_uri`]) runs first, here, so that every front end
+//! ([`arca_core::artifact_path::validate_source_uri`]) runs here too (after the host check, as MLflow orders them), so that every front end
 //! (the HTTP API, the CLI's local flavor) gets it.
 
 use crate::{db, models, versions};
@@ -53,7 +53,6 @@ pub(crate) async fn check_version_source(
             model_id: new.model_id.clone(),
         });
     }
-    arca_core::artifact_path::validate_source_uri(source)?;
     let uri = Uri::split(source);
     if let Some(scheme) = uri.scheme.as_deref()
         && HOST_ADDRESSED.contains(&scheme)
@@ -65,6 +64,8 @@ pub(crate) async fn check_version_source(
              connect to the host named in the URI."
         )));
     }
+    // After the host check, as MLflow orders its checks.
+    arca_core::artifact_path::validate_source_uri(source)?;
     let mut lineage = Lineage {
         source: source.to_owned(),
         run_id: new.run_id.clone(),

@@ -83,6 +83,7 @@ on_both_backends!(
     tags_are_set_overwritten_and_deleted,
     search_pages_through_every_model_once,
     search_pages_through_versions_with_a_filter,
+    a_search_without_an_order_uses_the_default_order,
     rename_moves_versions_aliases_and_tags,
     sources_that_reach_a_host_or_the_local_disk_are_refused,
     run_sources_must_name_their_run,
@@ -458,6 +459,26 @@ async fn search_pages_through_every_model_once(store: Store) {
     let names: Vec<_> = page.items.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["model-5", "model-3", "model-1"]);
     assert_eq!(page.next_page_token, None);
+}
+
+async fn a_search_without_an_order_uses_the_default_order(store: Store) {
+    model_with_versions(&store, "a", 3).await;
+    let filter = parse_filter(SearchEntity::ModelVersions, "name = 'a'").unwrap();
+    let page = store
+        .search_model_versions(&filter, &[], 10, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 3);
+    let models = store
+        .search_registered_models(
+            &parse_filter(SearchEntity::RegisteredModels, "").unwrap(),
+            &[],
+            10,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(models.items.len(), 1);
 }
 
 async fn search_pages_through_versions_with_a_filter(store: Store) {
