@@ -10,8 +10,8 @@
 //! version that exists and is stored as that exact version.
 //!
 //! The syntactic gate against traversal and encoded tricks
-//! ([`arca_core::artifact_path::validate_source_uri`]) runs here too (after the host check, as MLflow orders them), so that every front end
-//! (the HTTP API, the CLI's local flavor) gets it.
+//! ([`arca_core::artifact_path::validate_source_uri`]) runs here too, after the host check as
+//! MLflow orders them, so that every front end (the HTTP API, the CLI's local flavor) gets it.
 
 use crate::{db, models, versions};
 use arca_core::model::{NewModelVersion, VersionNumber};
