@@ -2,11 +2,11 @@
 //! bound values, order_by lists become ORDER BY, pages are LIMIT/OFFSET with an opaque token.
 
 use super::experiments::{experiment_from_row, parse_experiment_id};
-use super::load_key_values;
+use super::load_key_values_of;
 use super::logged_models::{
     COLUMNS as LM_COLUMNS, attach_logged_model_details, logged_model_from_row,
 };
-use super::runs::load_run;
+use super::runs::{INFO_COLUMNS as RUN_COLUMNS, load_run_data, run_info_from_row};
 use crate::search::{next_token, push_comparison};
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Registry, db};
@@ -89,6 +89,15 @@ fn push_nulls_last(q: &mut SqlBuilder, expr: impl Fn(&mut SqlBuilder), ascending
     q.push(if ascending { " ASC" } else { " DESC" });
 }
 
+/// `a.x, a.y` for the column list `x, y`.
+fn prefixed(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn experiment_id_binds(ids: &[String]) -> Vec<Bind> {
     // An id that is not a number names no experiment; it simply matches nothing.
     ids.iter()
@@ -166,12 +175,22 @@ impl Registry {
         let mut conn = self.reader.acquire().await.map_err(db)?;
         let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
         let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = Vec::new();
-        for row in rows.iter().take(max_results as usize) {
-            let mut e = experiment_from_row(row)?;
-            let id = Bind::Int(row.try_get("experiment_id").map_err(db)?);
-            e.tags = load_key_values(&mut conn, "experiment_tags", "experiment_id", id).await?;
-            items.push(e);
+        let mut items = rows
+            .iter()
+            .take(max_results as usize)
+            .map(experiment_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let ids = rows
+            .iter()
+            .take(max_results as usize)
+            .map(|row| Ok(Bind::Int(row.try_get("experiment_id").map_err(db)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut tags =
+            load_key_values_of::<i64>(&mut conn, "experiment_tags", "experiment_id", &ids).await?;
+        for (e, id) in items.iter_mut().zip(&ids) {
+            if let Bind::Int(id) = id {
+                e.tags = tags.remove(id).unwrap_or_default();
+            }
         }
         Ok(Page {
             items,
@@ -195,7 +214,10 @@ impl Registry {
                 next_page_token: None,
             });
         }
-        let mut q = SqlBuilder::new("SELECT r.run_uuid FROM runs r WHERE r.experiment_id IN ");
+        let mut q = SqlBuilder::new(&format!(
+            "SELECT {} FROM runs r WHERE r.experiment_id IN ",
+            prefixed("r", RUN_COLUMNS)
+        ));
         q.bind_list(experiment_id_binds(experiment_ids));
         push_lifecycles(&mut q, "r.lifecycle_stage", view);
         let metrics = "SELECT 1 FROM latest_metrics t WHERE t.run_uuid = r.run_uuid";
@@ -270,11 +292,12 @@ impl Registry {
         let mut conn = self.reader.acquire().await.map_err(db)?;
         let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
         let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = Vec::new();
-        for row in rows.iter().take(max_results as usize) {
-            let run_id: String = row.try_get(0).map_err(db)?;
-            items.push(load_run(&mut conn, &run_id).await?);
-        }
+        let infos = rows
+            .iter()
+            .take(max_results as usize)
+            .map(run_info_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let items = load_run_data(&mut conn, infos).await?;
         Ok(Page {
             items,
             next_page_token,
@@ -292,11 +315,7 @@ impl Registry {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(&format!(
             "SELECT {} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'",
-            LM_COLUMNS
-                .split(", ")
-                .map(|c| format!("lm.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            prefixed("lm", LM_COLUMNS)
         ));
         if !experiment_ids.is_empty() {
             q.push(" AND lm.experiment_id IN ");
