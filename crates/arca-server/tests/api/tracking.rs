@@ -752,7 +752,7 @@ async fn a_search_page_gives_each_run_and_experiment_exactly_its_own_data(app: T
         .post("experiments/create", json!({"name": "page-exp"}))
         .await;
     let exp = body["experiment_id"].as_str().unwrap().to_owned();
-    let keys = |i: usize| if i % 3 == 0 { 2 } else { 3 };
+    let keys = |i: usize| if i.is_multiple_of(3) { 2 } else { 3 };
     let mut expected = std::collections::HashMap::new();
     for i in 0..24usize {
         let (_, body) = app
