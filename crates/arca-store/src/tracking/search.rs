@@ -412,3 +412,91 @@ fn logged_model_column(attribute: LoggedModelAttribute) -> &'static str {
         LoggedModelAttribute::LastUpdatedTimestamp => "lm.last_updated_time",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::IN_LIST_MAX;
+    use crate::NewRun;
+    use crate::{Registry, StoreUri};
+    use arca_core::model::Tag;
+    use arca_core::search::{RunAttribute, RunFilter, RunOrderBy, RunOrderKey};
+    use arca_core::tracking::{Metric, Param, ViewType};
+
+    /// The page's children are read in lists of `IN_LIST_MAX` runs; a page one run longer than
+    /// a list must still give every run its own values, the last run included.
+    #[tokio::test]
+    async fn a_page_longer_than_one_in_list_keeps_each_runs_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(&StoreUri::sqlite(dir.path().join("a.db")))
+            .await
+            .unwrap();
+        let exp = registry.create_experiment("many", None, &[]).await.unwrap();
+        let count = IN_LIST_MAX + 1;
+        for i in 0..count {
+            let run = registry
+                .create_run(&NewRun {
+                    experiment_id: exp.clone(),
+                    start_time: Some(i as i64),
+                    tags: vec![Tag {
+                        key: "t".into(),
+                        value: format!("tag-{i}"),
+                    }],
+                    ..NewRun::default()
+                })
+                .await
+                .unwrap();
+            let metric = Metric {
+                key: "m".into(),
+                value: i as f64,
+                timestamp: 1,
+                step: 0,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
+                run_id: None,
+            };
+            let param = Param {
+                key: "p".into(),
+                value: format!("param-{i}"),
+            };
+            registry
+                .log_batch(&run.info.run_id, &[metric], &[param], &[])
+                .await
+                .unwrap();
+        }
+        let order = [RunOrderBy {
+            key: RunOrderKey::Attribute(RunAttribute::StartTime),
+            ascending: true,
+        }];
+        let page = registry
+            .search_runs(
+                std::slice::from_ref(&exp),
+                &RunFilter::default(),
+                &order,
+                ViewType::ActiveOnly,
+                1000,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), count);
+        for (i, run) in page.items.iter().enumerate() {
+            assert_eq!(run.info.start_time, i as i64);
+            let params: Vec<(&str, &str)> = run
+                .params
+                .iter()
+                .map(|p| (p.key.as_str(), p.value.as_str()))
+                .collect();
+            assert_eq!(params, [("p", format!("param-{i}").as_str())]);
+            let metrics: Vec<(&str, f64)> = run
+                .metrics
+                .iter()
+                .map(|m| (m.key.as_str(), m.value))
+                .collect();
+            assert_eq!(metrics, [("m", i as f64)]);
+            let tag = run.tags.iter().find(|t| t.key == "t").unwrap();
+            assert_eq!(tag.value, format!("tag-{i}"));
+            assert_eq!(run.tags.len(), 2, "t and mlflow.runName: {:?}", run.tags);
+        }
+    }
+}
