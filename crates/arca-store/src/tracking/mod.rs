@@ -1,8 +1,9 @@
 //! Experiment tracking: experiments, runs and what they log, and MLflow 3 logged models.
 //!
 //! Key/value children (tags, params) of every tracking entity share one shape, so they share
-//! the statements below; the table and column names are this crate's constants. A search page's
-//! children are read for all its rows at once (`fetch_for_owners`), never one row at a time.
+//! the statements below; the table and column names are this crate's constants. The children of
+//! a run or experiment search page are read for all its rows at once (`fetch_for_owners`), not
+//! one row at a time.
 
 mod experiments;
 mod logged_models;
