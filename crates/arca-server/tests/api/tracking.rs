@@ -11,6 +11,7 @@ crate::on_both_backends!(
     a_logged_model_registers_as_a_version_of_its_run,
     runs_experiments_and_logged_models_are_searchable,
     run_and_logged_model_artifacts_are_listed_relative_to_their_root,
+    a_search_page_gives_each_run_and_experiment_exactly_its_own_data,
 );
 
 async fn experiments_are_created_found_renamed_deleted_and_restored(app: TestApp) {
@@ -742,4 +743,153 @@ async fn run_and_logged_model_artifacts_are_listed_relative_to_their_root(app: T
     assert_eq!(by_model["files"][0]["path"], "MLmodel");
     let got = manifest(&[("run_id", &run_id), ("model_id", &model_id)]).await;
     assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "exactly one");
+}
+
+/// A page's runs are loaded together; every run must still get only what was logged to it,
+/// also where runs share keys or lack one that the others have.
+async fn a_search_page_gives_each_run_and_experiment_exactly_its_own_data(app: TestApp) {
+    let (_, body) = app
+        .post("experiments/create", json!({"name": "page-exp"}))
+        .await;
+    let exp = body["experiment_id"].as_str().unwrap().to_owned();
+    let keys = |i: usize| if i.is_multiple_of(3) { 2 } else { 3 };
+    let mut expected = std::collections::HashMap::new();
+    for i in 0..24usize {
+        let (_, body) = app
+            .post(
+                "runs/create",
+                json!({"experiment_id": exp, "start_time": 1000 + i}),
+            )
+            .await;
+        let run_id = body["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+        let params: Vec<Value> = (0..keys(i))
+            .map(|k| json!({"key": format!("p{k}"), "value": format!("{i}-{k}")}))
+            .collect();
+        let metrics: Vec<Value> = (0..keys(i))
+            .map(|k| json!({"key": format!("m{k}"), "value": (i * 10 + k) as f64, "timestamp": 5, "step": 1}))
+            .collect();
+        let tags: Vec<Value> = (0..keys(i))
+            .map(|k| json!({"key": format!("t{k}"), "value": format!("{i}-{k}")}))
+            .collect();
+        let (status, body) = app
+            .post(
+                "runs/log-batch",
+                json!({"run_id": run_id, "params": params, "metrics": metrics, "tags": tags}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let datasets: Vec<Value> = (0..i % 3)
+            .map(|d| {
+                json!({"dataset": {"name": format!("ds-{i}-{d}"), "digest": "d1",
+                "source_type": "local", "source": "{}"}, "tags": []})
+            })
+            .collect();
+        if !datasets.is_empty() {
+            let (status, body) = app
+                .post(
+                    "runs/log-inputs",
+                    json!({"run_id": run_id, "datasets": datasets}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        expected.insert(run_id, (i, params, metrics, tags, datasets));
+    }
+    let by_key = |items: &Value| -> Vec<(String, Value)> {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["key"].as_str().unwrap().to_owned(), t["value"].clone()))
+            .collect()
+    };
+    let check_page = |runs: &Value| {
+        for run in runs.as_array().unwrap() {
+            let run_id = run["info"]["run_id"].as_str().unwrap();
+            let (i, params, metrics, tags, datasets) = &expected[run_id];
+            assert_eq!(
+                by_key(&run["data"]["params"]),
+                by_key(&json!(params)),
+                "run {i}"
+            );
+            assert_eq!(
+                by_key(&run["data"]["metrics"]),
+                by_key(&json!(metrics)),
+                "run {i}"
+            );
+            let mut own_tags = by_key(&json!(tags));
+            own_tags.push(("mlflow.runName".into(), run["info"]["run_name"].clone()));
+            own_tags.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(by_key(&run["data"]["tags"]), own_tags, "run {i}");
+            let names: Vec<&Value> = run["inputs"]["dataset_inputs"]
+                .as_array()
+                .map(|a| a.iter().map(|d| &d["dataset"]["name"]).collect())
+                .unwrap_or_default();
+            let logged: Vec<&Value> = datasets.iter().map(|d| &d["dataset"]["name"]).collect();
+            assert_eq!(names, logged, "run {i}");
+        }
+    };
+
+    let (status, body) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "max_results": 1000}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["runs"].as_array().unwrap().len(), 24);
+    check_page(&body["runs"]);
+    // The same run read alone is identical to the run on the page.
+    let first = &body["runs"][0];
+    let alone = get_run(&app, first["info"]["run_id"].as_str().unwrap()).await;
+    assert_eq!(first, &alone);
+
+    let mut seen = std::collections::HashSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut request = json!({"experiment_ids": [exp], "max_results": 5,
+            "order_by": ["metrics.m2 DESC"]});
+        if let Some(t) = &token {
+            request["page_token"] = json!(t);
+        }
+        let (status, body) = app.post("runs/search", request).await;
+        assert_eq!(status, 200, "{body}");
+        check_page(&body["runs"]);
+        for run in body["runs"].as_array().unwrap() {
+            assert!(seen.insert(run["info"]["run_id"].as_str().unwrap().to_owned()));
+        }
+        match body["next_page_token"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 24);
+
+    let mut expected_tags = std::collections::HashMap::new();
+    for i in 0..12usize {
+        let tags: Vec<Value> = (0..keys(i))
+            .map(|k| json!({"key": format!("t{k}"), "value": format!("e{i}-{k}")}))
+            .collect();
+        let (status, body) = app
+            .post(
+                "experiments/create",
+                json!({"name": format!("page-exp-{i}"), "tags": tags}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        expected_tags.insert(body["experiment_id"].as_str().unwrap().to_owned(), tags);
+    }
+    let (status, body) = app
+        .post(
+            "experiments/search",
+            json!({"max_results": 1000, "filter": "name LIKE 'page-exp-%'"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let experiments = body["experiments"].as_array().unwrap();
+    assert_eq!(experiments.len(), 12);
+    for e in experiments {
+        let tags = &expected_tags[e["experiment_id"].as_str().unwrap()];
+        assert_eq!(by_key(&e["tags"]), by_key(&json!(tags)), "{e}");
+    }
 }

@@ -1,7 +1,9 @@
 //! Experiment tracking: experiments, runs and what they log, and MLflow 3 logged models.
 //!
 //! Key/value children (tags, params) of every tracking entity share one shape, so they share
-//! the two statements below; the table and column names are this crate's constants.
+//! the statements below; the table and column names are this crate's constants. The children of
+//! a run or experiment search page are read for all its rows at once (`fetch_for_owners`), not
+//! one row at a time.
 
 mod experiments;
 mod logged_models;
@@ -12,7 +14,10 @@ mod search;
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Result, db};
 use arca_core::model::Tag;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row};
+use std::collections::HashMap;
+use std::hash::Hash;
 
 pub use logged_models::NewLoggedModel;
 pub use runs::NewRun;
@@ -68,6 +73,70 @@ pub(crate) async fn load_key_values(
             })
         })
         .collect()
+}
+
+/// How many owners one `IN (...)` list names when a page's children are loaded together: one
+/// statement per child table per this many owners, far below either database's limit on bound
+/// values however large the page.
+pub(crate) const IN_LIST_MAX: usize = 500;
+
+/// Runs `select` (which must end in `... IN `) once per `IN_LIST_MAX` owners with their list
+/// appended, then `order_by`, and returns every row.
+pub(crate) async fn fetch_for_owners(
+    conn: &mut AnyConnection,
+    select: &str,
+    owners: &[Bind],
+    order_by: &str,
+) -> Result<Vec<AnyRow>> {
+    let mut rows = Vec::new();
+    for chunk in owners.chunks(IN_LIST_MAX) {
+        let mut q = SqlBuilder::new(select);
+        q.bind_list(chunk.iter().cloned()).push(order_by);
+        rows.extend(q.query().fetch_all(&mut *conn).await.map_err(db)?);
+    }
+    Ok(rows)
+}
+
+/// The rows of `fetch_for_owners` grouped by owner (its first column), in the statement's order.
+pub(crate) fn group_by_owner<O, T>(
+    rows: &[AnyRow],
+    item: impl Fn(&AnyRow) -> Result<T>,
+) -> Result<HashMap<O, Vec<T>>>
+where
+    O: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + Eq + Hash,
+{
+    let mut grouped: HashMap<O, Vec<T>> = HashMap::new();
+    for row in rows {
+        let owner: O = row.try_get(0).map_err(db)?;
+        grouped.entry(owner).or_default().push(item(row)?);
+    }
+    Ok(grouped)
+}
+
+/// `load_key_values` for many owners in a fixed number of statements.
+pub(crate) async fn load_key_values_of<O>(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    owner_column: &'static str,
+    owners: &[Bind],
+) -> Result<HashMap<O, Vec<Tag>>>
+where
+    O: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + Eq + Hash,
+{
+    let select = format!("SELECT {owner_column}, key, value FROM {table} WHERE {owner_column} IN ");
+    let rows = fetch_for_owners(
+        conn,
+        &select,
+        owners,
+        &format!(" ORDER BY {owner_column}, key"),
+    )
+    .await?;
+    group_by_owner(&rows, |r| {
+        Ok(Tag {
+            key: r.try_get(1).map_err(db)?,
+            value: r.try_get(2).map_err(db)?,
+        })
+    })
 }
 
 /// Deletes one key; tells whether it was there.

@@ -2,7 +2,9 @@
 //! every (step, timestamp, value) it was given, and `latest_metrics` holds the value a run shows.
 
 use super::experiments::load_active_experiment;
-use super::{delete_key, load_key_values, new_id, upsert_key_value};
+use super::{
+    delete_key, fetch_for_owners, group_by_owner, load_key_values_of, new_id, upsert_key_value,
+};
 use crate::sql::Bind;
 use crate::{Registry, db, now_millis};
 use arca_core::model::{Page, Tag};
@@ -15,7 +17,7 @@ use arca_core::{Error, Result};
 use sqlx::any::AnyRow;
 use sqlx::{Acquire, AnyConnection, Row};
 
-const INFO_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
+pub(crate) const INFO_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
                             lifecycle_stage, artifact_uri";
 
 pub(crate) fn run_not_found(id: &str) -> Error {
@@ -81,84 +83,96 @@ pub(crate) fn metric_from_row(row: &AnyRow) -> Result<Metric> {
 
 pub(crate) async fn load_run(conn: &mut AnyConnection, run_id: &str) -> Result<Run> {
     let info = load_run_info(conn, run_id).await?;
-    let metrics = sqlx::query(
-        "SELECT key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid = $1 \
-         ORDER BY key",
+    let mut runs = load_run_data(conn, vec![info]).await?;
+    Ok(runs.remove(0))
+}
+
+/// The runs with everything they logged, in the order given: one statement per child table
+/// per `IN_LIST_MAX` runs, so that a search page costs the same few statements whatever its
+/// size.
+pub(crate) async fn load_run_data(
+    conn: &mut AnyConnection,
+    infos: Vec<RunInfo>,
+) -> Result<Vec<Run>> {
+    let ids: Vec<Bind> = infos.iter().map(|i| Bind::Text(i.run_id.clone())).collect();
+    let rows = fetch_for_owners(
+        conn,
+        "SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics \
+         WHERE run_uuid IN ",
+        &ids,
+        " ORDER BY run_uuid, key",
     )
-    .bind(run_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(metric_from_row)
-    .collect::<Result<Vec<_>>>()?;
-    let params = load_key_values(conn, "params", "run_uuid", Bind::Text(run_id.into()))
-        .await?
-        .into_iter()
-        .map(|t| Param {
-            key: t.key,
-            value: t.value,
-        })
-        .collect();
-    let tags = load_key_values(conn, "run_tags", "run_uuid", Bind::Text(run_id.into())).await?;
-    let dataset_inputs = sqlx::query(
-        "SELECT d.name, d.digest, d.source_type, d.source, d.schema, d.profile, i.tags \
-         FROM run_dataset_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
-         WHERE i.run_uuid = $1 ORDER BY d.name, d.digest",
+    .await?;
+    let mut metrics = group_by_owner::<String, _>(&rows, metric_from_row)?;
+    let mut params = load_key_values_of::<String>(conn, "params", "run_uuid", &ids).await?;
+    let mut tags = load_key_values_of::<String>(conn, "run_tags", "run_uuid", &ids).await?;
+    let rows = fetch_for_owners(
+        conn,
+        "SELECT i.run_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, \
+         i.tags FROM run_dataset_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
+         WHERE i.run_uuid IN ",
+        &ids,
+        " ORDER BY i.run_uuid, d.name, d.digest",
     )
-    .bind(run_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(|r| {
-        let tags: String = r.try_get(6).map_err(db)?;
+    .await?;
+    let mut dataset_inputs = group_by_owner::<String, _>(&rows, |r| {
+        let tags: String = r.try_get(7).map_err(db)?;
         Ok(DatasetInput {
             tags: decode_input_tags(&tags),
             dataset: Dataset {
-                name: r.try_get(0).map_err(db)?,
-                digest: r.try_get(1).map_err(db)?,
-                source_type: r.try_get(2).map_err(db)?,
-                source: r.try_get(3).map_err(db)?,
-                schema: r.try_get(4).map_err(db)?,
-                profile: r.try_get(5).map_err(db)?,
+                name: r.try_get(1).map_err(db)?,
+                digest: r.try_get(2).map_err(db)?,
+                source_type: r.try_get(3).map_err(db)?,
+                source: r.try_get(4).map_err(db)?,
+                schema: r.try_get(5).map_err(db)?,
+                profile: r.try_get(6).map_err(db)?,
             },
         })
-    })
-    .collect::<Result<Vec<_>>>()?;
-    let model_inputs =
-        sqlx::query("SELECT model_id FROM run_model_inputs WHERE run_uuid = $1 ORDER BY model_id")
-            .bind(run_id)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| r.try_get(0).map_err(db))
-            .collect::<Result<Vec<String>>>()?;
-    let model_outputs = sqlx::query(
-        "SELECT model_id, step FROM run_model_outputs WHERE run_uuid = $1 ORDER BY step, model_id",
+    })?;
+    let rows = fetch_for_owners(
+        conn,
+        "SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN ",
+        &ids,
+        " ORDER BY run_uuid, model_id",
     )
-    .bind(run_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(|r| {
+    .await?;
+    let mut model_inputs = group_by_owner::<String, String>(&rows, |r| r.try_get(1).map_err(db))?;
+    let rows = fetch_for_owners(
+        conn,
+        "SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN ",
+        &ids,
+        " ORDER BY run_uuid, step, model_id",
+    )
+    .await?;
+    let mut model_outputs = group_by_owner::<String, _>(&rows, |r| {
         Ok(ModelOutput {
-            model_id: r.try_get(0).map_err(db)?,
-            step: r.try_get(1).map_err(db)?,
+            model_id: r.try_get(1).map_err(db)?,
+            step: r.try_get(2).map_err(db)?,
         })
-    })
-    .collect::<Result<Vec<_>>>()?;
-    Ok(Run {
-        info,
-        metrics,
-        params,
-        tags,
-        dataset_inputs,
-        model_inputs,
-        model_outputs,
-    })
+    })?;
+    Ok(infos
+        .into_iter()
+        .map(|info| {
+            let id = &info.run_id;
+            Run {
+                metrics: metrics.remove(id).unwrap_or_default(),
+                params: params
+                    .remove(id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| Param {
+                        key: t.key,
+                        value: t.value,
+                    })
+                    .collect(),
+                tags: tags.remove(id).unwrap_or_default(),
+                dataset_inputs: dataset_inputs.remove(id).unwrap_or_default(),
+                model_inputs: model_inputs.remove(id).unwrap_or_default(),
+                model_outputs: model_outputs.remove(id).unwrap_or_default(),
+                info,
+            }
+        })
+        .collect())
 }
 
 /// Input tags are few and small; they are kept as one JSON list per input.

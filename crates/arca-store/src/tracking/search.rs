@@ -2,11 +2,11 @@
 //! bound values, order_by lists become ORDER BY, pages are LIMIT/OFFSET with an opaque token.
 
 use super::experiments::{experiment_from_row, parse_experiment_id};
-use super::load_key_values;
+use super::load_key_values_of;
 use super::logged_models::{
     COLUMNS as LM_COLUMNS, attach_logged_model_details, logged_model_from_row,
 };
-use super::runs::load_run;
+use super::runs::{INFO_COLUMNS as RUN_COLUMNS, load_run_data, run_info_from_row};
 use crate::search::{next_token, push_comparison};
 use crate::sql::{Bind, SqlBuilder};
 use crate::{Registry, db};
@@ -92,6 +92,15 @@ fn push_nulls_last(q: &mut SqlBuilder, expr: impl Fn(&mut SqlBuilder), ascending
     q.push(if ascending { " ASC" } else { " DESC" });
 }
 
+/// `a.x, a.y` for the column list `x, y`.
+fn prefixed(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn experiment_id_binds(ids: &[String]) -> Vec<Bind> {
     // An id that is not a number names no experiment; it simply matches nothing.
     ids.iter()
@@ -169,12 +178,22 @@ impl Registry {
         let mut conn = self.reader.acquire().await.map_err(db)?;
         let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
         let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = Vec::new();
-        for row in rows.iter().take(max_results as usize) {
-            let mut e = experiment_from_row(row)?;
-            let id = Bind::Int(row.try_get("experiment_id").map_err(db)?);
-            e.tags = load_key_values(&mut conn, "experiment_tags", "experiment_id", id).await?;
-            items.push(e);
+        let mut items = rows
+            .iter()
+            .take(max_results as usize)
+            .map(experiment_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let ids = rows
+            .iter()
+            .take(max_results as usize)
+            .map(|row| Ok(Bind::Int(row.try_get("experiment_id").map_err(db)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut tags =
+            load_key_values_of::<i64>(&mut conn, "experiment_tags", "experiment_id", &ids).await?;
+        for (e, id) in items.iter_mut().zip(&ids) {
+            if let Bind::Int(id) = id {
+                e.tags = tags.remove(id).unwrap_or_default();
+            }
         }
         Ok(Page {
             items,
@@ -198,7 +217,10 @@ impl Registry {
                 next_page_token: None,
             });
         }
-        let mut q = SqlBuilder::new("SELECT r.run_uuid FROM runs r WHERE r.experiment_id IN ");
+        let mut q = SqlBuilder::new(&format!(
+            "SELECT {} FROM runs r WHERE r.experiment_id IN ",
+            prefixed("r", RUN_COLUMNS)
+        ));
         q.bind_list(experiment_id_binds(experiment_ids));
         push_lifecycles(&mut q, "r.lifecycle_stage", view);
         let metrics = "SELECT 1 FROM latest_metrics t WHERE t.run_uuid = r.run_uuid";
@@ -273,11 +295,12 @@ impl Registry {
         let mut conn = self.reader.acquire().await.map_err(db)?;
         let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
         let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = Vec::new();
-        for row in rows.iter().take(max_results as usize) {
-            let run_id: String = row.try_get(0).map_err(db)?;
-            items.push(load_run(&mut conn, &run_id).await?);
-        }
+        let infos = rows
+            .iter()
+            .take(max_results as usize)
+            .map(run_info_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let items = load_run_data(&mut conn, infos).await?;
         Ok(Page {
             items,
             next_page_token,
@@ -295,11 +318,7 @@ impl Registry {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(&format!(
             "SELECT {} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'",
-            LM_COLUMNS
-                .split(", ")
-                .map(|c| format!("lm.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            prefixed("lm", LM_COLUMNS)
         ));
         if !experiment_ids.is_empty() {
             q.push(" AND lm.experiment_id IN ");
@@ -394,5 +413,93 @@ fn logged_model_column(attribute: LoggedModelAttribute) -> &'static str {
         LoggedModelAttribute::SourceRunId => "lm.source_run_id",
         LoggedModelAttribute::CreationTimestamp => "lm.creation_time",
         LoggedModelAttribute::LastUpdatedTimestamp => "lm.last_updated_time",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::IN_LIST_MAX;
+    use crate::NewRun;
+    use crate::{Registry, StoreUri};
+    use arca_core::model::Tag;
+    use arca_core::search::{RunAttribute, RunFilter, RunOrderBy, RunOrderKey};
+    use arca_core::tracking::{Metric, Param, ViewType};
+
+    /// The page's children are read in lists of `IN_LIST_MAX` runs; a page one run longer than
+    /// a list must still give every run its own values, the last run included.
+    #[tokio::test]
+    async fn a_page_longer_than_one_in_list_keeps_each_runs_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(&StoreUri::sqlite(dir.path().join("a.db")))
+            .await
+            .unwrap();
+        let exp = registry.create_experiment("many", None, &[]).await.unwrap();
+        let count = IN_LIST_MAX + 1;
+        for i in 0..count {
+            let run = registry
+                .create_run(&NewRun {
+                    experiment_id: exp.clone(),
+                    start_time: Some(i as i64),
+                    tags: vec![Tag {
+                        key: "t".into(),
+                        value: format!("tag-{i}"),
+                    }],
+                    ..NewRun::default()
+                })
+                .await
+                .unwrap();
+            let metric = Metric {
+                key: "m".into(),
+                value: i as f64,
+                timestamp: 1,
+                step: 0,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
+                run_id: None,
+            };
+            let param = Param {
+                key: "p".into(),
+                value: format!("param-{i}"),
+            };
+            registry
+                .log_batch(&run.info.run_id, &[metric], &[param], &[])
+                .await
+                .unwrap();
+        }
+        let order = [RunOrderBy {
+            key: RunOrderKey::Attribute(RunAttribute::StartTime),
+            ascending: true,
+        }];
+        let page = registry
+            .search_runs(
+                std::slice::from_ref(&exp),
+                &RunFilter::default(),
+                &order,
+                ViewType::ActiveOnly,
+                1000,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), count);
+        for (i, run) in page.items.iter().enumerate() {
+            assert_eq!(run.info.start_time, i as i64);
+            let params: Vec<(&str, &str)> = run
+                .params
+                .iter()
+                .map(|p| (p.key.as_str(), p.value.as_str()))
+                .collect();
+            assert_eq!(params, [("p", format!("param-{i}").as_str())]);
+            let metrics: Vec<(&str, f64)> = run
+                .metrics
+                .iter()
+                .map(|m| (m.key.as_str(), m.value))
+                .collect();
+            assert_eq!(metrics, [("m", i as f64)]);
+            let tag = run.tags.iter().find(|t| t.key == "t").unwrap();
+            assert_eq!(tag.value, format!("tag-{i}"));
+            assert_eq!(run.tags.len(), 2, "t and mlflow.runName: {:?}", run.tags);
+        }
     }
 }
