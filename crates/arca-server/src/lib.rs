@@ -1,5 +1,5 @@
 //! arca-server: the HTTP front of the registry. Handlers are thin: they parse a request into
-//! arca-core types, call one `Registry` method and render MLflow's JSON.
+//! arca-core types, call one `MetadataStore` method and render MLflow's JSON.
 //!
 //! `Application::build` binds nothing itself: it takes a listener, so tests bind `127.0.0.1:0`
 //! and production binds the configured address through the same code path.
@@ -15,7 +15,7 @@ pub mod wire;
 use crate::error::ApiError;
 use anyhow::Context;
 use arca_artifacts::ArtifactStore;
-use arca_store::{Registry, StoreUri};
+use arca_store::{MetadataStore, StoreUri};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, Uri};
@@ -40,13 +40,13 @@ pub struct Config {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub registry: Registry,
+    pub metadata: MetadataStore,
     pub artifacts: ArtifactStore,
 }
 
 pub struct Application {
     listener: TcpListener,
-    registry: Registry,
+    metadata: MetadataStore,
     router: Router,
 }
 
@@ -62,14 +62,14 @@ impl Application {
                 config.artifacts_destination
             )
         })?;
-        let registry = Registry::open(&config.store).await?;
+        let metadata = MetadataStore::open(&config.store).await?;
         let router = router(AppState {
-            registry: registry.clone(),
+            metadata: metadata.clone(),
             artifacts,
         });
         Ok(Application {
             listener,
-            registry,
+            metadata,
             router,
         })
     }
@@ -87,7 +87,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;
-        self.registry.close().await;
+        self.metadata.close().await;
         Ok(())
     }
 }

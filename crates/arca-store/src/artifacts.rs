@@ -9,7 +9,7 @@
 //! scan on the primary key, with no LIKE pattern to escape. PostgreSQL's column is
 //! `COLLATE "C"` so that both backends compare bytes.
 
-use crate::{Registry, db, now_millis};
+use crate::{MetadataStore, db, now_millis};
 use arca_core::Result;
 use arca_core::artifact_path::{ArtifactDigest, ArtifactPath};
 use sqlx::Row;
@@ -28,7 +28,7 @@ fn below(dir: &ArtifactPath) -> (String, String) {
     (format!("{dir}/"), format!("{dir}0"))
 }
 
-impl Registry {
+impl MetadataStore {
     /// Records (or, for an overwrite, replaces) the size and SHA-256 of a stored file.
     pub async fn record_artifact(
         &self,
@@ -143,7 +143,7 @@ mod tests {
     #[tokio::test]
     async fn manifests_are_prefix_ranges_and_forgetting_is_recursive() {
         let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::open(&StoreUri::sqlite(dir.path().join("a.db")))
+        let registry = MetadataStore::open(&StoreUri::sqlite(dir.path().join("a.db")))
             .await
             .unwrap();
         for (path, size) in [

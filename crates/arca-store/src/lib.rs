@@ -1,6 +1,7 @@
-//! arca-store: the Registry service. Every public method is one unit of work: it opens a
-//! transaction, applies the registry's rules, writes a row to `registry_events` for any change,
-//! and commits before it returns, so a caller that got `Ok` holds a durable change.
+//! arca-store: `MetadataStore`, the service that keeps the registry's metadata. Every public
+//! method is one unit of work: it opens a transaction, applies the registry's rules, writes a row
+//! to `registry_events` for any change, and commits before it returns, so a caller that got `Ok`
+//! holds a durable change.
 //!
 //! One SQL text serves SQLite and PostgreSQL through sqlx's `Any` driver: `$n` placeholders,
 //! BIGINT epoch milliseconds, TEXT, and no backend-specific types. No sqlx type leaves this crate.
@@ -38,7 +39,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 
 /// The registry over one database. Cheap to clone: the pools are shared.
 #[derive(Clone)]
-pub struct Registry {
+pub struct MetadataStore {
     writer: AnyPool,
     reader: AnyPool,
     backend: Backend,
@@ -50,20 +51,20 @@ pub enum Backend {
     Postgres,
 }
 
-impl std::fmt::Debug for Registry {
+impl std::fmt::Debug for MetadataStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry")
+        f.debug_struct("MetadataStore")
             .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
 }
 
-impl Registry {
+impl MetadataStore {
     /// Connects, creates the database file if needed, and runs pending migrations.
     ///
     /// A database that holds another application's tables (an MLflow database, say) is refused
     /// with a [`ForeignDatabase`] error before anything is written to it.
-    pub async fn open(uri: &StoreUri) -> anyhow::Result<Registry> {
+    pub async fn open(uri: &StoreUri) -> anyhow::Result<MetadataStore> {
         sqlx::any::install_default_drivers();
         let registry = match uri {
             StoreUri::Sqlite { path } => {
@@ -86,7 +87,7 @@ impl Registry {
                 let writer = sqlite_pool(&url, 1).await?;
                 // The first connection switched the file to WAL; readers may now open alongside.
                 let reader = sqlite_pool(&url, 4).await?;
-                Registry {
+                MetadataStore {
                     writer,
                     reader,
                     backend: Backend::Sqlite,
@@ -105,7 +106,7 @@ impl Registry {
                     .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
                 guard::refuse_foreign(&mut conn, true, &uri.redacted()).await?;
                 drop(conn);
-                Registry {
+                MetadataStore {
                     writer: pool.clone(),
                     reader: pool,
                     backend: Backend::Postgres,
@@ -208,7 +209,7 @@ pub struct RegistryEvent {
     pub detail: String,
 }
 
-impl Registry {
+impl MetadataStore {
     /// The history of one model, oldest first.
     pub async fn model_history(&self, name: &str) -> Result<Vec<RegistryEvent>> {
         let rows = sqlx::query(

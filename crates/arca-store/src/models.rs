@@ -1,7 +1,7 @@
 //! Registered models: create, read, rename, update, delete, tags and aliases.
 
 use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
-use crate::{Registry, db, now_millis, record_event};
+use crate::{MetadataStore, db, now_millis, record_event};
 use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
 use arca_core::registry::ModelUpdate;
 use arca_core::{Error, Result, model::VersionNumber, prompt};
@@ -65,7 +65,7 @@ fn model_from_row(row: &AnyRow) -> Result<ModelRow> {
 pub(crate) const RM_COLUMNS: &str =
     "rm.id, rm.name, rm.description, rm.creation_time, rm.last_updated_time";
 
-impl Registry {
+impl MetadataStore {
     pub async fn create_registered_model(
         &self,
         name: &ModelName,
@@ -510,7 +510,7 @@ fn unique_to_exists(err: sqlx::Error, name: &str) -> Error {
     }
 }
 
-/// [`Registry::update_registered_model`]'s work inside a transaction the caller commits.
+/// [`MetadataStore::update_registered_model`]'s work inside a transaction the caller commits.
 pub(crate) async fn update_registered_model_in(
     conn: &mut AnyConnection,
     now: i64,
@@ -531,7 +531,7 @@ pub(crate) async fn update_registered_model_in(
     Ok(model)
 }
 
-/// [`Registry::set_registered_model_tag`]'s work inside a transaction the caller commits.
+/// [`MetadataStore::set_registered_model_tag`]'s work inside a transaction the caller commits.
 pub(crate) async fn set_registered_model_tag_in(
     conn: &mut AnyConnection,
     now: i64,
@@ -544,7 +544,7 @@ pub(crate) async fn set_registered_model_tag_in(
     Ok(())
 }
 
-/// [`Registry::delete_registered_model_tag`]'s work inside a transaction the caller commits.
+/// [`MetadataStore::delete_registered_model_tag`]'s work inside a transaction the caller commits.
 pub(crate) async fn delete_registered_model_tag_in(
     conn: &mut AnyConnection,
     now: i64,

@@ -5,7 +5,7 @@
 use crate::models::{RM_COLUMNS, load_models};
 use crate::sql::{Bind, SqlBuilder};
 use crate::versions::{DELETED_STAGE, MV_COLUMNS, attach_version_details, version_from_row};
-use crate::{Registry, db};
+use crate::{MetadataStore, db};
 use arca_core::Result;
 use arca_core::model::{ModelVersion, Page, RegisteredModel};
 use arca_core::prompt::{IS_PROMPT_TAG, search_selects_prompts};
@@ -184,7 +184,7 @@ pub(crate) fn next_token(fetched: usize, max_results: u64, offset: u64) -> Optio
     })
 }
 
-impl Registry {
+impl MetadataStore {
     pub async fn search_registered_models(
         &self,
         filter: &Filter,

@@ -3,7 +3,7 @@
 
 use crate::models::{lock_model, touch_model};
 use crate::sql::{Bind, SqlBuilder};
-use crate::{Registry, db, now_millis, record_event};
+use crate::{MetadataStore, db, now_millis, record_event};
 use arca_core::model::{ModelName, ModelVersion, NewModelVersion, Stage, Tag, VersionNumber};
 use arca_core::registry::VersionUpdate;
 use arca_core::{Error, Result};
@@ -273,7 +273,7 @@ fn registry_source(source: &str) -> Option<(&str, VersionNumber)> {
     (!name.is_empty()).then_some((name, version))
 }
 
-impl Registry {
+impl MetadataStore {
     pub async fn create_model_version(
         &self,
         name: &ModelName,
@@ -557,7 +557,7 @@ async fn set_version_tag_row(
     Ok(())
 }
 
-/// [`Registry::update_model_version`]'s work inside a transaction the caller commits.
+/// [`MetadataStore::update_model_version`]'s work inside a transaction the caller commits.
 pub(crate) async fn update_model_version_in(
     conn: &mut AnyConnection,
     now: i64,
@@ -587,7 +587,7 @@ pub(crate) async fn update_model_version_in(
     Ok(mv)
 }
 
-/// [`Registry::transition_model_version_stage`]'s work inside a transaction the caller commits.
+/// [`MetadataStore::transition_model_version_stage`]'s work inside a transaction the caller commits.
 pub(crate) async fn transition_model_version_stage_in(
     conn: &mut AnyConnection,
     now: i64,
@@ -643,7 +643,7 @@ pub(crate) async fn transition_model_version_stage_in(
     Ok(mv)
 }
 
-/// [`Registry::set_model_version_tag`]'s work inside a transaction the caller commits.
+/// [`MetadataStore::set_model_version_tag`]'s work inside a transaction the caller commits.
 pub(crate) async fn set_model_version_tag_in(
     conn: &mut AnyConnection,
     now: i64,
@@ -668,7 +668,7 @@ pub(crate) async fn set_model_version_tag_in(
     Ok(())
 }
 
-/// [`Registry::delete_model_version_tag`]'s work inside a transaction the caller commits.
+/// [`MetadataStore::delete_model_version_tag`]'s work inside a transaction the caller commits.
 pub(crate) async fn delete_model_version_tag_in(
     conn: &mut AnyConnection,
     now: i64,

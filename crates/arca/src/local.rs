@@ -1,12 +1,12 @@
 //! The local flavor of the `ModelRegistry` trait: an Arca store opened in-process, with no server
-//! running. It does what the server's handlers do, through the same `Registry` service and
+//! running. It does what the server's handlers do, through the same `MetadataStore` service and
 //! `ArtifactStore`: version sources are checked with the same gate, every stored file has its
 //! size and SHA-256 recorded, and every file read is checked against that record.
 //!
 //! Another process (a running `arca server`) may use the same store at the same time: SQLite in
 //! WAL mode takes one writer at a time across processes, and PostgreSQL is shared by design.
 //!
-//! A store is opened only if it is Arca's: `Registry::open` refuses a database with another
+//! A store is opened only if it is Arca's: `MetadataStore::open` refuses a database with another
 //! application's tables (`MLFLOW_TRACKING_URI=sqlite:///mlflow.db` is a common setting in an
 //! MLflow user's shell), and that refusal is the user's mistake here (exit 2), not an outage.
 
@@ -24,7 +24,7 @@ use arca_core::search::{
     MODEL_SEARCH_MAX, PageToken, SearchEntity, VERSION_SEARCH_MAX, parse_filter, parse_order_by,
 };
 use arca_core::tracking::{Metric, RunStatus};
-use arca_store::{NewRun, Registry, StoreUri};
+use arca_store::{MetadataStore, NewRun, StoreUri};
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -79,7 +79,7 @@ impl LocalTarget {
 }
 
 pub struct LocalRegistry {
-    registry: Registry,
+    metadata: MetadataStore,
     artifacts: Option<ArtifactStore>,
     location: String,
 }
@@ -105,25 +105,26 @@ impl LocalRegistry {
                 path.display()
             )));
         }
-        let registry = Registry::open(&target.store).await.map_err(|e| {
-            match e.downcast_ref::<arca_store::ForeignDatabase>() {
-                Some(foreign) => RegistryError::Invalid(foreign.to_string()),
-                None => unavailable(location, format!("{e:#}")),
-            }
-        })?;
+        let metadata =
+            MetadataStore::open(&target.store)
+                .await
+                .map_err(|e| match e.downcast_ref::<arca_store::ForeignDatabase>() {
+                    Some(foreign) => RegistryError::Invalid(foreign.to_string()),
+                    None => unavailable(location, format!("{e:#}")),
+                })?;
         let artifacts = match &target.artifacts {
             Some(uri) => Some(ArtifactStore::from_uri(uri).map_err(|e| unavailable(location, e))?),
             None => None,
         };
         Ok(LocalRegistry {
-            registry,
+            metadata,
             artifacts,
             location: target.location.clone(),
         })
     }
 
     pub async fn close(&self) {
-        self.registry.close().await;
+        self.metadata.close().await;
     }
 
     fn artifacts(&self) -> Result<&ArtifactStore, RegistryError> {
@@ -236,14 +237,14 @@ impl ModelRegistry for LocalRegistry {
     ) -> RegistryFuture<'a, RegisteredModel> {
         Box::pin(async move {
             Ok(self
-                .registry
+                .metadata
                 .create_registered_model(name, description, tags)
                 .await?)
         })
     }
 
     fn get_model<'a>(&'a self, name: &'a str) -> RegistryFuture<'a, RegisteredModel> {
-        Box::pin(async move { Ok(self.registry.get_registered_model(name).await?) })
+        Box::pin(async move { Ok(self.metadata.get_registered_model(name).await?) })
     }
 
     fn update_model<'a>(
@@ -251,7 +252,7 @@ impl ModelRegistry for LocalRegistry {
         name: &'a str,
         update: &'a ModelUpdate,
     ) -> RegistryFuture<'a, RegisteredModel> {
-        Box::pin(async move { Ok(self.registry.apply_model_update(name, update).await?) })
+        Box::pin(async move { Ok(self.metadata.apply_model_update(name, update).await?) })
     }
 
     fn rename_model<'a>(
@@ -261,14 +262,14 @@ impl ModelRegistry for LocalRegistry {
     ) -> RegistryFuture<'a, RegisteredModel> {
         Box::pin(async move {
             Ok(self
-                .registry
+                .metadata
                 .rename_registered_model(name, new_name)
                 .await?)
         })
     }
 
     fn delete_model<'a>(&'a self, name: &'a str) -> RegistryFuture<'a, ()> {
-        Box::pin(async move { Ok(self.registry.delete_registered_model(name).await?) })
+        Box::pin(async move { Ok(self.metadata.delete_registered_model(name).await?) })
     }
 
     fn search_models_page<'a>(
@@ -282,7 +283,7 @@ impl ModelRegistry for LocalRegistry {
             let order = parse_order_by(SearchEntity::RegisteredModels, &["name ASC".to_owned()])?;
             let token = PageToken::from_request(page_token_raw)?;
             Ok(self
-                .registry
+                .metadata
                 .search_registered_models(
                     &filter,
                     &order,
@@ -308,7 +309,7 @@ impl ModelRegistry for LocalRegistry {
                 user_id: None,
                 tags: new.metadata.to_tags(),
             };
-            Ok(self.registry.create_model_version(name, &version).await?)
+            Ok(self.metadata.create_model_version(name, &version).await?)
         })
     }
 
@@ -317,7 +318,7 @@ impl ModelRegistry for LocalRegistry {
         name: &'a str,
         version: VersionNumber,
     ) -> RegistryFuture<'a, ModelVersion> {
-        Box::pin(async move { Ok(self.registry.get_model_version(name, version).await?) })
+        Box::pin(async move { Ok(self.metadata.get_model_version(name, version).await?) })
     }
 
     fn update_version<'a>(
@@ -328,7 +329,7 @@ impl ModelRegistry for LocalRegistry {
     ) -> RegistryFuture<'a, ModelVersion> {
         Box::pin(async move {
             Ok(self
-                .registry
+                .metadata
                 .apply_version_update(name, version, update)
                 .await?)
         })
@@ -339,7 +340,7 @@ impl ModelRegistry for LocalRegistry {
         name: &'a str,
         version: VersionNumber,
     ) -> RegistryFuture<'a, ()> {
-        Box::pin(async move { Ok(self.registry.delete_model_version(name, version).await?) })
+        Box::pin(async move { Ok(self.metadata.delete_model_version(name, version).await?) })
     }
 
     fn transition_stage<'a>(
@@ -351,7 +352,7 @@ impl ModelRegistry for LocalRegistry {
     ) -> RegistryFuture<'a, ModelVersion> {
         Box::pin(async move {
             Ok(self
-                .registry
+                .metadata
                 .transition_model_version_stage(name, version, stage, archive_existing)
                 .await?)
         })
@@ -362,7 +363,7 @@ impl ModelRegistry for LocalRegistry {
         name: &'a str,
         stages: &'a [Stage],
     ) -> RegistryFuture<'a, Vec<ModelVersion>> {
-        Box::pin(async move { Ok(self.registry.get_latest_versions(name, stages).await?) })
+        Box::pin(async move { Ok(self.metadata.get_latest_versions(name, stages).await?) })
     }
 
     fn search_versions_page<'a>(
@@ -377,7 +378,7 @@ impl ModelRegistry for LocalRegistry {
             let order = parse_order_by(SearchEntity::ModelVersions, order_by)?;
             let token = PageToken::from_request(page_token_raw)?;
             Ok(self
-                .registry
+                .metadata
                 .search_model_versions(
                     &filter,
                     &order,
@@ -396,7 +397,7 @@ impl ModelRegistry for LocalRegistry {
     ) -> RegistryFuture<'a, ()> {
         Box::pin(async move {
             Ok(self
-                .registry
+                .metadata
                 .set_registered_model_alias(name, alias, version)
                 .await?)
         })
@@ -405,7 +406,7 @@ impl ModelRegistry for LocalRegistry {
     fn delete_alias<'a>(&'a self, name: &'a str, alias: &'a str) -> RegistryFuture<'a, ()> {
         Box::pin(async move {
             Ok(self
-                .registry
+                .metadata
                 .delete_registered_model_alias(name, alias)
                 .await?)
         })
@@ -417,7 +418,7 @@ impl ModelRegistry for LocalRegistry {
         alias: &'a str,
     ) -> RegistryFuture<'a, ModelVersion> {
         Box::pin(async move {
-            match self.registry.get_model_version_by_alias(name, alias).await {
+            match self.metadata.get_model_version_by_alias(name, alias).await {
                 // The store answers a missing alias as MLflow does (an invalid parameter).
                 Err(arca_core::Error::InvalidParameter(m)) if m.contains("not found") => {
                     Err(RegistryError::NotFound(m))
@@ -435,7 +436,7 @@ impl ModelRegistry for LocalRegistry {
                 new.experiment_id.clone()
             };
             let run = self
-                .registry
+                .metadata
                 .create_run(&NewRun {
                     experiment_id,
                     user_id: crate::cli::user_name(),
@@ -459,20 +460,20 @@ impl ModelRegistry for LocalRegistry {
                     run_id: None,
                 })
                 .collect();
-            self.registry
+            self.metadata
                 .log_batch(&run.info.run_id, &metrics, &new.params, &[])
                 .await?;
-            Ok(run_record(self.registry.get_run(&run.info.run_id).await?))
+            Ok(run_record(self.metadata.get_run(&run.info.run_id).await?))
         })
     }
 
     fn get_run<'a>(&'a self, run_id: &'a str) -> RegistryFuture<'a, RunRecord> {
-        Box::pin(async move { Ok(run_record(self.registry.get_run(run_id).await?)) })
+        Box::pin(async move { Ok(run_record(self.metadata.get_run(run_id).await?)) })
     }
 
     fn finish_run<'a>(&'a self, run_id: &'a str) -> RegistryFuture<'a, ()> {
         Box::pin(async move {
-            self.registry
+            self.metadata
                 .update_run(run_id, Some(RunStatus::Finished), Some(now_millis()), None)
                 .await?;
             Ok(())
@@ -487,7 +488,7 @@ impl ModelRegistry for LocalRegistry {
         Box::pin(async move {
             let store = self.artifacts()?;
             let root = self
-                .registry
+                .metadata
                 .get_model_version_download_uri(name, version)
                 .await?;
             let prefix = artifact_store_path(&root).ok_or_else(|| {
@@ -521,7 +522,7 @@ impl ModelRegistry for LocalRegistry {
             }
             listed.sort_by(|a, b| a.0.cmp(&b.0));
             let digests: HashMap<String, (i64, String)> = self
-                .registry
+                .metadata
                 .artifact_manifest(Some(&prefix))
                 .await?
                 .into_iter()
@@ -553,7 +554,7 @@ impl ModelRegistry for LocalRegistry {
         Box::pin(async move {
             let store = self.artifacts()?;
             let path = artifact_path(&file.store_path)?;
-            let recorded = self.registry.artifact_digest(&path).await?;
+            let recorded = self.metadata.artifact_digest(&path).await?;
             let mut download = store.get(&path).await.map_err(store_error)?;
             if let Some(recorded) = recorded {
                 download = download.verified(
@@ -589,7 +590,7 @@ impl ModelRegistry for LocalRegistry {
             let body = byte_stream(body);
             let stored = store.put(&dest, body).await.map_err(store_error)?;
             Ok(self
-                .registry
+                .metadata
                 .record_stored_file(&dest, stored.size, &stored.sha256)
                 .await?)
         })

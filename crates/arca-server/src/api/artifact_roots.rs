@@ -44,11 +44,11 @@ pub(crate) async fn resolve_root(
         ));
     }
     if let Some(run_id) = run_id {
-        return Ok(state.registry.get_run(&run_id).await?.info.artifact_uri);
+        return Ok(state.metadata.get_run(&run_id).await?.info.artifact_uri);
     }
     if let Some(model_id) = model_id {
         return Ok(state
-            .registry
+            .metadata
             .get_logged_model(&model_id)
             .await?
             .artifact_uri);
@@ -56,7 +56,7 @@ pub(crate) async fn resolve_root(
     let name = required(name, "name")?;
     let version = VersionNumber::parse(&required(version, "version")?)?;
     Ok(state
-        .registry
+        .metadata
         .get_model_version_download_uri(&name, version)
         .await?)
 }
@@ -116,7 +116,7 @@ pub async fn list_run_artifacts(
         req.run_id.filter(|r| !r.is_empty()).or(req.run_uuid),
         "run_id",
     )?;
-    let root = state.registry.get_run(&run_id).await?.info.artifact_uri;
+    let root = state.metadata.get_run(&run_id).await?.info.artifact_uri;
     listing(&state, &root, req.path.as_deref()).await.map(Json)
 }
 
@@ -132,7 +132,7 @@ pub async fn list_logged_model_artifacts(
     Mlflow(req): Mlflow<ListModelArtifacts>,
 ) -> ApiResult<Json<Value>> {
     let root = state
-        .registry
+        .metadata
         .get_logged_model(&model_id)
         .await?
         .artifact_uri;

@@ -129,7 +129,7 @@ async fn upload_artifact(
         .await
         .map_err(store_error)?;
     state
-        .registry
+        .metadata
         .record_stored_file(&path, stored.size, &stored.sha256)
         .await?;
     Ok(StatusCode::OK.into_response())
@@ -137,7 +137,7 @@ async fn upload_artifact(
 
 async fn download_artifact(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
     let path = artifact_path(&uri)?;
-    let recorded = state.registry.artifact_digest(&path).await?;
+    let recorded = state.metadata.artifact_digest(&path).await?;
     let mut download = state.artifacts.get(&path).await.map_err(store_error)?;
     if let Some(recorded) = recorded {
         let expected = StoredFile {
@@ -167,7 +167,7 @@ async fn download_artifact(State(state): State<AppState>, uri: Uri) -> ApiResult
 async fn delete_artifact(State(state): State<AppState>, uri: Uri) -> ApiResult<Json<Value>> {
     let path = artifact_path(&uri)?;
     state.artifacts.delete(&path).await.map_err(store_error)?;
-    state.registry.forget_artifacts(&path).await?;
+    state.metadata.forget_artifacts(&path).await?;
     Ok(Json(json!({})))
 }
 
@@ -257,7 +257,7 @@ async fn artifact_manifest(
 /// store for `None`), at any depth, by path; paths are relative to `dir`. `{}` when there are
 /// none, as MLflow renders an empty list.
 pub async fn manifest_for_prefix(state: &AppState, dir: Option<&ArtifactPath>) -> ApiResult<Value> {
-    let digests = state.registry.artifact_manifest(dir).await?;
+    let digests = state.metadata.artifact_manifest(dir).await?;
     if digests.is_empty() {
         return Ok(json!({}));
     }

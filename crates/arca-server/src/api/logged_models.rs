@@ -58,7 +58,7 @@ pub async fn create_logged_model(
         params: params_arg(req.params)?,
         tags: tags_arg(req.tags)?,
     };
-    let model = app.registry.create_logged_model(&new).await?;
+    let model = app.metadata.create_logged_model(&new).await?;
     Ok(Json(json!({ "model": wire::logged_model(&model) })))
 }
 
@@ -66,7 +66,7 @@ pub async fn get_logged_model(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let model = app.registry.get_logged_model(&model_id).await?;
+    let model = app.metadata.get_logged_model(&model_id).await?;
     Ok(Json(json!({ "model": wire::logged_model(&model) })))
 }
 
@@ -83,7 +83,7 @@ pub async fn finalize_logged_model(
 ) -> ApiResult<Json<Value>> {
     let status = LoggedModelStatus::parse(&required(req.status, "status")?)?;
     let model = app
-        .registry
+        .metadata
         .finalize_logged_model(&model_id, status)
         .await?;
     Ok(Json(json!({ "model": wire::logged_model(&model) })))
@@ -93,7 +93,7 @@ pub async fn delete_logged_model(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    app.registry.delete_logged_model(&model_id).await?;
+    app.metadata.delete_logged_model(&model_id).await?;
     ok()
 }
 
@@ -109,7 +109,7 @@ pub async fn set_logged_model_tags(
     Mlflow(req): Mlflow<Tags>,
 ) -> ApiResult<Json<Value>> {
     let tags = tags_arg(req.tags)?;
-    app.registry.set_logged_model_tags(&model_id, &tags).await?;
+    app.metadata.set_logged_model_tags(&model_id, &tags).await?;
     ok()
 }
 
@@ -117,7 +117,7 @@ pub async fn delete_logged_model_tag(
     State(app): State<AppState>,
     Path((model_id, key)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    app.registry
+    app.metadata
         .delete_logged_model_tag(&model_id, &key)
         .await?;
     ok()
@@ -135,7 +135,7 @@ pub async fn log_logged_model_params(
     Mlflow(req): Mlflow<Params>,
 ) -> ApiResult<Json<Value>> {
     let params = params_arg(req.params)?;
-    app.registry
+    app.metadata
         .log_logged_model_params(&model_id, &params)
         .await?;
     ok()
@@ -190,7 +190,7 @@ pub async fn search_logged_models(
     let order = complete_logged_model_order(order);
     let token = super::page_token_arg(req.page_token)?;
     let page = app
-        .registry
+        .metadata
         .search_logged_models(
             &req.experiment_ids.unwrap_or_default(),
             &filter,

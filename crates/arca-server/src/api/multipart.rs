@@ -171,8 +171,8 @@ async fn complete_multipart_upload(
     // The old file's digest must not outlive its bytes; until the new one is recorded the file
     // is served unverified, never checked against the wrong record. When the store refused the
     // completion the old bytes are still there, and so is their record again.
-    let previous = state.registry.artifact_digest(&target).await?;
-    state.registry.forget_artifacts(&target).await?;
+    let previous = state.metadata.artifact_digest(&target).await?;
+    state.metadata.forget_artifacts(&target).await?;
     let stored = match state
         .artifacts
         .complete_direct_upload(&target, &upload_id, etags)
@@ -187,7 +187,7 @@ async fn complete_multipart_upload(
             if let Some(previous) = previous.filter(|_| unchanged) {
                 let size = u64::try_from(previous.size).unwrap_or_default();
                 let _ = state
-                    .registry
+                    .metadata
                     .record_artifact(&target, size, &previous.sha256)
                     .await;
             }
@@ -195,7 +195,7 @@ async fn complete_multipart_upload(
         }
     };
     state
-        .registry
+        .metadata
         .record_artifact(&target, stored.size, &stored.sha256)
         .await?;
     Ok(Json(json!({})))

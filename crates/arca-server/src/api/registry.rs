@@ -1,5 +1,5 @@
 //! The MLflow model-registry endpoints (`ModelRegistryService`). Each handler parses its request
-//! into domain types, makes one call to the Registry service and renders the result.
+//! into domain types, makes one call to the `MetadataStore` service and renders the result.
 
 use super::{max_results_arg, page_token_arg, required, tags_arg};
 use crate::AppState;
@@ -63,7 +63,7 @@ pub async fn create_registered_model(
     let tags = tags_arg(req.tags)?;
     let description = description_arg(req.description)?;
     let model = app
-        .registry
+        .metadata
         .create_registered_model(&name, description.as_deref(), &tags)
         .await?;
     Ok(Json(model_json(&model)))
@@ -81,7 +81,7 @@ pub async fn get_registered_model(
 ) -> ApiResult<Json<Value>> {
     let name = name_arg(req.name)?;
     Ok(Json(model_json(
-        &app.registry.get_registered_model(&name).await?,
+        &app.metadata.get_registered_model(&name).await?,
     )))
 }
 
@@ -90,7 +90,7 @@ pub async fn delete_registered_model(
     Mlflow(req): Mlflow<ByName>,
 ) -> ApiResult<Json<Value>> {
     let name = name_arg(req.name)?;
-    app.registry.delete_registered_model(&name).await?;
+    app.metadata.delete_registered_model(&name).await?;
     Ok(Json(json!({})))
 }
 
@@ -108,7 +108,7 @@ pub async fn rename_registered_model(
     let name = name_arg(req.name)?;
     let new_name = ModelName::parse(&required(req.new_name, "new_name")?)?;
     let model = app
-        .registry
+        .metadata
         .rename_registered_model(&name, &new_name)
         .await?;
     Ok(Json(model_json(&model)))
@@ -128,7 +128,7 @@ pub async fn update_registered_model(
     let name = name_arg(req.name)?;
     let description = description_arg(req.description)?;
     let model = app
-        .registry
+        .metadata
         .update_registered_model(&name, description.as_deref())
         .await?;
     Ok(Json(model_json(&model)))
@@ -156,7 +156,7 @@ pub async fn search_registered_models(
     let order_by = parse_order_by(entity, &req.order_by.unwrap_or_default())?;
     let token = page_token_arg(req.page_token)?;
     let page = app
-        .registry
+        .metadata
         .search_registered_models(&filter, &order_by, max_results, token.as_ref())
         .await?;
     Ok(super::paged("registered_models", page, |m| {
@@ -184,7 +184,7 @@ pub async fn get_latest_versions(
         .iter()
         .map(|s| Stage::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let versions = app.registry.get_latest_versions(&name, &stages).await?;
+    let versions = app.metadata.get_latest_versions(&name, &stages).await?;
     let mut body = json!({});
     if !versions.is_empty() {
         body["model_versions"] = json!(
@@ -232,7 +232,7 @@ pub async fn create_model_version(
         user_id: None,
         tags,
     };
-    let version = app.registry.create_model_version(&name, &new).await?;
+    let version = app.metadata.create_model_version(&name, &new).await?;
     Ok(Json(version_json(&version)))
 }
 
@@ -250,7 +250,7 @@ pub async fn get_model_version(
     let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     Ok(Json(version_json(
-        &app.registry.get_model_version(&name, version).await?,
+        &app.metadata.get_model_version(&name, version).await?,
     )))
 }
 
@@ -260,7 +260,7 @@ pub async fn delete_model_version(
 ) -> ApiResult<Json<Value>> {
     let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
-    app.registry.delete_model_version(&name, version).await?;
+    app.metadata.delete_model_version(&name, version).await?;
     Ok(Json(json!({})))
 }
 
@@ -271,7 +271,7 @@ pub async fn get_model_version_download_uri(
     let name = name_arg(req.name)?;
     let version = version_arg(req.version)?;
     let uri = app
-        .registry
+        .metadata
         .get_model_version_download_uri_for_client(&name, version)
         .await?;
     Ok(Json(json!({ "artifact_uri": uri })))
@@ -293,7 +293,7 @@ pub async fn update_model_version(
     let version = version_arg(req.version)?;
     let description = description_arg(req.description)?;
     let mv = app
-        .registry
+        .metadata
         .update_model_version(&name, version, description.as_deref())
         .await?;
     Ok(Json(version_json(&mv)))
@@ -317,7 +317,7 @@ pub async fn transition_model_version_stage(
     let version = version_arg(req.version)?;
     let stage = Stage::parse(&required(req.stage, "stage")?)?;
     let mv = app
-        .registry
+        .metadata
         .transition_model_version_stage(
             &name,
             version,
@@ -338,7 +338,7 @@ pub async fn search_model_versions(
     let order_by = parse_order_by(entity, &req.order_by.unwrap_or_default())?;
     let token = page_token_arg(req.page_token)?;
     let page = app
-        .registry
+        .metadata
         .search_model_versions(&filter, &order_by, max_results, token.as_ref())
         .await?;
     Ok(super::paged("model_versions", page, |v| {
@@ -362,7 +362,7 @@ pub async fn set_registered_model_tag(
     let key = required(req.key, "key")?;
     // MLflow stores a tag sent without a value with the empty value.
     let tag = Tag::parse(&key, req.value.as_deref().unwrap_or(""))?;
-    app.registry.set_registered_model_tag(&name, &tag).await?;
+    app.metadata.set_registered_model_tag(&name, &tag).await?;
     Ok(Json(json!({})))
 }
 
@@ -373,7 +373,7 @@ pub async fn delete_registered_model_tag(
     let name = name_arg(req.name)?;
     let key = required(req.key, "key")?;
     check_tag_key(&key)?;
-    app.registry
+    app.metadata
         .delete_registered_model_tag(&name, &key)
         .await?;
     Ok(Json(json!({})))
@@ -399,7 +399,7 @@ pub async fn set_model_version_tag(
     let value = req.value.unwrap_or_default();
     prompt::check_prompt_text(&key, &value)?;
     let tag = Tag::parse(&key, &value)?;
-    app.registry
+    app.metadata
         .set_model_version_tag(&name, version, &tag)
         .await?;
     Ok(Json(json!({})))
@@ -413,7 +413,7 @@ pub async fn delete_model_version_tag(
     let version = version_arg(req.version)?;
     let key = required(req.key, "key")?;
     check_tag_key(&key)?;
-    app.registry
+    app.metadata
         .delete_model_version_tag(&name, version, &key)
         .await?;
     Ok(Json(json!({})))
@@ -434,7 +434,7 @@ pub async fn set_registered_model_alias(
     let name = name_arg(req.name)?;
     let alias = AliasName::parse(&required(req.alias, "alias")?)?;
     let version = version_arg(req.version)?;
-    app.registry
+    app.metadata
         .set_registered_model_alias(&name, &alias, version)
         .await?;
     Ok(Json(json!({})))
@@ -446,7 +446,7 @@ pub async fn delete_registered_model_alias(
 ) -> ApiResult<Json<Value>> {
     let name = name_arg(req.name)?;
     let alias = AliasName::parse_ref(&required(req.alias, "alias")?)?;
-    app.registry
+    app.metadata
         .delete_registered_model_alias(&name, alias.as_str())
         .await?;
     Ok(Json(json!({})))
@@ -459,7 +459,7 @@ pub async fn get_model_version_by_alias(
     let name = name_arg(req.name)?;
     let alias = AliasName::parse_ref(&required(req.alias, "alias")?)?;
     let mv = app
-        .registry
+        .metadata
         .get_model_version_by_alias(&name, alias.as_str())
         .await?;
     Ok(Json(version_json(&mv)))

@@ -95,7 +95,7 @@ pub async fn create_experiment(
     let location = req.artifact_location.filter(|l| !l.is_empty());
     let tags = tags_arg(req.tags)?;
     let id = app
-        .registry
+        .metadata
         .create_experiment(&name, location.as_deref(), &tags)
         .await?;
     Ok(Json(json!({ "experiment_id": id })))
@@ -116,7 +116,7 @@ pub async fn get_experiment(
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
     let id = experiment_id_arg(req.experiment_id)?;
-    let experiment = app.registry.get_experiment(&id).await?;
+    let experiment = app.metadata.get_experiment(&id).await?;
     Ok(Json(json!({ "experiment": wire::experiment(&experiment) })))
 }
 
@@ -125,7 +125,7 @@ pub async fn get_experiment_by_name(
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
     let name = required(req.experiment_name, "experiment_name")?;
-    let experiment = app.registry.get_experiment_by_name(&name).await?;
+    let experiment = app.metadata.get_experiment_by_name(&name).await?;
     Ok(Json(json!({ "experiment": wire::experiment(&experiment) })))
 }
 
@@ -135,7 +135,7 @@ pub async fn update_experiment(
 ) -> ApiResult<Json<Value>> {
     let id = experiment_id_arg(req.experiment_id)?;
     let new_name = experiment_name_arg(req.new_name, "new_name")?;
-    app.registry.rename_experiment(&id, &new_name).await?;
+    app.metadata.rename_experiment(&id, &new_name).await?;
     ok()
 }
 
@@ -144,7 +144,7 @@ pub async fn delete_experiment(
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
     let id = experiment_id_arg(req.experiment_id)?;
-    app.registry.delete_experiment(&id).await?;
+    app.metadata.delete_experiment(&id).await?;
     ok()
 }
 
@@ -153,7 +153,7 @@ pub async fn restore_experiment(
     Mlflow(req): Mlflow<ByExperiment>,
 ) -> ApiResult<Json<Value>> {
     let id = experiment_id_arg(req.experiment_id)?;
-    app.registry.restore_experiment(&id).await?;
+    app.metadata.restore_experiment(&id).await?;
     ok()
 }
 
@@ -165,7 +165,7 @@ pub async fn set_experiment_tag(
     let key = parse_entity_key("Tag", &required(req.key, "key")?)?;
     let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
     check_value_len("Tag value", &key, &value, MAX_EXPERIMENT_TAG_VALUE_LEN)?;
-    app.registry
+    app.metadata
         .set_experiment_tag(&id, &Tag { key, value })
         .await?;
     ok()
@@ -177,7 +177,7 @@ pub async fn delete_experiment_tag(
 ) -> ApiResult<Json<Value>> {
     let id = experiment_id_arg(req.experiment_id)?;
     let key = required(req.key, "key")?;
-    app.registry.delete_experiment_tag(&id, &key).await?;
+    app.metadata.delete_experiment_tag(&id, &key).await?;
     ok()
 }
 
@@ -219,7 +219,7 @@ pub async fn create_run(
         start_time: req.start_time,
         tags: run_tags(req.tags)?,
     };
-    let run = app.registry.create_run(&new).await?;
+    let run = app.metadata.create_run(&new).await?;
     let mut run = wire::run(&run);
     // MLflow's answer to runs/create has no `outputs` (a new run has none); runs/get has it.
     run.outputs = None;
@@ -238,7 +238,7 @@ pub async fn get_run(
     Mlflow(req): Mlflow<ByRun>,
 ) -> ApiResult<Json<Value>> {
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
-    let run = app.registry.get_run(&run_id).await?;
+    let run = app.metadata.get_run(&run_id).await?;
     Ok(Json(json!({ "run": wire::run(&run) })))
 }
 
@@ -247,7 +247,7 @@ pub async fn delete_run(
     Mlflow(req): Mlflow<ByRun>,
 ) -> ApiResult<Json<Value>> {
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
-    app.registry.delete_run(&run_id).await?;
+    app.metadata.delete_run(&run_id).await?;
     ok()
 }
 
@@ -256,7 +256,7 @@ pub async fn restore_run(
     Mlflow(req): Mlflow<ByRun>,
 ) -> ApiResult<Json<Value>> {
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
-    app.registry.restore_run(&run_id).await?;
+    app.metadata.restore_run(&run_id).await?;
     ok()
 }
 
@@ -278,7 +278,7 @@ pub async fn update_run(
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
     let status = req.status.map(|s| RunStatus::parse(&s)).transpose()?;
     let info = app
-        .registry
+        .metadata
         .update_run(&run_id, status, req.end_time, req.run_name.as_deref())
         .await?;
     Ok(Json(json!({ "run_info": wire::run_info(&info) })))
@@ -334,7 +334,7 @@ pub async fn log_metric(
 ) -> ApiResult<Json<Value>> {
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
     let metric = req.metric.parse("")?;
-    app.registry.log_batch(&run_id, &[metric], &[], &[]).await?;
+    app.metadata.log_batch(&run_id, &[metric], &[], &[]).await?;
     ok()
 }
 
@@ -360,7 +360,7 @@ pub async fn log_param(
 ) -> ApiResult<Json<Value>> {
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
     let param = param_arg(req.key, req.value)?;
-    app.registry.log_batch(&run_id, &[], &[param], &[]).await?;
+    app.metadata.log_batch(&run_id, &[], &[param], &[]).await?;
     ok()
 }
 
@@ -373,7 +373,7 @@ pub async fn set_tag(
         key: req.key,
         value: req.value,
     }]))?;
-    app.registry.log_batch(&run_id, &[], &[], &tags).await?;
+    app.metadata.log_batch(&run_id, &[], &[], &tags).await?;
     ok()
 }
 
@@ -383,7 +383,7 @@ pub async fn delete_tag(
 ) -> ApiResult<Json<Value>> {
     let run_id = run_id_arg(req.run_id, req.run_uuid)?;
     let key = required(req.key, "key")?;
-    app.registry.delete_run_tag(&run_id, &key).await?;
+    app.metadata.delete_run_tag(&run_id, &key).await?;
     ok()
 }
 
@@ -432,7 +432,7 @@ pub async fn log_batch(
         .map(|p| param_arg(p.key, p.value))
         .collect::<ApiResult<Vec<_>>>()?;
     let tags = run_tags(Some(tags))?;
-    app.registry
+    app.metadata
         .log_batch(&run_id, &metrics, &params, &tags)
         .await?;
     ok()
@@ -458,7 +458,7 @@ pub async fn get_metric_history(
     let max = super::max_results_arg(req.max_results, METRIC_HISTORY_DEFAULT, METRIC_HISTORY_MAX)?;
     let token = super::page_token_arg(req.page_token)?;
     let page = app
-        .registry
+        .metadata
         .get_metric_history(&run_id, &key, max, token.as_ref())
         .await?;
     Ok(super::paged("metrics", page, |x| json!(wire::metric(x))))
@@ -526,7 +526,7 @@ pub async fn log_inputs(
         .into_iter()
         .map(|m| required(m.model_id, "model_id"))
         .collect::<ApiResult<Vec<_>>>()?;
-    app.registry.log_inputs(&run_id, &datasets, &models).await?;
+    app.metadata.log_inputs(&run_id, &datasets, &models).await?;
     ok()
 }
 
@@ -553,7 +553,7 @@ pub async fn log_outputs(
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    app.registry.log_outputs(&run_id, &outputs).await?;
+    app.metadata.log_outputs(&run_id, &outputs).await?;
     ok()
 }
 
@@ -600,7 +600,7 @@ pub async fn search_experiments(
     let order_by = parse_experiment_order_by(&req.order_by.unwrap_or_default())?;
     let token = super::page_token_arg(req.page_token)?;
     let page = app
-        .registry
+        .metadata
         .search_experiments(
             &filter,
             &order_by,
@@ -637,7 +637,7 @@ pub async fn search_runs(
     let order_by = parse_run_order_by(&req.order_by.unwrap_or_default())?;
     let token = super::page_token_arg(req.page_token)?;
     let page = app
-        .registry
+        .metadata
         .search_runs(
             &req.experiment_ids.unwrap_or_default(),
             &filter,

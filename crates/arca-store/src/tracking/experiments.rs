@@ -2,7 +2,7 @@
 
 use super::{delete_key, load_key_values, upsert_key_value};
 use crate::sql::Bind;
-use crate::{Registry, db, now_millis};
+use crate::{MetadataStore, db, now_millis};
 use arca_core::model::Tag;
 use arca_core::tracking::{DEFAULT_EXPERIMENT_ID, Experiment, Lifecycle};
 use arca_core::{Error, Result};
@@ -69,7 +69,7 @@ pub(crate) async fn load_active_experiment(
     Ok(experiment)
 }
 
-impl Registry {
+impl MetadataStore {
     /// Creates an experiment; without an `artifact_location` its files go through the server's
     /// artifact proxy under `mlflow-artifacts:/<id>`.
     pub async fn create_experiment(

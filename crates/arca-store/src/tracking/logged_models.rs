@@ -4,7 +4,7 @@
 use super::experiments::load_active_experiment;
 use super::{delete_key, load_key_values, upsert_key_value};
 use crate::sql::Bind;
-use crate::{Registry, db, now_millis};
+use crate::{MetadataStore, db, now_millis};
 use arca_core::model::Tag;
 use arca_core::tracking::{LoggedModel, LoggedModelStatus, Metric, Param};
 use arca_core::{Error, Result};
@@ -103,7 +103,7 @@ pub(crate) async fn load_logged_model(conn: &mut AnyConnection, id: &str) -> Res
     Ok(model)
 }
 
-impl Registry {
+impl MetadataStore {
     pub async fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel> {
         let now = now_millis();
         let mut tx = self.writer.begin().await.map_err(db)?;

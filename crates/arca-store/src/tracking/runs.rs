@@ -6,7 +6,7 @@ use super::{
     delete_key, fetch_for_owners, group_by_owner, load_key_values_of, new_id, upsert_key_value,
 };
 use crate::sql::Bind;
-use crate::{Registry, db, now_millis};
+use crate::{MetadataStore, db, now_millis};
 use arca_core::model::{Page, Tag};
 use arca_core::search::PageToken;
 use arca_core::tracking::{
@@ -306,7 +306,7 @@ async fn set_run_tag(conn: &mut AnyConnection, run_id: &str, tag: &Tag) -> Resul
     Ok(())
 }
 
-impl Registry {
+impl MetadataStore {
     pub async fn create_run(&self, new: &NewRun) -> Result<Run> {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let conn = tx.acquire().await.map_err(db)?;

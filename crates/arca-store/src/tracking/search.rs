@@ -9,7 +9,7 @@ use super::logged_models::{
 use super::runs::{INFO_COLUMNS as RUN_COLUMNS, load_run_data, run_info_from_row};
 use crate::search::{next_token, push_comparison};
 use crate::sql::{Bind, SqlBuilder};
-use crate::{Registry, db};
+use crate::{MetadataStore, db};
 use arca_core::Result;
 use arca_core::model::Page;
 use arca_core::search::{
@@ -108,7 +108,7 @@ fn experiment_id_binds(ids: &[String]) -> Vec<Bind> {
         .collect()
 }
 
-impl Registry {
+impl MetadataStore {
     pub async fn search_experiments(
         &self,
         filter: &ExperimentFilter,
@@ -420,7 +420,7 @@ fn logged_model_column(attribute: LoggedModelAttribute) -> &'static str {
 mod tests {
     use super::super::IN_LIST_MAX;
     use crate::NewRun;
-    use crate::{Registry, StoreUri};
+    use crate::{MetadataStore, StoreUri};
     use arca_core::model::Tag;
     use arca_core::search::{RunAttribute, RunFilter, RunOrderBy, RunOrderKey};
     use arca_core::tracking::{Metric, Param, ViewType};
@@ -430,7 +430,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_longer_than_one_in_list_keeps_each_runs_values() {
         let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::open(&StoreUri::sqlite(dir.path().join("a.db")))
+        let registry = MetadataStore::open(&StoreUri::sqlite(dir.path().join("a.db")))
             .await
             .unwrap();
         let exp = registry.create_experiment("many", None, &[]).await.unwrap();

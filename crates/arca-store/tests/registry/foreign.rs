@@ -1,11 +1,11 @@
-//! `Registry::open` on a database that is not Arca's: refused before any write. (The real
+//! `MetadataStore::open` on a database that is not Arca's: refused before any write. (The real
 //! MLflow schema, made by `mlflow db upgrade`, is tested end to end in the arca crate's CLI
 //! tests; here another application's table stands for any foreign schema.)
 
-use arca_store::{ForeignDatabase, Registry, StoreUri};
+use arca_store::{ForeignDatabase, MetadataStore, StoreUri};
 use sqlx::{Connection, Row};
 
-fn refusal(result: anyhow::Result<Registry>) -> ForeignDatabase {
+fn refusal(result: anyhow::Result<MetadataStore>) -> ForeignDatabase {
     match result {
         Ok(_) => panic!("a foreign database was opened"),
         Err(e) => e
@@ -48,7 +48,7 @@ async fn a_sqlite_file_with_another_applications_tables_is_refused_untouched() {
     conn.close().await.unwrap();
     let before = files(dir.path());
 
-    let refused = refusal(Registry::open(&StoreUri::sqlite(&path)).await);
+    let refused = refusal(MetadataStore::open(&StoreUri::sqlite(&path)).await);
     assert_eq!(refused.tables, ["notes"]);
     assert!(!refused.is_mlflow());
     let message = refused.to_string();
@@ -80,7 +80,7 @@ async fn an_alembic_version_table_is_named_as_mlflow_with_the_way_to_copy_it() {
     conn.close().await.unwrap();
     let before = files(dir.path());
 
-    let refused = refusal(Registry::open(&StoreUri::sqlite(&path)).await);
+    let refused = refusal(MetadataStore::open(&StoreUri::sqlite(&path)).await);
     assert!(refused.is_mlflow());
     let message = refused.to_string();
     assert!(message.contains("is an MLflow database"), "{message}");
@@ -93,10 +93,10 @@ async fn an_empty_file_and_arcas_own_database_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("arca.db");
     std::fs::write(&path, b"").unwrap();
-    let registry = Registry::open(&StoreUri::sqlite(&path)).await.unwrap();
+    let registry = MetadataStore::open(&StoreUri::sqlite(&path)).await.unwrap();
     registry.close().await;
     // Reopening finds Arca's own schema.
-    let registry = Registry::open(&StoreUri::sqlite(&path)).await.unwrap();
+    let registry = MetadataStore::open(&StoreUri::sqlite(&path)).await.unwrap();
     registry.close().await;
 }
 
@@ -146,7 +146,7 @@ async fn a_postgres_schema_with_another_applications_tables_is_refused_untouched
     conn.close().await.unwrap();
     let before = tables(&url).await;
 
-    let refused = refusal(Registry::open(&StoreUri::parse(&url).unwrap()).await);
+    let refused = refusal(MetadataStore::open(&StoreUri::parse(&url).unwrap()).await);
     assert_eq!(refused.tables, ["alembic_version", "experiments"]);
     assert!(refused.is_mlflow());
     assert_eq!(

@@ -6,7 +6,7 @@
 use arca_core::Error;
 use arca_core::model::{AliasName, ModelName, NewModelVersion, Stage, Tag, VersionNumber};
 use arca_core::search::{PageToken, SearchEntity, parse_filter, parse_order_by};
-use arca_store::{NewRun, Registry, StoreUri};
+use arca_store::{MetadataStore, NewRun, StoreUri};
 use std::ops::Deref;
 use tempfile::TempDir;
 
@@ -14,36 +14,36 @@ mod foreign;
 
 /// A registry on its own database, with the folder that holds it (SQLite) kept alive.
 pub struct Store {
-    registry: Registry,
+    metadata: MetadataStore,
     _dir: Option<TempDir>,
 }
 
 impl Deref for Store {
-    type Target = Registry;
-    fn deref(&self) -> &Registry {
-        &self.registry
+    type Target = MetadataStore;
+    fn deref(&self) -> &MetadataStore {
+        &self.metadata
     }
 }
 
 impl Store {
     async fn sqlite() -> Store {
         let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::open(&StoreUri::sqlite(dir.path().join("arca.db")))
+        let metadata = MetadataStore::open(&StoreUri::sqlite(dir.path().join("arca.db")))
             .await
             .unwrap();
         Store {
-            registry,
+            metadata,
             _dir: Some(dir),
         }
     }
 
     async fn postgres() -> Option<Store> {
         let url = arca_store::testing::fresh_postgres_database().await?;
-        let registry = Registry::open(&StoreUri::parse(&url).unwrap())
+        let metadata = MetadataStore::open(&StoreUri::parse(&url).unwrap())
             .await
             .unwrap();
         Some(Store {
-            registry,
+            metadata,
             _dir: None,
         })
     }
@@ -129,7 +129,7 @@ fn not_found(result: arca_core::Result<impl std::fmt::Debug>) -> String {
 }
 
 /// A model with `count` versions from `s3://bucket/<model>/<n>`.
-async fn model_with_versions(store: &Registry, model: &str, count: i64) {
+async fn model_with_versions(store: &MetadataStore, model: &str, count: i64) {
     store
         .create_registered_model(&name(model), None, &[])
         .await
@@ -573,7 +573,7 @@ async fn sources_that_reach_a_host_or_the_local_disk_are_refused(store: Store) {
     assert_eq!(ok.version, v(1));
 }
 
-async fn new_run(store: &Registry) -> arca_core::tracking::Run {
+async fn new_run(store: &MetadataStore) -> arca_core::tracking::Run {
     let experiment = store
         .create_experiment(&format!("exp-{}", uuid_like()), None, &[])
         .await
