@@ -13,7 +13,6 @@ pub enum ErrorCode {
     EndpointNotFound,
     BadRequest,
     InternalError,
-    TemporarilyUnavailable,
     /// What MLflow answers when its artifact store cannot do what was asked (multipart uploads
     /// and presigned downloads on a local folder); the client falls back on it.
     NotImplemented,
@@ -28,7 +27,6 @@ impl ErrorCode {
             ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::InternalError => "INTERNAL_ERROR",
-            ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
         }
     }

@@ -66,7 +66,6 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::ResourceAlreadyExists
         | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
         ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
-        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
     }

@@ -5,8 +5,6 @@
 //! and production binds the configured address through the same code path.
 
 pub mod api;
-// The artifact routes live beside the other API modules; declared here so that api/mod.rs,
-// which other work edits concurrently, stays untouched.
 pub mod error;
 pub mod extract;
 pub mod tracking_wire;

@@ -37,7 +37,7 @@ use std::time::Duration;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// The registry over one database. Cheap to clone: the pools are shared.
+/// The registry's metadata in one database. Cheap to clone: the pools are shared.
 #[derive(Clone)]
 pub struct MetadataStore {
     writer: AnyPool,
@@ -66,7 +66,7 @@ impl MetadataStore {
     /// with a [`ForeignDatabase`] error before anything is written to it.
     pub async fn open(uri: &StoreUri) -> anyhow::Result<MetadataStore> {
         sqlx::any::install_default_drivers();
-        let registry = match uri {
+        let store = match uri {
             StoreUri::Sqlite { path } => {
                 // Read-only, before the pools: their first connection switches the file to WAL,
                 // which is already a write.
@@ -113,34 +113,21 @@ impl MetadataStore {
                 }
             }
         };
-        let migrator = match registry.backend {
+        let migrator = match store.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator
-            .run(&registry.writer)
+            .run(&store.writer)
             .await
             .context("running database migrations")?;
-        Ok(registry)
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
+        Ok(store)
     }
 
     /// Closes the pools; on SQLite the last connection to close checkpoints the WAL.
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
-    }
-
-    /// A cheap query that proves the database answers.
-    pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(db)?;
-        Ok(())
     }
 }
 
