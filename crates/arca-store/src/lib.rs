@@ -124,6 +124,12 @@ impl MetadataStore {
         Ok(store)
     }
 
+    /// Begins the write transaction a change runs in. The change is durable once
+    /// [`WriteTx::commit`] returns; dropping the transaction instead rolls it back.
+    pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
+        Ok(WriteTx(self.writer.begin().await.map_err(db)?))
+    }
+
     /// Closes the pools; on SQLite the last connection to close checkpoints the WAL.
     pub async fn close(&self) {
         self.reader.close().await;
@@ -153,6 +159,20 @@ async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool>
         .connect(url)
         .await
         .with_context(|| format!("opening the SQLite database {url}"))
+}
+
+/// A write transaction on the writer pool (see [`MetadataStore::write_tx`]).
+pub(crate) struct WriteTx(sqlx::Transaction<'static, sqlx::Any>);
+
+impl WriteTx {
+    /// The transaction's connection, for the statements of the change.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.0
+    }
+
+    pub(crate) async fn commit(self) -> Result<()> {
+        self.0.commit().await.map_err(db)
+    }
 }
 
 /// Wraps a database failure as an internal error; the server logs it and answers without detail.

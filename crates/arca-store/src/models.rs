@@ -7,8 +7,8 @@ use arca_core::registry::ModelUpdate;
 use arca_core::{Error, Result, model::VersionNumber, prompt};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, Row};
 use std::collections::HashMap;
 
 pub(crate) fn model_not_found(name: &str) -> Error {
@@ -73,8 +73,8 @@ impl MetadataStore {
         tags: &[Tag],
     ) -> Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let row = sqlx::query(
             "INSERT INTO registered_models (name, description, creation_time, last_updated_time) \
              VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
@@ -98,7 +98,7 @@ impl MetadataStore {
             set_model_tag_row(conn, id, tag).await?;
         }
         record_event(conn, now, name.as_str(), None, "create_model", "").await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(RegisteredModel {
             name: name.as_str().to_owned(),
             description: description.map(str::to_owned),
@@ -121,8 +121,8 @@ impl MetadataStore {
         new_name: &ModelName,
     ) -> Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let id = touch_model(conn, name, now).await?;
         if name != new_name.as_str() {
             let taken = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
@@ -154,7 +154,7 @@ impl MetadataStore {
         let detail = format!("renamed from {name}");
         record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;
         let model = load_model(conn, new_name.as_str()).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(model)
     }
 
@@ -164,10 +164,10 @@ impl MetadataStore {
         description: Option<&str>,
     ) -> Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let out = update_registered_model_in(conn, now, name, description).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -179,8 +179,8 @@ impl MetadataStore {
         update: &ModelUpdate,
     ) -> Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         if let Some(description) = &update.description {
             update_registered_model_in(conn, now, name, Some(description)).await?;
         }
@@ -191,14 +191,14 @@ impl MetadataStore {
             delete_registered_model_tag_in(conn, now, name, key).await?;
         }
         let model = load_model(conn, name).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(model)
     }
 
     pub async fn delete_registered_model(&self, name: &str) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let id = lock_model(conn, name).await?;
         for table in [
             "model_version_tags",
@@ -220,25 +220,25 @@ impl MetadataStore {
             .await
             .map_err(db)?;
         record_event(conn, now, name, None, "delete_model", "").await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         set_registered_model_tag_in(conn, now, name, tag).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         delete_registered_model_tag_in(conn, now, name, key).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -249,8 +249,8 @@ impl MetadataStore {
         version: VersionNumber,
     ) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let id = lock_model(conn, name)
             .await
             .map_err(|e| crate::versions::of_version(e, name, version))?;
@@ -274,14 +274,14 @@ impl MetadataStore {
             alias.as_str(),
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let id = lock_model(conn, name).await?;
         let deleted = sqlx::query(
             "DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2 RETURNING version",
@@ -296,7 +296,7 @@ impl MetadataStore {
             let version: i64 = row.try_get(0).map_err(db)?;
             record_event(conn, now, name, Some(version), "delete_alias", alias).await?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -9,8 +9,8 @@ use arca_core::registry::VersionUpdate;
 use arca_core::{Error, Result};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, Row};
 
 pub(crate) const DELETED_STAGE: &str = "Deleted_Internal";
 
@@ -280,8 +280,8 @@ impl MetadataStore {
         new: &NewModelVersion,
     ) -> Result<ModelVersion> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let lineage = crate::sources::check_version_source(conn, new).await?;
         // Allocating the number bumps the counter under the model row's lock, in the same
         // transaction as the insert: two writers, even in two processes, never get one number.
@@ -347,7 +347,7 @@ impl MetadataStore {
         )
         .await?;
         let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(mv)
     }
 
@@ -367,10 +367,10 @@ impl MetadataStore {
         description: Option<&str>,
     ) -> Result<ModelVersion> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let out = update_model_version_in(conn, now, name, version, description).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -383,8 +383,8 @@ impl MetadataStore {
         update: &VersionUpdate,
     ) -> Result<ModelVersion> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         if let Some(description) = &update.description {
             update_model_version_in(conn, now, name, version, Some(description)).await?;
         }
@@ -398,7 +398,7 @@ impl MetadataStore {
             transition_model_version_stage_in(conn, now, name, version, stage, false).await?;
         }
         let mv = load_version(conn, name, version).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(mv)
     }
 
@@ -416,8 +416,8 @@ impl MetadataStore {
             )));
         }
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let out = transition_model_version_stage_in(
             conn,
             now,
@@ -427,14 +427,14 @@ impl MetadataStore {
             archive_existing_versions,
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(out)
     }
 
     pub async fn delete_model_version(&self, name: &str, version: VersionNumber) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let model_id = touch_model(conn, name, now)
             .await
             .map_err(|e| of_version(e, name, version))?;
@@ -457,7 +457,7 @@ impl MetadataStore {
             .await
             .map_err(db)?;
         record_event(conn, now, name, Some(version.get()), "delete_version", "").await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -468,10 +468,10 @@ impl MetadataStore {
         tag: &Tag,
     ) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         set_model_version_tag_in(conn, now, name, version, tag).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -482,10 +482,10 @@ impl MetadataStore {
         key: &str,
     ) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         delete_model_version_tag_in(conn, now, name, version, key).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use arca_core::model::Tag;
 use arca_core::tracking::{DEFAULT_EXPERIMENT_ID, Experiment, Lifecycle};
 use arca_core::{Error, Result};
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, AnyConnection, Row};
+use sqlx::{AnyConnection, Row};
 
 const COLUMNS: &str =
     "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
@@ -85,8 +85,8 @@ impl MetadataStore {
             arca_core::artifact_path::validate_source_uri(location)?;
         }
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let id: i64 = sqlx::query(
             "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, \
              last_update_time) VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (name) DO NOTHING \
@@ -120,7 +120,7 @@ impl MetadataStore {
             )
             .await?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(id.to_string())
     }
 
@@ -148,8 +148,8 @@ impl MetadataStore {
         if new_name.trim().is_empty() {
             return Err(Error::invalid("Experiment name cannot be empty."));
         }
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let experiment = load_experiment(conn, id).await?;
         if experiment.lifecycle_stage != Lifecycle::Active {
             return Err(Error::invalid(
@@ -179,7 +179,7 @@ impl MetadataStore {
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -199,8 +199,8 @@ impl MetadataStore {
 
     async fn set_experiment_lifecycle(&self, id: &str, to: Lifecycle) -> Result<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let experiment = load_experiment(conn, id).await?;
         // MLflow looks the experiment up among those that can make the move (active ones to
         // delete, deleted ones to restore), so a second delete or restore is "not found".
@@ -228,13 +228,13 @@ impl MetadataStore {
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn set_experiment_tag(&self, id: &str, tag: &Tag) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_active_experiment(conn, id).await?;
         let numeric = parse_experiment_id(id)?;
         upsert_key_value(
@@ -246,13 +246,13 @@ impl MetadataStore {
             &tag.value,
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn delete_experiment_tag(&self, id: &str, key: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_active_experiment(conn, id).await?;
         let numeric = parse_experiment_id(id)?;
         if !delete_key(
@@ -268,7 +268,7 @@ impl MetadataStore {
                 "No tag with name: {key} in experiment with id {id}"
             )));
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use arca_core::model::Tag;
 use arca_core::tracking::{LoggedModel, LoggedModelStatus, Metric, Param};
 use arca_core::{Error, Result};
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, AnyConnection, Row};
+use sqlx::{AnyConnection, Row};
 
 pub(crate) const COLUMNS: &str = "model_id, experiment_id, name, artifact_uri, status, \
      status_message, model_type, source_run_id, creation_time, last_updated_time";
@@ -106,8 +106,8 @@ pub(crate) async fn load_logged_model(conn: &mut AnyConnection, id: &str) -> Res
 impl MetadataStore {
     pub async fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let experiment = load_active_experiment(conn, &new.experiment_id).await?;
         if let Some(run_id) = &new.source_run_id {
             super::load_run_info(conn, run_id).await?;
@@ -162,7 +162,7 @@ impl MetadataStore {
             .await?;
         }
         let model = load_logged_model(conn, &model_id).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(model)
     }
 
@@ -176,8 +176,8 @@ impl MetadataStore {
         id: &str,
         status: LoggedModelStatus,
     ) -> Result<LoggedModel> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_logged_model(conn, id).await?;
         sqlx::query(
             "UPDATE logged_models SET status = $2, last_updated_time = $3 WHERE model_id = $1",
@@ -189,13 +189,13 @@ impl MetadataStore {
         .await
         .map_err(db)?;
         let model = load_logged_model(conn, id).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(model)
     }
 
     pub async fn delete_logged_model(&self, id: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_logged_model(conn, id).await?;
         sqlx::query(
             "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = $2 \
@@ -206,13 +206,13 @@ impl MetadataStore {
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn set_logged_model_tags(&self, id: &str, tags: &[Tag]) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_logged_model(conn, id).await?;
         for t in crate::models::dedup_tags(tags) {
             upsert_key_value(
@@ -225,13 +225,13 @@ impl MetadataStore {
             )
             .await?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn delete_logged_model_tag(&self, id: &str, key: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_logged_model(conn, id).await?;
         if !delete_key(
             conn,
@@ -246,13 +246,13 @@ impl MetadataStore {
                 "No tag with key '{key}' found for logged model with ID '{id}'."
             )));
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn log_logged_model_params(&self, id: &str, params: &[Param]) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_logged_model(conn, id).await?;
         for p in params {
             upsert_key_value(
@@ -265,7 +265,7 @@ impl MetadataStore {
             )
             .await?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ use arca_core::tracking::{
 };
 use arca_core::{Error, Result};
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, AnyConnection, Row};
+use sqlx::{AnyConnection, Row};
 
 pub(crate) const INFO_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
                             lifecycle_stage, artifact_uri";
@@ -308,8 +308,8 @@ async fn set_run_tag(conn: &mut AnyConnection, run_id: &str, tag: &Tag) -> Resul
 
 impl MetadataStore {
     pub async fn create_run(&self, new: &NewRun) -> Result<Run> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let experiment = load_active_experiment(conn, &new.experiment_id).await?;
         let run_id = new_id();
         let name = new
@@ -352,7 +352,7 @@ impl MetadataStore {
         };
         set_run_tag(conn, &run_id, &name_tag).await?;
         let run = load_run(conn, &run_id).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(run)
     }
 
@@ -368,8 +368,8 @@ impl MetadataStore {
         end_time: Option<i64>,
         run_name: Option<&str>,
     ) -> Result<RunInfo> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_active_run(conn, run_id).await?;
         if let Some(status) = status {
             sqlx::query("UPDATE runs SET status = $2 WHERE run_uuid = $1")
@@ -395,7 +395,7 @@ impl MetadataStore {
             set_run_tag(conn, run_id, &tag).await?;
         }
         let info = load_run_info(conn, run_id).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(info)
     }
 
@@ -408,8 +408,8 @@ impl MetadataStore {
     }
 
     async fn set_run_lifecycle(&self, run_id: &str, to: Lifecycle) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_run_info(conn, run_id).await?;
         let deleted_time = (to == Lifecycle::Deleted).then(now_millis);
         sqlx::query("UPDATE runs SET lifecycle_stage = $2, deleted_time = $3 WHERE run_uuid = $1")
@@ -419,7 +419,7 @@ impl MetadataStore {
             .execute(&mut *conn)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -431,8 +431,8 @@ impl MetadataStore {
         params: &[Param],
         tags: &[Tag],
     ) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_active_run(conn, run_id).await?;
         for (i, p) in params.iter().enumerate() {
             if let Some(other) = params[..i]
@@ -452,20 +452,20 @@ impl MetadataStore {
         for tag in tags {
             set_run_tag(conn, run_id, tag).await?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_active_run(conn, run_id).await?;
         if !delete_key(conn, "run_tags", "run_uuid", Bind::Text(run_id.into()), key).await? {
             return Err(Error::not_found(format!(
                 "No tag with name: {key} in run with id {run_id}"
             )));
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -510,8 +510,8 @@ impl MetadataStore {
         datasets: &[DatasetInput],
         model_ids: &[String],
     ) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         let info = load_active_run(conn, run_id).await?;
         let experiment_id: i64 = info.experiment_id.parse().unwrap_or_default();
         for input in datasets {
@@ -572,13 +572,13 @@ impl MetadataStore {
             .await
             .map_err(db)?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn log_outputs(&self, run_id: &str, outputs: &[ModelOutput]) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let conn = tx.acquire().await.map_err(db)?;
+        let mut tx = self.write_tx().await?;
+        let conn = tx.conn();
         load_active_run(conn, run_id).await?;
         for output in outputs {
             sqlx::query(
@@ -592,7 +592,7 @@ impl MetadataStore {
             .await
             .map_err(db)?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(())
     }
 }
