@@ -74,10 +74,11 @@ pub(crate) async fn check_version_source(
     if uri.scheme.as_deref() == Some("models") && !is_logged_model_uri(&uri) {
         lineage = registry_lineage(conn, source, &uri, new).await?;
     }
-    match lineage.model_id.clone() {
-        Some(model_id) => check_model_source(conn, &lineage.source, &model_id).await?,
-        None => check_run_source(conn, &lineage.source, &lineage.run_id).await?,
-    }
+    let owner = match &lineage.model_id {
+        Some(model_id) => Owner::LoggedModel(model_id),
+        None => Owner::Run(&lineage.run_id),
+    };
+    check_owned_source(conn, &lineage.source, owner).await?;
     Ok(lineage)
 }
 
@@ -168,70 +169,74 @@ async fn newest(conn: &mut AnyConnection, model: i64, stage: Option<&str>) -> Re
         .ok_or_else(|| Error::not_found("No versions found for the model version source."))
 }
 
-async fn check_run_source(conn: &mut AnyConnection, source: &str, run_id: &str) -> Result<()> {
-    let uri = Uri::split(source);
-    if uri.is_local() {
-        return Err(Error::invalid(format!(
-            "Invalid model version source: '{source}'. To use a local path as a model version \
-             source, the run_id request parameter has to be specified and the local path has to \
-             be contained within the artifact directory of the run specified by the run_id."
-        )));
-    }
-    check_absolute_path(source)?;
-    match uri.scheme.as_deref() {
-        Some("runs")
-            if uri.authority.is_some() || run_id.is_empty() || uri.first_segment() != run_id =>
-        {
-            return Err(invalid_source(source, "run_id"));
-        }
-        Some("models") if uri.authority.is_some() || is_logged_model_uri(&uri) => {
-            return Err(invalid_source(source, "model_id"));
-        }
-        _ => {}
-    }
-    if uri.is_artifact_proxy() {
-        let root = artifact_root(
-            conn,
-            "SELECT artifact_uri FROM runs WHERE run_uuid = $1",
-            run_id,
-        )
-        .await?;
-        if !root.is_some_and(|root| Uri::split(&root).contains(&uri)) {
-            return Err(invalid_source(source, "run_id"));
-        }
-    }
-    Ok(())
+/// What a new version's files must belong to: the run or the logged model the request names.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    Run(&'a str),
+    LoggedModel(&'a str),
 }
 
-async fn check_model_source(conn: &mut AnyConnection, source: &str, model_id: &str) -> Result<()> {
+impl Owner<'_> {
+    /// The request field that names it.
+    fn field(self) -> &'static str {
+        match self {
+            Owner::Run(_) => "run_id",
+            Owner::LoggedModel(_) => "model_id",
+        }
+    }
+
+    /// Where its artifacts are.
+    fn root_query(self) -> &'static str {
+        match self {
+            Owner::Run(_) => "SELECT artifact_uri FROM runs WHERE run_uuid = $1",
+            Owner::LoggedModel(_) => "SELECT artifact_uri FROM logged_models WHERE model_id = $1",
+        }
+    }
+}
+
+/// The source must be a remote absolute path, and when it points into this registry's own
+/// artifacts (`runs:/`, `models:/m-`, `mlflow-artifacts:/`) it must lie in the owner's.
+async fn check_owned_source(
+    conn: &mut AnyConnection,
+    source: &str,
+    owner: Owner<'_>,
+) -> Result<()> {
+    let field = owner.field();
     let uri = Uri::split(source);
     if uri.is_local() {
         return Err(Error::invalid(format!(
             "Invalid model version source: '{source}'. To use a local path as a model version \
-             source, the model_id request parameter has to be specified and the local path has to \
-             be contained within the artifact directory of the run specified by the model_id."
+             source, the {field} request parameter has to be specified and the local path has to \
+             be contained within the artifact directory of the run specified by the {field}."
         )));
     }
     check_absolute_path(source)?;
-    match uri.scheme.as_deref() {
-        Some("models") if uri.authority.is_some() => {
-            return Err(invalid_source(source, "model_id"));
+    let elsewhere = uri.authority.is_some();
+    let refused = match (uri.scheme.as_deref(), owner) {
+        (Some("runs"), Owner::Run(id))
+            if elsewhere || id.is_empty() || uri.first_segment() != id =>
+        {
+            Some("run_id")
         }
-        Some("models") if is_logged_model_uri(&uri) && uri.first_segment() != model_id => {
-            return Err(invalid_source(source, "model_id"));
+        (Some("runs"), Owner::LoggedModel(_)) => Some("model_id"),
+        (Some("models"), Owner::Run(_)) if elsewhere || is_logged_model_uri(&uri) => {
+            Some("model_id")
         }
-        Some("runs") => return Err(invalid_source(source, "model_id")),
-        _ => {}
+        (Some("models"), Owner::LoggedModel(id))
+            if elsewhere || (is_logged_model_uri(&uri) && uri.first_segment() != id) =>
+        {
+            Some("model_id")
+        }
+        _ => None,
+    };
+    if let Some(field) = refused {
+        return Err(invalid_source(source, field));
     }
     if uri.is_artifact_proxy() {
-        let root = artifact_root(
-            conn,
-            "SELECT artifact_uri FROM logged_models WHERE model_id = $1",
-            model_id,
-        )
-        .await?;
+        let (Owner::Run(id) | Owner::LoggedModel(id)) = owner;
+        let root = artifact_root(conn, owner.root_query(), id).await?;
         if !root.is_some_and(|root| Uri::split(&root).contains(&uri)) {
-            return Err(invalid_source(source, "model_id"));
+            return Err(invalid_source(source, field));
         }
     }
     Ok(())
