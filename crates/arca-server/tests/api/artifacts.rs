@@ -8,30 +8,13 @@
 //! MLflow's CVEs used, and check three things: the answer is a 4xx, a sentinel file just outside
 //! the artifact root is untouched, and no file appeared anywhere in the server's folder.
 
-use crate::helpers::{Backend, TestApp, assert_error};
+use crate::helpers::{Backend, TestApp, assert_error, pseudo_random, sha256_hex};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 async fn manifest(app: &TestApp, path: &str) -> (StatusCode, Value) {
     let resp = app
@@ -310,32 +293,14 @@ crate::on_both_backends!(
     an_interrupted_upload_leaves_nothing,
 );
 
-mod s3 {
-    use crate::helpers::TestApp;
-
-    macro_rules! on_s3 {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[tokio::test]
-                #[ignore = "needs ARCA_TEST_S3_ENDPOINT (an S3-compatible server): run ./scripts/test.sh"]
-                async fn $name() {
-                    if let Some(app) = TestApp::spawn_with_s3_artifacts().await {
-                        super::$name(app).await;
-                    }
-                }
-            )*
-        };
-    }
-
-    on_s3!(
-        upload_download_round_trip_records_the_digest,
-        listing_has_mlflow_shape,
-        put_overwrites_the_file_and_its_digest,
-        delete_removes_files_directories_and_their_records,
-        missing_artifacts_are_404,
-        an_interrupted_upload_leaves_nothing,
-    );
-}
+crate::on_s3!(
+    upload_download_round_trip_records_the_digest,
+    listing_has_mlflow_shape,
+    put_overwrites_the_file_and_its_digest,
+    delete_removes_files_directories_and_their_records,
+    missing_artifacts_are_404,
+    an_interrupted_upload_leaves_nothing,
+);
 
 #[tokio::test]
 async fn server_info_offers_plain_proxied_transfers() {

@@ -230,6 +230,43 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs each listed test (an `async fn(TestApp)`) on a server whose artifacts are in the
+/// S3-compatible server the test command starts.
+#[macro_export]
+macro_rules! on_s3 {
+    ($($name:ident),* $(,)?) => {
+        mod s3 {
+            $(
+                #[tokio::test]
+                #[ignore = "needs ARCA_TEST_S3_ENDPOINT (an S3-compatible server): run ./scripts/test.sh"]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn_with_s3_artifacts().await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(data))
+}
+
+/// Deterministic bytes that do not compress.
+pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
 /// Where a test server keeps its artifacts.
 pub enum Artifacts {
     Local(std::path::PathBuf),

@@ -6,26 +6,13 @@
 //! message the client falls back on). The S3 tests run against the S3-compatible test server
 //! when `ARCA_TEST_S3_ENDPOINT` is set (skipped otherwise, failed with `ARCA_REQUIRE_S3=1`).
 
-use crate::helpers::{Backend, TestApp, assert_error, read};
+use crate::helpers::{Backend, TestApp, assert_error, pseudo_random, read, sha256_hex};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
 /// S3's smallest part but the last.
 const PART: usize = 5 * MIB;
-
-fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 impl TestApp {
     async fn mpu(&self, action: &str, dir: &str, body: Value) -> (StatusCode, Value) {
@@ -114,10 +101,6 @@ impl TestApp {
         let upload_id = created["upload_id"].as_str().unwrap().to_owned();
         (upload_id, Value::Array(parts))
     }
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
 }
 
 // ------------------------------------------------------------------ local folder
@@ -376,26 +359,8 @@ async fn bad_completions_are_the_callers_mistake(app: TestApp) {
     );
 }
 
-mod s3 {
-    use crate::helpers::TestApp;
-
-    macro_rules! on_s3 {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[tokio::test]
-                #[ignore = "needs ARCA_TEST_S3_ENDPOINT (an S3-compatible server): run ./scripts/test.sh"]
-                async fn $name() {
-                    if let Some(app) = TestApp::spawn_with_s3_artifacts().await {
-                        super::$name(app).await;
-                    }
-                }
-            )*
-        };
-    }
-
-    on_s3!(
-        a_large_file_goes_straight_to_the_bucket_and_is_recorded,
-        an_aborted_upload_leaves_nothing,
-        bad_completions_are_the_callers_mistake,
-    );
-}
+crate::on_s3!(
+    a_large_file_goes_straight_to_the_bucket_and_is_recorded,
+    an_aborted_upload_leaves_nothing,
+    bad_completions_are_the_callers_mistake,
+);
