@@ -8,6 +8,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod tracking_wire;
+pub mod ui;
 pub mod wire;
 
 use crate::error::ApiError;
@@ -34,12 +35,17 @@ pub struct Config {
     /// `object_store` settings (`aws_endpoint`, `aws_access_key_id`, ...) that take precedence
     /// over the `AWS_*`/`GOOGLE_*`/`AZURE_*` environment; empty in the usual case.
     pub artifacts_options: Vec<(String, String)>,
+    /// A path prefix for every route (`/mlflow`), for a reverse proxy that serves Arca below
+    /// one; empty for none. As `mlflow server --static-prefix`.
+    pub static_prefix: String,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub metadata: MetadataStore,
     pub artifacts: ArtifactStore,
+    /// `Config::static_prefix`, for the links the UI writes.
+    pub static_prefix: String,
 }
 
 pub struct Application {
@@ -64,6 +70,7 @@ impl Application {
         let router = router(AppState {
             metadata: metadata.clone(),
             artifacts,
+            static_prefix: config.static_prefix.clone(),
         });
         Ok(Application {
             listener,
@@ -92,7 +99,9 @@ impl Application {
 
 pub fn router(state: AppState) -> Router {
     let mlflow = api::mlflow_routes();
-    Router::new()
+    let prefix = state.static_prefix.clone();
+    let app = Router::new()
+        .merge(ui::routes())
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .nest("/api/2.0/mlflow", mlflow.clone())
@@ -101,8 +110,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
-        .with_state(state)
-        .layer(middleware::from_fn(log_request))
+        .with_state(state);
+    let app = if prefix.is_empty() {
+        app
+    } else {
+        Router::new()
+            .nest(&prefix, app)
+            .fallback(endpoint_not_found)
+    };
+    app.layer(middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
 }
 

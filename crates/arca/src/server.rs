@@ -29,6 +29,23 @@ pub struct ServerArgs {
     /// Folder for the default database and artifacts; created on first start.
     #[arg(long, env = "ARCA_DATA_DIR", default_value = "./arca-data")]
     data_dir: PathBuf,
+    /// Serve everything (UI and API) below this path, e.g. /mlflow, for a reverse proxy that
+    /// forwards that path to Arca. As `mlflow server --static-prefix`.
+    #[arg(long, env = "ARCA_STATIC_PREFIX", value_parser = parse_static_prefix)]
+    static_prefix: Option<String>,
+}
+
+fn parse_static_prefix(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim_end_matches('/');
+    if !trimmed.starts_with('/') || trimmed.len() < 2 {
+        return Err(format!(
+            "'{raw}' is not a path prefix: it must start with '/', as in /mlflow"
+        ));
+    }
+    if trimmed.contains(['?', '#', ' ']) || trimmed.contains("//") {
+        return Err(format!("'{raw}' is not a plain path prefix such as /mlflow"));
+    }
+    Ok(trimmed.to_owned())
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -59,6 +76,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             store: store.clone(),
             artifacts_destination: artifacts_destination.clone(),
             artifacts_options: Vec::new(),
+            static_prefix: args.static_prefix.clone().unwrap_or_default(),
         },
         listener,
     )
@@ -68,7 +86,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         store = %store.redacted(),
         artifacts = %artifacts_destination,
         startup_ms = started.elapsed().as_millis() as u64,
-        "arca server listening on http://{addr}"
+        "arca server listening on http://{addr}{}",
+        args.static_prefix.as_deref().unwrap_or("/")
     );
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("arca server stopped");

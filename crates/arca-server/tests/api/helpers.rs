@@ -54,6 +54,7 @@ impl TestApp {
                 store: store.clone(),
                 artifacts_destination,
                 artifacts_options,
+                static_prefix: String::new(),
             },
             listener,
         )
