@@ -43,7 +43,9 @@ fn parse_static_prefix(raw: &str) -> Result<String, String> {
         ));
     }
     if trimmed.contains(['?', '#', ' ']) || trimmed.contains("//") {
-        return Err(format!("'{raw}' is not a plain path prefix such as /mlflow"));
+        return Err(format!(
+            "'{raw}' is not a plain path prefix such as /mlflow"
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -87,7 +89,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         artifacts = %artifacts_destination,
         startup_ms = started.elapsed().as_millis() as u64,
         "arca server listening on http://{addr}{}",
-        args.static_prefix.as_deref().unwrap_or("/")
+        args.static_prefix.as_deref().unwrap_or("")
     );
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("arca server stopped");

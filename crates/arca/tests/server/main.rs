@@ -207,3 +207,57 @@ async fn two_processes_sharing_postgres_hand_out_each_version_once() {
     versions.sort_unstable();
     assert_eq!(versions, (1..=50).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_static_prefix_moves_the_ui_and_the_api_below_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &["--static-prefix", "/mlflow/"]);
+    assert!(
+        server.base.ends_with("/mlflow"),
+        "the log names the prefixed address: {}",
+        server.base
+    );
+    let client = reqwest::Client::new();
+    post(
+        &client,
+        server.api("registered-models/create"),
+        json!({"name": "behind-a-proxy"}),
+    )
+    .await;
+
+    let page = client
+        .get(format!("{}/models", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("behind-a-proxy"), "{html}");
+    assert!(
+        html.contains(r#"href="/mlflow/models/behind-a-proxy""#),
+        "links carry the prefix: {html}"
+    );
+    assert!(html.contains(r#"href="/mlflow/static/app."#), "{html}");
+
+    // Nothing answers outside the prefix.
+    let root = server.base.trim_end_matches("/mlflow");
+    let outside = client
+        .get(format!("{root}/api/2.0/mlflow/registered-models/search"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), 404);
+}
+
+#[test]
+fn a_static_prefix_must_be_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arca"))
+        .args(["server", "--port", "0", "--static-prefix", "mlflow"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("must start with '/'"), "{stderr}");
+}
