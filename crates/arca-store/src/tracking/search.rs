@@ -7,10 +7,10 @@ use super::logged_models::{
     COLUMNS as LM_COLUMNS, attach_logged_model_details, logged_model_from_row,
 };
 use super::runs::{INFO_COLUMNS as RUN_COLUMNS, load_run_data, run_info_from_row};
+use crate::MetadataStore;
+use crate::error::Result;
 use crate::search::{next_token, push_comparison};
 use crate::sql::{Bind, SqlBuilder};
-use crate::{MetadataStore, db};
-use arca_core::Result;
 use arca_core::model::Page;
 use arca_core::search::{
     Comparator, DatasetField, ExperimentAttribute, ExperimentClause, ExperimentFilter,
@@ -116,7 +116,7 @@ impl MetadataStore {
         view: ViewType,
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<Experiment>> {
+    ) -> arca_core::Result<Page<Experiment>> {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(
             "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, \
@@ -175,30 +175,32 @@ impl MetadataStore {
             q.push(if o.ascending { " ASC" } else { " DESC" });
         }
         push_page(&mut q, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = rows
-            .iter()
-            .take(max_results as usize)
-            .map(experiment_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let ids = rows
-            .iter()
-            .take(max_results as usize)
-            .map(|row| Ok(Bind::Int(row.try_get("experiment_id").map_err(db)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let mut tags =
-            load_key_values_of::<i64>(&mut conn, "experiment_tags", "experiment_id", &ids).await?;
-        for (e, id) in items.iter_mut().zip(&ids) {
-            if let Bind::Int(id) = id {
-                e.tags = tags.remove(id).unwrap_or_default();
+        self.read(async |conn| {
+            let rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            let mut items = rows
+                .iter()
+                .take(max_results as usize)
+                .map(experiment_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            let ids = rows
+                .iter()
+                .take(max_results as usize)
+                .map(|row| Ok(Bind::Int(row.try_get("experiment_id")?)))
+                .collect::<Result<Vec<_>>>()?;
+            let mut tags =
+                load_key_values_of::<i64>(conn, "experiment_tags", "experiment_id", &ids).await?;
+            for (e, id) in items.iter_mut().zip(&ids) {
+                if let Bind::Int(id) = id {
+                    e.tags = tags.remove(id).unwrap_or_default();
+                }
             }
-        }
-        Ok(Page {
-            items,
-            next_page_token,
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 
     pub async fn search_runs(
@@ -209,7 +211,7 @@ impl MetadataStore {
         view: ViewType,
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<Run>> {
+    ) -> arca_core::Result<Page<Run>> {
         let offset = page_token.map_or(0, |t| t.offset);
         if experiment_ids.is_empty() {
             return Ok(Page {
@@ -292,19 +294,21 @@ impl MetadataStore {
             push_nulls_last(&mut q, expr, o.ascending);
         }
         push_page(&mut q, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        let infos = rows
-            .iter()
-            .take(max_results as usize)
-            .map(run_info_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let items = load_run_data(&mut conn, infos).await?;
-        Ok(Page {
-            items,
-            next_page_token,
+        self.read(async |conn| {
+            let rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            let infos = rows
+                .iter()
+                .take(max_results as usize)
+                .map(run_info_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            let items = load_run_data(conn, infos).await?;
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 
     pub async fn search_logged_models(
@@ -314,7 +318,7 @@ impl MetadataStore {
         order_by: &[LoggedModelOrderBy],
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<LoggedModel>> {
+    ) -> arca_core::Result<Page<LoggedModel>> {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(&format!(
             "SELECT {} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'",
@@ -375,19 +379,21 @@ impl MetadataStore {
             }
         }
         push_page(&mut q, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = Vec::new();
-        for row in rows.iter().take(max_results as usize) {
-            let mut model = logged_model_from_row(row)?;
-            attach_logged_model_details(&mut conn, &mut model).await?;
-            items.push(model);
-        }
-        Ok(Page {
-            items,
-            next_page_token,
+        self.read(async |conn| {
+            let rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            let mut items = Vec::new();
+            for row in rows.iter().take(max_results as usize) {
+                let mut model = logged_model_from_row(row)?;
+                attach_logged_model_details(conn, &mut model).await?;
+                items.push(model);
+            }
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 }
 
