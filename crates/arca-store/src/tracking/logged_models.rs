@@ -2,7 +2,7 @@
 //! uploaded, then registered as model versions (`source = models:/m-<id>`).
 
 use super::experiments::load_active_experiment;
-use super::{delete_key, load_key_values, upsert_key_value};
+use super::{delete_key, fetch_for_owners, group_by_owner, load_key_values_of, upsert_key_value};
 use crate::error::Result;
 use crate::sql::Bind;
 use crate::{MetadataStore, now_millis};
@@ -49,39 +49,51 @@ pub(crate) fn logged_model_from_row(row: &AnyRow) -> Result<LoggedModel> {
     })
 }
 
-/// Fills in tags, params and the metrics runs logged against this model.
+/// Fills in the tags, params and metrics (those runs logged against each model) of `models`:
+/// one statement per child table per `IN_LIST_MAX` models, so that a search page costs the
+/// same few statements whatever its size, as `load_run_data` does for runs.
 pub(crate) async fn attach_logged_model_details(
     conn: &mut AnyConnection,
-    model: &mut LoggedModel,
+    models: &mut [LoggedModel],
 ) -> Result<()> {
-    let id = Bind::Text(model.model_id.clone());
-    model.tags = load_key_values(conn, "logged_model_tags", "model_id", id.clone()).await?;
-    model.params = load_key_values(conn, "logged_model_params", "model_id", id)
-        .await?
-        .into_iter()
-        .map(|t| Param {
-            key: t.key,
-            value: t.value,
-        })
+    let ids: Vec<Bind> = models
+        .iter()
+        .map(|m| Bind::Text(m.model_id.clone()))
         .collect();
-    model.metrics = sqlx::query(
-        "SELECT run_uuid, key, value, is_nan, timestamp, step, dataset_name, dataset_digest \
-         FROM metrics WHERE model_id = $1 ORDER BY key, step, timestamp",
+    let mut tags =
+        load_key_values_of::<String>(conn, "logged_model_tags", "model_id", &ids).await?;
+    let mut params =
+        load_key_values_of::<String>(conn, "logged_model_params", "model_id", &ids).await?;
+    let rows = fetch_for_owners(
+        conn,
+        "SELECT model_id, run_uuid, key, value, is_nan, timestamp, step, dataset_name, \
+         dataset_digest FROM metrics WHERE model_id IN ",
+        &ids,
+        " ORDER BY model_id, key, step, timestamp",
     )
-    .bind(model.model_id.as_str())
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
+    .await?;
+    let mut metrics = group_by_owner::<String, _>(&rows, |r| {
         Ok(Metric {
-            model_id: Some(model.model_id.clone()),
+            model_id: Some(r.try_get("model_id")?),
             dataset_name: r.try_get("dataset_name")?,
             dataset_digest: r.try_get("dataset_digest")?,
             run_id: Some(r.try_get("run_uuid")?),
             ..super::runs::metric_from_row(r)?
         })
-    })
-    .collect::<Result<Vec<_>>>()?;
+    })?;
+    for model in models {
+        model.tags = tags.remove(&model.model_id).unwrap_or_default();
+        model.params = params
+            .remove(&model.model_id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| Param {
+                key: t.key,
+                value: t.value,
+            })
+            .collect();
+        model.metrics = metrics.remove(&model.model_id).unwrap_or_default();
+    }
     Ok(())
 }
 
@@ -95,7 +107,7 @@ pub(crate) async fn load_logged_model(conn: &mut AnyConnection, id: &str) -> Res
     .await?
     .ok_or_else(|| logged_model_not_found(id))?;
     let mut model = logged_model_from_row(&row)?;
-    attach_logged_model_details(conn, &mut model).await?;
+    attach_logged_model_details(conn, std::slice::from_mut(&mut model)).await?;
     Ok(model)
 }
 
