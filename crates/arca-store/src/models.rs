@@ -160,11 +160,8 @@ impl MetadataStore {
         description: Option<&str>,
     ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        self.write(async |conn| {
-            let out = update_registered_model_in(conn, now, name, description).await?;
-            Ok(out)
-        })
-        .await
+        self.write(async |conn| update_registered_model_in(conn, now, name, description).await)
+            .await
     }
 
     /// A model's description and tags changed together (the `ModelRegistry` flavors' update),
@@ -220,11 +217,8 @@ impl MetadataStore {
 
     pub async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
-            set_registered_model_tag_in(conn, now, name, tag).await?;
-            Ok(())
-        })
-        .await
+        self.write(async |conn| set_registered_model_tag_in(conn, now, name, tag).await)
+            .await
     }
 
     pub async fn delete_registered_model_tag(
@@ -233,11 +227,8 @@ impl MetadataStore {
         key: &str,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
-            delete_registered_model_tag_in(conn, now, name, key).await?;
-            Ok(())
-        })
-        .await
+        self.write(async |conn| delete_registered_model_tag_in(conn, now, name, key).await)
+            .await
     }
 
     pub async fn set_registered_model_alias(

@@ -358,8 +358,7 @@ impl MetadataStore {
     ) -> arca_core::Result<ModelVersion> {
         let now = now_millis();
         self.write(async |conn| {
-            let out = update_model_version_in(conn, now, name, version, description).await?;
-            Ok(out)
+            update_model_version_in(conn, now, name, version, description).await
         })
         .await
     }
@@ -462,11 +461,8 @@ impl MetadataStore {
         tag: &Tag,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
-            set_model_version_tag_in(conn, now, name, version, tag).await?;
-            Ok(())
-        })
-        .await
+        self.write(async |conn| set_model_version_tag_in(conn, now, name, version, tag).await)
+            .await
     }
 
     pub async fn delete_model_version_tag(
@@ -476,11 +472,8 @@ impl MetadataStore {
         key: &str,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
-            delete_model_version_tag_in(conn, now, name, version, key).await?;
-            Ok(())
-        })
-        .await
+        self.write(async |conn| delete_model_version_tag_in(conn, now, name, version, key).await)
+            .await
     }
 
     /// Where a version's files are: its source, through copies (`models:/<name>/<version>`),
