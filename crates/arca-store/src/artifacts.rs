@@ -9,17 +9,17 @@
 //! scan on the primary key, with no LIKE pattern to escape. PostgreSQL's column is
 //! `COLLATE "C"` so that both backends compare bytes.
 
-use crate::{MetadataStore, db, now_millis};
-use arca_core::Result;
+use crate::error::Result;
+use crate::{MetadataStore, now_millis};
 use arca_core::artifact_path::{ArtifactDigest, ArtifactPath};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 fn digest_from_row(row: &AnyRow) -> Result<ArtifactDigest> {
     Ok(ArtifactDigest {
-        path: row.try_get("path").map_err(db)?,
-        size: row.try_get("size").map_err(db)?,
-        sha256: row.try_get("sha256").map_err(db)?,
+        path: row.try_get("path")?,
+        size: row.try_get("size")?,
+        sha256: row.try_get("sha256")?,
     })
 }
 
@@ -35,33 +35,41 @@ impl MetadataStore {
         path: &ArtifactPath,
         size: u64,
         sha256: &str,
-    ) -> Result<()> {
+    ) -> arca_core::Result<()> {
         let size = i64::try_from(size).map_err(|e| db_value("size", e))?;
-        sqlx::query(
-            "INSERT INTO artifact_files (path, size, sha256, stored_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, \
-             stored_at = excluded.stored_at",
-        )
-        .bind(path.as_str())
-        .bind(size)
-        .bind(sha256)
-        .bind(now_millis())
-        .execute(&self.writer)
+        self.write(async |conn| {
+            sqlx::query(
+                "INSERT INTO artifact_files (path, size, sha256, stored_at) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
+                 sha256 = excluded.sha256, stored_at = excluded.stored_at",
+            )
+            .bind(path.as_str())
+            .bind(size)
+            .bind(sha256)
+            .bind(now_millis())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
         .await
-        .map_err(db)?;
-        Ok(())
     }
 
     /// The recorded size and SHA-256 of one file, if it was recorded.
-    pub async fn artifact_digest(&self, path: &ArtifactPath) -> Result<Option<ArtifactDigest>> {
-        sqlx::query("SELECT path, size, sha256 FROM artifact_files WHERE path = $1")
-            .bind(path.as_str())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(digest_from_row)
-            .transpose()
+    pub async fn artifact_digest(
+        &self,
+        path: &ArtifactPath,
+    ) -> arca_core::Result<Option<ArtifactDigest>> {
+        self.read(async |conn| {
+            sqlx::query("SELECT path, size, sha256 FROM artifact_files WHERE path = $1")
+                .bind(path.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
+                .as_ref()
+                .map(digest_from_row)
+                .transpose()
+        })
+        .await
     }
 
     /// Every recorded file below `dir` (`None`: the whole store), at any depth, by path. Paths
@@ -69,30 +77,31 @@ impl MetadataStore {
     pub async fn artifact_manifest(
         &self,
         dir: Option<&ArtifactPath>,
-    ) -> Result<Vec<ArtifactDigest>> {
-        let rows = match dir {
-            Some(dir) => {
-                let (from, to) = below(dir);
-                sqlx::query(
-                    "SELECT path, size, sha256 FROM artifact_files \
-                     WHERE path >= $1 AND path < $2 ORDER BY path",
-                )
-                .bind(from)
-                .bind(to)
-                .fetch_all(&self.reader)
-                .await
-            }
-            None => {
-                sqlx::query("SELECT path, size, sha256 FROM artifact_files ORDER BY path")
-                    .fetch_all(&self.reader)
-                    .await
-            }
-        }
-        .map_err(db)?;
-        rows.iter().map(digest_from_row).collect()
+    ) -> arca_core::Result<Vec<ArtifactDigest>> {
+        self.read(async |conn| {
+            let rows = match dir {
+                Some(dir) => {
+                    let (from, to) = below(dir);
+                    sqlx::query(
+                        "SELECT path, size, sha256 FROM artifact_files \
+                         WHERE path >= $1 AND path < $2 ORDER BY path",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *conn)
+                    .await?
+                }
+                None => {
+                    sqlx::query("SELECT path, size, sha256 FROM artifact_files ORDER BY path")
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+            };
+            rows.iter().map(digest_from_row).collect()
+        })
+        .await
     }
 
-    /// Forgets the file at `path` and every file below `path/`; returns how many records went.
     /// Records a file the artifact store has just stored. When that fails, any record of an
     /// earlier file at the same path is dropped as well: a download of the new bytes must never
     /// be checked against the old digest (unrecorded files are served unverified).
@@ -101,7 +110,7 @@ impl MetadataStore {
         path: &ArtifactPath,
         size: u64,
         sha256: &str,
-    ) -> Result<()> {
+    ) -> arca_core::Result<()> {
         if let Err(err) = self.record_artifact(path, size, sha256).await {
             let _ = self.forget_artifacts(path).await;
             return Err(err);
@@ -109,17 +118,21 @@ impl MetadataStore {
         Ok(())
     }
 
-    pub async fn forget_artifacts(&self, path: &ArtifactPath) -> Result<u64> {
+    /// Forgets the file at `path` and every file below `path/`; returns how many records went.
+    pub async fn forget_artifacts(&self, path: &ArtifactPath) -> arca_core::Result<u64> {
         let (from, to) = below(path);
-        let done =
-            sqlx::query("DELETE FROM artifact_files WHERE path = $1 OR (path >= $2 AND path < $3)")
-                .bind(path.as_str())
-                .bind(from)
-                .bind(to)
-                .execute(&self.writer)
-                .await
-                .map_err(db)?;
-        Ok(done.rows_affected())
+        self.write(async |conn| {
+            let done = sqlx::query(
+                "DELETE FROM artifact_files WHERE path = $1 OR (path >= $2 AND path < $3)",
+            )
+            .bind(path.as_str())
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 }
 

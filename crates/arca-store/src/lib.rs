@@ -11,6 +11,7 @@
 //! in the pool, readers use their own pool and never wait for writers (WAL).
 
 mod artifacts;
+mod error;
 mod guard;
 mod models;
 mod search;
@@ -27,7 +28,7 @@ pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
 
 use anyhow::Context;
-use arca_core::{Error, Result};
+use error::{Result, StoreError};
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection};
@@ -124,10 +125,33 @@ impl MetadataStore {
         Ok(store)
     }
 
-    /// Begins the write transaction a change runs in. The change is durable once
-    /// [`WriteTx::commit`] returns; dropping the transaction instead rolls it back.
-    pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
-        Ok(WriteTx(self.writer.begin().await.map_err(db)?))
+    /// Runs `work` as one unit of work: in a write transaction that commits only when `work`
+    /// succeeds, so a caller that got `Ok` holds a durable change and an error leaves none.
+    /// This is also where the crate's [`StoreError`] turns back into `arca_core::Error`.
+    pub(crate) async fn write<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T>,
+    ) -> arca_core::Result<T> {
+        let unit = async {
+            let mut tx = self.writer.begin().await?;
+            let out = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(out)
+        };
+        Ok(unit.await?)
+    }
+
+    /// Runs `work` on a reader connection: it sees committed changes only and never waits for
+    /// a writer.
+    pub(crate) async fn read<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T>,
+    ) -> arca_core::Result<T> {
+        let unit = async {
+            let mut conn = self.reader.acquire().await?;
+            work(&mut conn).await
+        };
+        Ok(unit.await?)
     }
 
     /// Closes the pools; on SQLite the last connection to close checkpoints the WAL.
@@ -161,25 +185,6 @@ async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool>
         .with_context(|| format!("opening the SQLite database {url}"))
 }
 
-/// A write transaction on the writer pool (see [`MetadataStore::write_tx`]).
-pub(crate) struct WriteTx(sqlx::Transaction<'static, sqlx::Any>);
-
-impl WriteTx {
-    /// The transaction's connection, for the statements of the change.
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.0
-    }
-
-    pub(crate) async fn commit(self) -> Result<()> {
-        self.0.commit().await.map_err(db)
-    }
-}
-
-/// Wraps a database failure as an internal error; the server logs it and answers without detail.
-pub(crate) fn db(err: sqlx::Error) -> Error {
-    Error::Internal(anyhow::Error::new(err).context("database error"))
-}
-
 pub(crate) use arca_core::now_millis;
 
 /// Writes the history row for a change, inside the change's own transaction.
@@ -201,8 +206,7 @@ pub(crate) async fn record_event(
     .bind(action)
     .bind(detail)
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -218,25 +222,27 @@ pub struct RegistryEvent {
 
 impl MetadataStore {
     /// The history of one model, oldest first.
-    pub async fn model_history(&self, name: &str) -> Result<Vec<RegistryEvent>> {
-        let rows = sqlx::query(
-            "SELECT at, model_name, version, action, detail FROM registry_events \
-             WHERE model_name = $1 ORDER BY id",
-        )
-        .bind(name)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RegistryEvent {
-                    at: r.try_get("at").map_err(db)?,
-                    model_name: r.try_get("model_name").map_err(db)?,
-                    version: r.try_get("version").map_err(db)?,
-                    action: r.try_get("action").map_err(db)?,
-                    detail: r.try_get("detail").map_err(db)?,
+    pub async fn model_history(&self, name: &str) -> arca_core::Result<Vec<RegistryEvent>> {
+        self.read(async |conn| {
+            let rows = sqlx::query(
+                "SELECT at, model_name, version, action, detail FROM registry_events \
+                 WHERE model_name = $1 ORDER BY id",
+            )
+            .bind(name)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(RegistryEvent {
+                        at: r.try_get("at")?,
+                        model_name: r.try_get("model_name")?,
+                        version: r.try_get("version")?,
+                        action: r.try_get("action")?,
+                        detail: r.try_get("detail")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 }

@@ -1,10 +1,11 @@
 //! Registered models: create, read, rename, update, delete, tags and aliases.
 
+use crate::error::{Result, StoreError};
 use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
-use crate::{MetadataStore, db, now_millis, record_event};
+use crate::{MetadataStore, now_millis, record_event};
 use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
 use arca_core::registry::ModelUpdate;
-use arca_core::{Error, Result, model::VersionNumber, prompt};
+use arca_core::{Error, model::VersionNumber, prompt};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::Row;
@@ -22,11 +23,10 @@ pub(crate) async fn lock_model(conn: &mut AnyConnection, name: &str) -> Result<i
     sqlx::query("UPDATE registered_models SET id = id WHERE name = $1 RETURNING id")
         .bind(name)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .map(|row| row.try_get::<i64, _>(0).map_err(db))
+        .await?
+        .map(|row| row.try_get::<i64, _>(0))
         .transpose()?
-        .ok_or_else(|| model_not_found(name))
+        .ok_or_else(|| model_not_found(name).into())
 }
 
 /// Like [`lock_model`], and also marks the model as updated at `now`.
@@ -35,11 +35,10 @@ pub(crate) async fn touch_model(conn: &mut AnyConnection, name: &str, now: i64) 
         .bind(name)
         .bind(now)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .map(|row| row.try_get::<i64, _>(0).map_err(db))
+        .await?
+        .map(|row| row.try_get::<i64, _>(0))
         .transpose()?
-        .ok_or_else(|| model_not_found(name))
+        .ok_or_else(|| model_not_found(name).into())
 }
 
 struct ModelRow {
@@ -49,12 +48,12 @@ struct ModelRow {
 
 fn model_from_row(row: &AnyRow) -> Result<ModelRow> {
     Ok(ModelRow {
-        id: row.try_get("id").map_err(db)?,
+        id: row.try_get("id")?,
         model: RegisteredModel {
-            name: row.try_get("name").map_err(db)?,
-            description: row.try_get("description").map_err(db)?,
-            creation_timestamp: row.try_get("creation_time").map_err(db)?,
-            last_updated_timestamp: row.try_get("last_updated_time").map_err(db)?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            creation_timestamp: row.try_get("creation_time")?,
+            last_updated_timestamp: row.try_get("last_updated_time")?,
             tags: Vec::new(),
             aliases: Vec::new(),
             latest_versions: Vec::new(),
@@ -71,104 +70,98 @@ impl MetadataStore {
         name: &ModelName,
         description: Option<&str>,
         tags: &[Tag],
-    ) -> Result<RegisteredModel> {
+    ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let row = sqlx::query(
-            "INSERT INTO registered_models (name, description, creation_time, last_updated_time) \
-             VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
-        )
-        .bind(name.as_str())
-        .bind(description)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        let Some(row) = row else {
-            let taken_by_prompt = prompt_tag_present(conn, name.as_str()).await?;
-            return Err(prompt::name_taken(
-                name.as_str(),
-                taken_by_prompt,
-                prompt::has_prompt_tag(tags),
-            ));
-        };
-        let id: i64 = row.try_get(0).map_err(db)?;
-        for tag in dedup_tags(tags) {
-            set_model_tag_row(conn, id, tag).await?;
-        }
-        record_event(conn, now, name.as_str(), None, "create_model", "").await?;
-        tx.commit().await?;
-        Ok(RegisteredModel {
-            name: name.as_str().to_owned(),
-            description: description.map(str::to_owned),
-            creation_timestamp: now,
-            last_updated_timestamp: now,
-            tags: dedup_tags(tags).cloned().collect(),
-            aliases: Vec::new(),
-            latest_versions: Vec::new(),
+        self.write(async |conn| {
+            let row = sqlx::query(
+                "INSERT INTO registered_models (name, description, creation_time, last_updated_time) \
+                 VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
+            )
+            .bind(name.as_str())
+            .bind(description)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else {
+                let taken_by_prompt = prompt_tag_present(conn, name.as_str()).await?;
+                return Err(prompt::name_taken(
+                    name.as_str(),
+                    taken_by_prompt,
+                    prompt::has_prompt_tag(tags),
+                ).into());
+            };
+            let id: i64 = row.try_get(0)?;
+            for tag in dedup_tags(tags) {
+                set_model_tag_row(conn, id, tag).await?;
+            }
+            record_event(conn, now, name.as_str(), None, "create_model", "").await?;
+            Ok(RegisteredModel {
+                name: name.as_str().to_owned(),
+                description: description.map(str::to_owned),
+                creation_timestamp: now,
+                last_updated_timestamp: now,
+                tags: dedup_tags(tags).cloned().collect(),
+                aliases: Vec::new(),
+                latest_versions: Vec::new(),
+            })
         })
+        .await
     }
 
-    pub async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        load_model(&mut conn, name).await
+    pub async fn get_registered_model(&self, name: &str) -> arca_core::Result<RegisteredModel> {
+        self.read(async |conn| load_model(conn, name).await).await
     }
 
     pub async fn rename_registered_model(
         &self,
         name: &str,
         new_name: &ModelName,
-    ) -> Result<RegisteredModel> {
+    ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let id = touch_model(conn, name, now).await?;
-        if name != new_name.as_str() {
-            let taken = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
-                .bind(new_name.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-            if taken.is_some() {
-                return Err(Error::AlreadyExists(format!(
-                    "Registered Model (name={new_name}) already exists."
-                )));
-            }
-            sqlx::query("UPDATE registered_models SET name = $2 WHERE id = $1")
+        self.write(async |conn| {
+            let id = touch_model(conn, name, now).await?;
+            if name != new_name.as_str() {
+                let taken = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
+                    .bind(new_name.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if taken.is_some() {
+                    return Err(Error::AlreadyExists(format!(
+                        "Registered Model (name={new_name}) already exists."
+                    ))
+                    .into());
+                }
+                sqlx::query("UPDATE registered_models SET name = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(new_name.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| unique_to_exists(e, new_name.as_str()))?;
+                sqlx::query(
+                    "UPDATE model_versions SET last_updated_time = $2 \
+                     WHERE model_id = $1 AND current_stage <> 'Deleted_Internal'",
+                )
                 .bind(id)
-                .bind(new_name.as_str())
+                .bind(now)
                 .execute(&mut *conn)
-                .await
-                .map_err(|e| unique_to_exists(e, new_name.as_str()))?;
-            sqlx::query(
-                "UPDATE model_versions SET last_updated_time = $2 \
-                 WHERE model_id = $1 AND current_stage <> 'Deleted_Internal'",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        }
-        let detail = format!("renamed from {name}");
-        record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;
-        let model = load_model(conn, new_name.as_str()).await?;
-        tx.commit().await?;
-        Ok(model)
+                .await?;
+            }
+            let detail = format!("renamed from {name}");
+            record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;
+            let model = load_model(conn, new_name.as_str()).await?;
+            Ok(model)
+        })
+        .await
     }
 
     pub async fn update_registered_model(
         &self,
         name: &str,
         description: Option<&str>,
-    ) -> Result<RegisteredModel> {
+    ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let out = update_registered_model_in(conn, now, name, description).await?;
-        tx.commit().await?;
-        Ok(out)
+        self.write(async |conn| update_registered_model_in(conn, now, name, description).await)
+            .await
     }
 
     /// A model's description and tags changed together (the `ModelRegistry` flavors' update),
@@ -177,69 +170,65 @@ impl MetadataStore {
         &self,
         name: &str,
         update: &ModelUpdate,
-    ) -> Result<RegisteredModel> {
+    ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        if let Some(description) = &update.description {
-            update_registered_model_in(conn, now, name, Some(description)).await?;
-        }
-        for tag in &update.set_tags {
-            set_registered_model_tag_in(conn, now, name, tag).await?;
-        }
-        for key in &update.remove_tags {
-            delete_registered_model_tag_in(conn, now, name, key).await?;
-        }
-        let model = load_model(conn, name).await?;
-        tx.commit().await?;
-        Ok(model)
+        self.write(async |conn| {
+            if let Some(description) = &update.description {
+                update_registered_model_in(conn, now, name, Some(description)).await?;
+            }
+            for tag in &update.set_tags {
+                set_registered_model_tag_in(conn, now, name, tag).await?;
+            }
+            for key in &update.remove_tags {
+                delete_registered_model_tag_in(conn, now, name, key).await?;
+            }
+            let model = load_model(conn, name).await?;
+            Ok(model)
+        })
+        .await
     }
 
-    pub async fn delete_registered_model(&self, name: &str) -> Result<()> {
+    pub async fn delete_registered_model(&self, name: &str) -> arca_core::Result<()> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let id = lock_model(conn, name).await?;
-        for table in [
-            "model_version_tags",
-            "registered_model_aliases",
-            "registered_model_tags",
-            "model_versions",
-        ] {
-            sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE model_id = $1"
-            )))
-            .bind(id)
-            .execute(&mut *conn)
+        self.write(async |conn| {
+            let id = lock_model(conn, name).await?;
+            for table in [
+                "model_version_tags",
+                "registered_model_aliases",
+                "registered_model_tags",
+                "model_versions",
+            ] {
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE model_id = $1"
+                )))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            sqlx::query("DELETE FROM registered_models WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            record_event(conn, now, name, None, "delete_model", "").await?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> arca_core::Result<()> {
+        let now = now_millis();
+        self.write(async |conn| set_registered_model_tag_in(conn, now, name, tag).await)
             .await
-            .map_err(db)?;
-        }
-        sqlx::query("DELETE FROM registered_models WHERE id = $1")
-            .bind(id)
-            .execute(&mut *conn)
+    }
+
+    pub async fn delete_registered_model_tag(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> arca_core::Result<()> {
+        let now = now_millis();
+        self.write(async |conn| delete_registered_model_tag_in(conn, now, name, key).await)
             .await
-            .map_err(db)?;
-        record_event(conn, now, name, None, "delete_model", "").await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
-        let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        set_registered_model_tag_in(conn, now, name, tag).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
-        let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        delete_registered_model_tag_in(conn, now, name, key).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn set_registered_model_alias(
@@ -247,113 +236,118 @@ impl MetadataStore {
         name: &str,
         alias: &AliasName,
         version: VersionNumber,
-    ) -> Result<()> {
+    ) -> arca_core::Result<()> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let id = lock_model(conn, name)
-            .await
-            .map_err(|e| crate::versions::of_version(e, name, version))?;
-        crate::versions::require_live_version(conn, id, name, version).await?;
-        sqlx::query(
-            "INSERT INTO registered_model_aliases (model_id, alias, version) VALUES ($1, $2, $3) \
-             ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version",
-        )
-        .bind(id)
-        .bind(alias.as_str())
-        .bind(version.get())
-        .execute(&mut *conn)
+        self.write(async |conn| {
+            let id = lock_model(conn, name)
+                .await
+                .map_err(|e| crate::versions::of_version(e, name, version))?;
+            crate::versions::require_live_version(conn, id, name, version).await?;
+            sqlx::query(
+                "INSERT INTO registered_model_aliases (model_id, alias, version) VALUES ($1, $2, $3) \
+                 ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version",
+            )
+            .bind(id)
+            .bind(alias.as_str())
+            .bind(version.get())
+            .execute(&mut *conn)
+            .await?;
+            record_event(
+                conn,
+                now,
+                name,
+                Some(version.get()),
+                "set_alias",
+                alias.as_str(),
+            )
+            .await?;
+            Ok(())
+        })
         .await
-        .map_err(db)?;
-        record_event(
-            conn,
-            now,
-            name,
-            Some(version.get()),
-            "set_alias",
-            alias.as_str(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
-    pub async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+    pub async fn delete_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> arca_core::Result<()> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let id = lock_model(conn, name).await?;
-        let deleted = sqlx::query(
-            "DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2 RETURNING version",
-        )
-        .bind(id)
-        .bind(alias)
-        .fetch_optional(&mut *conn)
+        self.write(async |conn| {
+            let id = lock_model(conn, name).await?;
+            let deleted = sqlx::query(
+                "DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2 RETURNING version",
+            )
+            .bind(id)
+            .bind(alias)
+            .fetch_optional(&mut *conn)
+            .await?;
+            // MLflow answers a delete of a missing alias with success; so does Arca, without a history row.
+            if let Some(row) = deleted {
+                let version: i64 = row.try_get(0)?;
+                record_event(conn, now, name, Some(version), "delete_alias", alias).await?;
+            }
+            Ok(())
+        })
         .await
-        .map_err(db)?;
-        // MLflow answers a delete of a missing alias with success; so does Arca, without a history row.
-        if let Some(row) = deleted {
-            let version: i64 = row.try_get(0).map_err(db)?;
-            record_event(conn, now, name, Some(version), "delete_alias", alias).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn get_model_version_by_alias(
         &self,
         name: &str,
         alias: &str,
-    ) -> Result<ModelVersion> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        // As in MLflow, `latest` (reserved as an alias name) reads the newest live version.
-        if alias.eq_ignore_ascii_case("latest") {
-            return latest_version(&mut conn, name).await;
-        }
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {MV_COLUMNS} FROM registered_model_aliases a \
-             JOIN registered_models rm ON rm.id = a.model_id \
-             JOIN model_versions mv ON mv.model_id = a.model_id AND mv.version = a.version \
-             WHERE rm.name = $1 AND a.alias = $2"
-        )))
-        .bind(name)
-        .bind(alias)
-        .fetch_optional(&mut *conn)
+    ) -> arca_core::Result<ModelVersion> {
+        self.read(async |conn| {
+            // As in MLflow, `latest` (reserved as an alias name) reads the newest live version.
+            if alias.eq_ignore_ascii_case("latest") {
+                return latest_version(conn, name).await;
+            }
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {MV_COLUMNS} FROM registered_model_aliases a \
+                 JOIN registered_models rm ON rm.id = a.model_id \
+                 JOIN model_versions mv ON mv.model_id = a.model_id AND mv.version = a.version \
+                 WHERE rm.name = $1 AND a.alias = $2"
+            )))
+            .bind(name)
+            .bind(alias)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else {
+                let exists = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                return Err(if exists.is_some() {
+                    Error::invalid(format!("Registered model alias {alias} not found."))
+                } else {
+                    model_not_found(name)
+                }
+                .into());
+            };
+            let (model_id, mut version) = version_from_row(&row)?;
+            attach_version_details(conn, model_id, std::slice::from_mut(&mut version)).await?;
+            Ok(version)
+        })
         .await
-        .map_err(db)?;
-        let Some(row) = row else {
-            let exists = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-            return Err(if exists.is_some() {
-                Error::invalid(format!("Registered model alias {alias} not found."))
-            } else {
-                model_not_found(name)
-            });
-        };
-        let (model_id, mut version) = version_from_row(&row)?;
-        attach_version_details(&mut conn, model_id, std::slice::from_mut(&mut version)).await?;
-        Ok(version)
     }
 
     pub async fn get_latest_versions(
         &self,
         name: &str,
         stages: &[Stage],
-    ) -> Result<Vec<ModelVersion>> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let id = model_id(&mut conn, name).await?;
-        let stages = if stages.is_empty() {
-            &Stage::ALL[..]
-        } else {
-            stages
-        };
-        let mut latest = crate::versions::latest_per_stage(&mut conn, &[id], stages).await?;
-        let mut versions: Vec<ModelVersion> = latest.drain(..).map(|(_, v)| v).collect();
-        attach_version_details(&mut conn, id, &mut versions).await?;
-        Ok(versions)
+    ) -> arca_core::Result<Vec<ModelVersion>> {
+        self.read(async |conn| {
+            let id = model_id(conn, name).await?;
+            let stages = if stages.is_empty() {
+                &Stage::ALL[..]
+            } else {
+                stages
+            };
+            let mut latest = crate::versions::latest_per_stage(conn, &[id], stages).await?;
+            let mut versions: Vec<ModelVersion> = latest.drain(..).map(|(_, v)| v).collect();
+            attach_version_details(conn, id, &mut versions).await?;
+            Ok(versions)
+        })
+        .await
     }
 }
 
@@ -368,8 +362,7 @@ async fn latest_version(conn: &mut AnyConnection, name: &str) -> Result<ModelVer
     .bind(id)
     .bind(crate::versions::DELETED_STAGE)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+    .await?
     .ok_or_else(|| Error::not_found(format!("Latest version not found for model {name}.")))?;
     let (model_id, mut version) = version_from_row(&row)?;
     attach_version_details(conn, model_id, std::slice::from_mut(&mut version)).await?;
@@ -385,8 +378,7 @@ async fn prompt_tag_present(conn: &mut AnyConnection, name: &str) -> Result<bool
     .bind(name)
     .bind(prompt::IS_PROMPT_TAG)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+    .await?
     .is_some())
 }
 
@@ -394,11 +386,10 @@ pub(crate) async fn model_id(conn: &mut AnyConnection, name: &str) -> Result<i64
     sqlx::query("SELECT id FROM registered_models WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .map(|row| row.try_get::<i64, _>(0).map_err(db))
+        .await?
+        .map(|row| row.try_get::<i64, _>(0))
         .transpose()?
-        .ok_or_else(|| model_not_found(name))
+        .ok_or_else(|| model_not_found(name).into())
 }
 
 /// Reads one model with its tags, aliases and latest version per stage.
@@ -408,8 +399,7 @@ pub(crate) async fn load_model(conn: &mut AnyConnection, name: &str) -> Result<R
     )))
     .bind(name)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+    .await?
     .ok_or_else(|| model_not_found(name))?;
     let mut models = vec![model_from_row(&row)?];
     let mut out =
@@ -445,11 +435,11 @@ async fn attach_model_details(
     );
     q.bind_list(ids.iter().map(|id| crate::sql::Bind::Int(*id)));
     q.push(" ORDER BY key");
-    for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
-        let id: i64 = row.try_get(0).map_err(db)?;
+    for row in q.query().fetch_all(&mut *conn).await? {
+        let id: i64 = row.try_get(0)?;
         models[positions[&id]].1.tags.push(Tag {
-            key: row.try_get(1).map_err(db)?,
-            value: row.try_get(2).map_err(db)?,
+            key: row.try_get(1)?,
+            value: row.try_get(2)?,
         });
     }
 
@@ -458,11 +448,11 @@ async fn attach_model_details(
     );
     q.bind_list(ids.iter().map(|id| crate::sql::Bind::Int(*id)));
     q.push(" ORDER BY alias");
-    for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
-        let id: i64 = row.try_get(0).map_err(db)?;
+    for row in q.query().fetch_all(&mut *conn).await? {
+        let id: i64 = row.try_get(0)?;
         models[positions[&id]].1.aliases.push(Alias {
-            alias: row.try_get(1).map_err(db)?,
-            version: VersionNumber::from_stored(row.try_get(2).map_err(db)?),
+            alias: row.try_get(1)?,
+            version: VersionNumber::from_stored(row.try_get(2)?),
         });
     }
 
@@ -488,8 +478,7 @@ async fn set_model_tag_row(conn: &mut AnyConnection, id: i64, tag: &Tag) -> Resu
     .bind(tag.key.as_str())
     .bind(tag.value.as_str())
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -501,12 +490,12 @@ pub(crate) fn dedup_tags(tags: &[Tag]) -> impl Iterator<Item = &Tag> {
         .map(|(_, t)| t)
 }
 
-fn unique_to_exists(err: sqlx::Error, name: &str) -> Error {
+fn unique_to_exists(err: sqlx::Error, name: &str) -> StoreError {
     match &err {
         sqlx::Error::Database(e) if e.is_unique_violation() => {
-            Error::AlreadyExists(format!("Registered Model (name={name}) already exists."))
+            Error::AlreadyExists(format!("Registered Model (name={name}) already exists.")).into()
         }
-        _ => db(err),
+        _ => err.into(),
     }
 }
 
@@ -523,8 +512,7 @@ pub(crate) async fn update_registered_model_in(
             .bind(id)
             .bind(description)
             .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+            .await?;
     }
     record_event(conn, now, name, None, "update_model", "").await?;
     let model = load_model(conn, name).await?;
@@ -557,8 +545,7 @@ pub(crate) async fn delete_registered_model_tag_in(
         .bind(id)
         .bind(key)
         .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+        .await?;
     if deleted.rows_affected() > 0 {
         record_event(conn, now, name, None, "delete_model_tag", key).await?;
     }

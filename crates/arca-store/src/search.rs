@@ -2,11 +2,11 @@
 //! clause with bound values, an order_by list becomes ORDER BY over indexed columns, and a page is
 //! read with LIMIT/OFFSET plus a fixed number of detail queries, however large the registry is.
 
+use crate::MetadataStore;
+use crate::error::Result;
 use crate::models::{RM_COLUMNS, load_models};
 use crate::sql::{Bind, SqlBuilder};
 use crate::versions::{DELETED_STAGE, MV_COLUMNS, attach_version_details, version_from_row};
-use crate::{MetadataStore, db};
-use arca_core::Result;
 use arca_core::model::{ModelVersion, Page, RegisteredModel};
 use arca_core::prompt::{IS_PROMPT_TAG, search_selects_prompts};
 use arca_core::search::{
@@ -191,22 +191,24 @@ impl MetadataStore {
         order_by: &[OrderBy],
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<RegisteredModel>> {
+    ) -> arca_core::Result<Page<RegisteredModel>> {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(&format!(
             "SELECT {RM_COLUMNS} FROM registered_models rm WHERE 1 = 1"
         ));
         push_filter(&mut q, Target::Models, filter);
         push_order_and_page(&mut q, Target::Models, order_by, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let mut rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        rows.truncate(max_results as usize);
-        let items = load_models(&mut conn, &rows).await?;
-        Ok(Page {
-            items,
-            next_page_token,
+        self.read(async |conn| {
+            let mut rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            rows.truncate(max_results as usize);
+            let items = load_models(conn, &rows).await?;
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 
     /// Soft-deleted versions never match. Unlike MLflow, results carry their aliases.
@@ -216,7 +218,7 @@ impl MetadataStore {
         order_by: &[OrderBy],
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<ModelVersion>> {
+    ) -> arca_core::Result<Page<ModelVersion>> {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(&format!(
             "SELECT {MV_COLUMNS} FROM model_versions mv \
@@ -225,31 +227,33 @@ impl MetadataStore {
         q.bind_text(DELETED_STAGE);
         push_filter(&mut q, Target::Versions, filter);
         push_order_and_page(&mut q, Target::Versions, order_by, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let mut rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        rows.truncate(max_results as usize);
-        let mut found = rows
-            .iter()
-            .map(version_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        self.read(async |conn| {
+            let mut rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            rows.truncate(max_results as usize);
+            let mut found = rows
+                .iter()
+                .map(version_from_row)
+                .collect::<Result<Vec<_>>>()?;
 
-        // Details are read per model, then put back in the page's order.
-        let mut by_model: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for (i, (model_id, _)) in found.iter().enumerate() {
-            by_model.entry(*model_id).or_default().push(i);
-        }
-        for (model_id, positions) in by_model {
-            let mut versions: Vec<ModelVersion> =
-                positions.iter().map(|&i| found[i].1.clone()).collect();
-            attach_version_details(&mut conn, model_id, &mut versions).await?;
-            for (i, v) in positions.into_iter().zip(versions) {
-                found[i].1 = v;
+            // Details are read per model, then put back in the page's order.
+            let mut by_model: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+            for (i, (model_id, _)) in found.iter().enumerate() {
+                by_model.entry(*model_id).or_default().push(i);
             }
-        }
-        Ok(Page {
-            items: found.into_iter().map(|(_, v)| v).collect(),
-            next_page_token,
+            for (model_id, positions) in by_model {
+                let mut versions: Vec<ModelVersion> =
+                    positions.iter().map(|&i| found[i].1.clone()).collect();
+                attach_version_details(conn, model_id, &mut versions).await?;
+                for (i, v) in positions.into_iter().zip(versions) {
+                    found[i].1 = v;
+                }
+            }
+            Ok(Page {
+                items: found.into_iter().map(|(_, v)| v).collect(),
+                next_page_token,
+            })
         })
+        .await
     }
 }

@@ -13,10 +13,11 @@
 //! ([`arca_core::artifact_path::validate_source_uri`]) runs here too, after the host check as
 //! MLflow orders them, so that every front end (the HTTP API, the CLI's local flavor) gets it.
 
-use crate::{db, models, versions};
+use crate::error::Result;
+use crate::{models, versions};
 use arca_core::model::{NewModelVersion, VersionNumber};
 use arca_core::registry::{ModelUri, VersionRef};
-use arca_core::{Error, Result, prompt};
+use arca_core::{Error, prompt};
 use sqlx::{AnyConnection, Row};
 
 /// Schemes whose URIs make a server connect to the host they name (MLflow's list).
@@ -62,7 +63,8 @@ pub(crate) async fn check_version_source(
             "'source' cannot use the '{scheme}' scheme: the '{scheme}' scheme addresses a host \
              other than the tracking server's configured artifact storage, so the server would \
              connect to the host named in the URI."
-        )));
+        ))
+        .into());
     }
     // After the host check, as MLflow orders its checks.
     arca_core::artifact_path::validate_source_uri(source)?;
@@ -94,7 +96,8 @@ async fn registry_lineage(
         return Err(Error::invalid(format!(
             "Invalid model version source: '{source}'. Registered model sources must use the \
              active model registry."
-        )));
+        ))
+        .into());
     }
     let parsed = ModelUri::parse(source).map_err(|_| invalid_source(source, "model_id"))?;
     let name = parsed.name();
@@ -104,16 +107,15 @@ async fn registry_lineage(
             .bind(model)
             .bind(prompt::IS_PROMPT_TAG)
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?
+            .await?
             .map(|row| row.try_get(0))
-            .transpose()
-            .map_err(db)?;
+            .transpose()?;
     if is_prompt.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(Error::invalid(format!(
             "Invalid model version source: '{source}'. Prompt versions cannot be used as model \
              version sources."
-        )));
+        ))
+        .into());
     }
     let number = match parsed.reference() {
         VersionRef::Number(n) => n.get(),
@@ -125,9 +127,8 @@ async fn registry_lineage(
         .bind(model)
         .bind(alias.as_str())
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .map(|r| r.try_get::<i64, _>(0).map_err(db))
+        .await?
+        .map(|r| r.try_get::<i64, _>(0))
         .transpose()?
         .ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))?,
     };
@@ -139,7 +140,8 @@ async fn registry_lineage(
         return Err(Error::invalid(format!(
             "Invalid model version source: '{source}'. The run_id and model_id request \
              parameters must match the referenced model version."
-        )));
+        ))
+        .into());
     }
     Ok(Lineage {
         source: format!("models:/{name}/{number}"),
@@ -162,11 +164,9 @@ async fn newest(conn: &mut AnyConnection, model: i64, stage: Option<&str>) -> Re
     .bind(versions::DELETED_STAGE)
     .bind(stage.unwrap_or(""))
     .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    row.try_get::<Option<i64>, _>(0)
-        .map_err(db)?
-        .ok_or_else(|| Error::not_found("No versions found for the model version source."))
+    .await?;
+    row.try_get::<Option<i64>, _>(0)?
+        .ok_or_else(|| Error::not_found("No versions found for the model version source.").into())
 }
 
 /// What a new version's files must belong to: the run or the logged model the request names.
@@ -208,7 +208,8 @@ async fn check_owned_source(
             "Invalid model version source: '{source}'. To use a local path as a model version \
              source, the {field} request parameter has to be specified and the local path has to \
              be contained within the artifact directory of the run specified by the {field}."
-        )));
+        ))
+        .into());
     }
     check_absolute_path(source)?;
     let elsewhere = uri.authority.is_some();
@@ -230,13 +231,13 @@ async fn check_owned_source(
         _ => None,
     };
     if let Some(field) = refused {
-        return Err(invalid_source(source, field));
+        return Err(invalid_source(source, field).into());
     }
     if uri.is_artifact_proxy() {
         let (Owner::Run(id) | Owner::LoggedModel(id)) = owner;
         let root = artifact_root(conn, owner.root_query(), id).await?;
         if !root.is_some_and(|root| Uri::split(&root).contains(&uri)) {
-            return Err(invalid_source(source, field));
+            return Err(invalid_source(source, field).into());
         }
     }
     Ok(())
@@ -250,13 +251,12 @@ async fn artifact_root(
     if id.is_empty() {
         return Ok(None);
     }
-    sqlx::query(sql)
+    Ok(sqlx::query(sql)
         .bind(id)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .map(|r| r.try_get::<String, _>(0).map_err(db))
-        .transpose()
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?)
 }
 
 fn invalid_source(source: &str, id_field: &str) -> Error {
@@ -294,7 +294,8 @@ fn check_absolute_path(source: &str) -> Result<()> {
             "Invalid model version source: '{source}'. If supplying a source as an http, https, \
              local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be \
              provided without relative path references present. Please provide an absolute path."
-        )));
+        ))
+        .into());
     }
     Ok(())
 }

@@ -1,12 +1,13 @@
 //! Model versions: numbered per model from 1, never reused (a soft-deleted version keeps its row
 //! with the stage `Deleted_Internal`), moved through stages, tagged and aliased.
 
+use crate::error::{Result, StoreError};
 use crate::models::{lock_model, touch_model};
 use crate::sql::{Bind, SqlBuilder};
-use crate::{MetadataStore, db, now_millis, record_event};
+use crate::{MetadataStore, now_millis, record_event};
+use arca_core::Error;
 use arca_core::model::{ModelName, ModelVersion, NewModelVersion, Stage, Tag, VersionNumber};
 use arca_core::registry::VersionUpdate;
-use arca_core::{Error, Result};
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::Row;
@@ -20,10 +21,11 @@ pub(crate) const MV_COLUMNS: &str = "mv.model_id, rm.name, mv.version, mv.creati
 
 /// MLflow answers any operation on a version of a model that does not exist with the version's
 /// "not found", not the model's: clients and scripts match on that message.
-pub(crate) fn of_version(err: Error, name: &str, version: VersionNumber) -> Error {
-    match err {
-        Error::NotFound(_) => version_not_found(name, version),
-        other => other,
+pub(crate) fn of_version(err: StoreError, name: &str, version: VersionNumber) -> StoreError {
+    if err.is_not_found() {
+        version_not_found(name, version).into()
+    } else {
+        err
     }
 }
 
@@ -34,23 +36,23 @@ pub(crate) fn version_not_found(name: &str, version: VersionNumber) -> Error {
 }
 
 pub(crate) fn version_from_row(row: &AnyRow) -> Result<(i64, ModelVersion)> {
-    let stage: String = row.try_get("current_stage").map_err(db)?;
+    let stage: String = row.try_get("current_stage")?;
     let version = ModelVersion {
-        name: row.try_get("name").map_err(db)?,
-        version: VersionNumber::from_stored(row.try_get("version").map_err(db)?),
-        creation_timestamp: row.try_get("creation_time").map_err(db)?,
-        last_updated_timestamp: row.try_get("last_updated_time").map_err(db)?,
-        user_id: row.try_get("user_id").map_err(db)?,
+        name: row.try_get("name")?,
+        version: VersionNumber::from_stored(row.try_get("version")?),
+        creation_timestamp: row.try_get("creation_time")?,
+        last_updated_timestamp: row.try_get("last_updated_time")?,
+        user_id: row.try_get("user_id")?,
         current_stage: Stage::parse(&stage)?,
-        description: row.try_get("description").map_err(db)?,
-        source: row.try_get("source").map_err(db)?,
-        run_id: row.try_get("run_id").map_err(db)?,
-        run_link: row.try_get("run_link").map_err(db)?,
-        model_id: row.try_get("logged_model_id").map_err(db)?,
+        description: row.try_get("description")?,
+        source: row.try_get("source")?,
+        run_id: row.try_get("run_id")?,
+        run_link: row.try_get("run_link")?,
+        model_id: row.try_get("logged_model_id")?,
         tags: Vec::new(),
         aliases: Vec::new(),
     };
-    Ok((row.try_get("model_id").map_err(db)?, version))
+    Ok((row.try_get("model_id")?, version))
 }
 
 /// Fills in the tags of versions that all belong to the model `model_id`.
@@ -66,12 +68,12 @@ pub(crate) async fn attach_tags(
         q.bind_int(model_id).push(" AND version IN ");
         q.bind_list(chunk.iter().map(|v| Bind::Int(v.version.get())));
         q.push(" ORDER BY key");
-        for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
-            let version: i64 = row.try_get(0).map_err(db)?;
+        for row in q.query().fetch_all(&mut *conn).await? {
+            let version: i64 = row.try_get(0)?;
             if let Some(v) = chunk.iter_mut().find(|v| v.version.get() == version) {
                 v.tags.push(Tag {
-                    key: row.try_get(1).map_err(db)?,
-                    value: row.try_get(2).map_err(db)?,
+                    key: row.try_get(1)?,
+                    value: row.try_get(2)?,
                 });
             }
         }
@@ -91,10 +93,10 @@ async fn attach_aliases(
         q.bind_int(model_id).push(" AND version IN ");
         q.bind_list(chunk.iter().map(|v| Bind::Int(v.version.get())));
         q.push(" ORDER BY alias");
-        for row in q.query().fetch_all(&mut *conn).await.map_err(db)? {
-            let version: i64 = row.try_get(0).map_err(db)?;
+        for row in q.query().fetch_all(&mut *conn).await? {
+            let version: i64 = row.try_get(0)?;
             if let Some(v) = chunk.iter_mut().find(|v| v.version.get() == version) {
-                v.aliases.push(row.try_get(1).map_err(db)?);
+                v.aliases.push(row.try_get(1)?);
             }
         }
     }
@@ -143,8 +145,7 @@ pub(crate) async fn latest_per_stage(
     );
     q.query()
         .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?
+        .await?
         .iter()
         .map(version_from_row)
         .collect()
@@ -163,11 +164,10 @@ pub(crate) async fn require_live_version(
     .bind(version.get())
     .bind(DELETED_STAGE)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     match row {
         Some(_) => Ok(()),
-        None => Err(version_not_found(name, version)),
+        None => Err(version_not_found(name, version).into()),
     }
 }
 
@@ -184,8 +184,7 @@ pub(crate) async fn load_version(
     .bind(version.get())
     .bind(DELETED_STAGE)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+    .await?
     .ok_or_else(|| version_not_found(name, version))?;
     let (model_id, mut mv) = version_from_row(&row)?;
     attach_version_details(conn, model_id, std::slice::from_mut(&mut mv)).await?;
@@ -202,10 +201,9 @@ async fn resolve_tracking_source(conn: &mut AnyConnection, source: &str) -> Resu
         let row = sqlx::query("SELECT artifact_uri FROM logged_models WHERE model_id = $1")
             .bind(model_id)
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
+            .await?;
         if let Some(row) = row {
-            return row.try_get(0).map_err(db);
+            return Ok(row.try_get(0)?);
         }
     }
     if let Some(rest) = source.strip_prefix("runs:/") {
@@ -213,10 +211,9 @@ async fn resolve_tracking_source(conn: &mut AnyConnection, source: &str) -> Resu
         let row = sqlx::query("SELECT artifact_uri FROM runs WHERE run_uuid = $1")
             .bind(run_id)
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
+            .await?;
         if let Some(row) = row {
-            let root: String = row.try_get(0).map_err(db)?;
+            let root: String = row.try_get(0)?;
             let path = path.trim_matches('/');
             return Ok(if path.is_empty() {
                 root
@@ -242,11 +239,9 @@ async fn tag_logged_model_with_version(
             .bind(model_id)
             .bind(KEY)
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?
+            .await?
             .map(|r| r.try_get::<String, _>(0))
-            .transpose()
-            .map_err(db)?;
+            .transpose()?;
     let mut list: Vec<serde_json::Value> = existing
         .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default();
@@ -259,8 +254,7 @@ async fn tag_logged_model_with_version(
     .bind(KEY)
     .bind(serde_json::Value::Array(list).to_string())
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -278,86 +272,82 @@ impl MetadataStore {
         &self,
         name: &ModelName,
         new: &NewModelVersion,
-    ) -> Result<ModelVersion> {
+    ) -> arca_core::Result<ModelVersion> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let lineage = crate::sources::check_version_source(conn, new).await?;
-        // Allocating the number bumps the counter under the model row's lock, in the same
-        // transaction as the insert: two writers, even in two processes, never get one number.
-        let row = sqlx::query(
-            "UPDATE registered_models SET next_version = next_version + 1, last_updated_time = $2 \
-             WHERE name = $1 RETURNING id, next_version",
-        )
-        .bind(name.as_str())
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| crate::models::model_not_found(name.as_str()))?;
-        let model_id: i64 = row.try_get(0).map_err(db)?;
-        let version: i64 = row.try_get::<i64, _>(1).map_err(db)? - 1;
-        // A version made from a logged model belongs to the run that logged it.
-        let mut run_id = lineage.run_id;
-        if let Some(logged) = &lineage.model_id {
+        self.write(async |conn| {
+            let lineage = crate::sources::check_version_source(conn, new).await?;
+            // Allocating the number bumps the counter under the model row's lock, in the same
+            // transaction as the insert: two writers, even in two processes, never get one number.
             let row = sqlx::query(
-                "SELECT source_run_id FROM logged_models WHERE model_id = $1 AND lifecycle_stage = 'active'",
+                "UPDATE registered_models SET next_version = next_version + 1, last_updated_time = $2 \
+                 WHERE name = $1 RETURNING id, next_version",
             )
-            .bind(logged.as_str())
+            .bind(name.as_str())
+            .bind(now)
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::not_found(format!("Logged model with ID '{logged}' not found.")))?;
-            if run_id.is_empty() {
-                run_id = row
-                    .try_get::<Option<String>, _>(0)
-                    .map_err(db)?
-                    .unwrap_or_default();
+            .await?
+            .ok_or_else(|| crate::models::model_not_found(name.as_str()))?;
+            let model_id: i64 = row.try_get(0)?;
+            let version: i64 = row.try_get::<i64, _>(1)? - 1;
+            // A version made from a logged model belongs to the run that logged it.
+            let mut run_id = lineage.run_id;
+            if let Some(logged) = &lineage.model_id {
+                let row = sqlx::query(
+                    "SELECT source_run_id FROM logged_models WHERE model_id = $1 AND lifecycle_stage = 'active'",
+                )
+                .bind(logged.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("Logged model with ID '{logged}' not found.")))?;
+                if run_id.is_empty() {
+                    run_id = row
+                        .try_get::<Option<String>, _>(0)?
+                        .unwrap_or_default();
+                }
+                tag_logged_model_with_version(conn, logged, name.as_str(), version).await?;
             }
-            tag_logged_model_with_version(conn, logged, name.as_str(), version).await?;
-        }
-        sqlx::query(
-            "INSERT INTO model_versions (model_id, version, creation_time, last_updated_time, \
-             user_id, current_stage, description, source, run_id, run_link, status, logged_model_id) \
-             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, 'READY', $10)",
-        )
-        .bind(model_id)
-        .bind(version)
-        .bind(now)
-        .bind(new.user_id.as_deref())
-        .bind(Stage::None.as_str())
-        .bind(new.description.as_deref().unwrap_or(""))
-        .bind(lineage.source.as_str())
-        .bind(run_id.as_str())
-        .bind(new.run_link.as_deref().unwrap_or(""))
-        .bind(lineage.model_id.as_deref())
-        .execute(&mut *conn)
+            sqlx::query(
+                "INSERT INTO model_versions (model_id, version, creation_time, last_updated_time, \
+                 user_id, current_stage, description, source, run_id, run_link, status, logged_model_id) \
+                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, 'READY', $10)",
+            )
+            .bind(model_id)
+            .bind(version)
+            .bind(now)
+            .bind(new.user_id.as_deref())
+            .bind(Stage::None.as_str())
+            .bind(new.description.as_deref().unwrap_or(""))
+            .bind(lineage.source.as_str())
+            .bind(run_id.as_str())
+            .bind(new.run_link.as_deref().unwrap_or(""))
+            .bind(lineage.model_id.as_deref())
+            .execute(&mut *conn)
+            .await?;
+            for tag in crate::models::dedup_tags(&new.tags) {
+                set_version_tag_row(conn, model_id, version, tag).await?;
+            }
+            record_event(
+                conn,
+                now,
+                name.as_str(),
+                Some(version),
+                "create_version",
+                &lineage.source,
+            )
+            .await?;
+            let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
+            Ok(mv)
+        })
         .await
-        .map_err(db)?;
-        for tag in crate::models::dedup_tags(&new.tags) {
-            set_version_tag_row(conn, model_id, version, tag).await?;
-        }
-        record_event(
-            conn,
-            now,
-            name.as_str(),
-            Some(version),
-            "create_version",
-            &lineage.source,
-        )
-        .await?;
-        let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
-        tx.commit().await?;
-        Ok(mv)
     }
 
     pub async fn get_model_version(
         &self,
         name: &str,
         version: VersionNumber,
-    ) -> Result<ModelVersion> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        load_version(&mut conn, name, version).await
+    ) -> arca_core::Result<ModelVersion> {
+        self.read(async |conn| load_version(conn, name, version).await)
+            .await
     }
 
     pub async fn update_model_version(
@@ -365,13 +355,12 @@ impl MetadataStore {
         name: &str,
         version: VersionNumber,
         description: Option<&str>,
-    ) -> Result<ModelVersion> {
+    ) -> arca_core::Result<ModelVersion> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let out = update_model_version_in(conn, now, name, version, description).await?;
-        tx.commit().await?;
-        Ok(out)
+        self.write(async |conn| {
+            update_model_version_in(conn, now, name, version, description).await
+        })
+        .await
     }
 
     /// A version's description, tags and stage changed together (the `ModelRegistry` flavors'
@@ -381,25 +370,25 @@ impl MetadataStore {
         name: &str,
         version: VersionNumber,
         update: &VersionUpdate,
-    ) -> Result<ModelVersion> {
+    ) -> arca_core::Result<ModelVersion> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        if let Some(description) = &update.description {
-            update_model_version_in(conn, now, name, version, Some(description)).await?;
-        }
-        for tag in &update.set_tags {
-            set_model_version_tag_in(conn, now, name, version, tag).await?;
-        }
-        for key in &update.remove_tags {
-            delete_model_version_tag_in(conn, now, name, version, key).await?;
-        }
-        if let Some(stage) = update.stage {
-            transition_model_version_stage_in(conn, now, name, version, stage, false).await?;
-        }
-        let mv = load_version(conn, name, version).await?;
-        tx.commit().await?;
-        Ok(mv)
+        self.write(async |conn| {
+            if let Some(description) = &update.description {
+                update_model_version_in(conn, now, name, version, Some(description)).await?;
+            }
+            for tag in &update.set_tags {
+                set_model_version_tag_in(conn, now, name, version, tag).await?;
+            }
+            for key in &update.remove_tags {
+                delete_model_version_tag_in(conn, now, name, version, key).await?;
+            }
+            if let Some(stage) = update.stage {
+                transition_model_version_stage_in(conn, now, name, version, stage, false).await?;
+            }
+            let mv = load_version(conn, name, version).await?;
+            Ok(mv)
+        })
+        .await
     }
 
     pub async fn transition_model_version_stage(
@@ -408,7 +397,7 @@ impl MetadataStore {
         version: VersionNumber,
         stage: Stage,
         archive_existing_versions: bool,
-    ) -> Result<ModelVersion> {
+    ) -> arca_core::Result<ModelVersion> {
         if archive_existing_versions && !stage.is_active() {
             return Err(Error::invalid(format!(
                 "Model version transition cannot archive existing model versions because '{stage}' \
@@ -416,49 +405,53 @@ impl MetadataStore {
             )));
         }
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let out = transition_model_version_stage_in(
-            conn,
-            now,
-            name,
-            version,
-            stage,
-            archive_existing_versions,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(out)
+        self.write(async |conn| {
+            let out = transition_model_version_stage_in(
+                conn,
+                now,
+                name,
+                version,
+                stage,
+                archive_existing_versions,
+            )
+            .await?;
+            Ok(out)
+        })
+        .await
     }
 
-    pub async fn delete_model_version(&self, name: &str, version: VersionNumber) -> Result<()> {
+    pub async fn delete_model_version(
+        &self,
+        name: &str,
+        version: VersionNumber,
+    ) -> arca_core::Result<()> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let model_id = touch_model(conn, name, now)
-            .await
-            .map_err(|e| of_version(e, name, version))?;
-        require_live_version(conn, model_id, name, version).await?;
-        sqlx::query(
-            "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
-             WHERE model_id = $1 AND version = $2",
-        )
-        .bind(model_id)
-        .bind(version.get())
-        .bind(DELETED_STAGE)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-        sqlx::query("DELETE FROM registered_model_aliases WHERE model_id = $1 AND version = $2")
+        self.write(async |conn| {
+            let model_id = touch_model(conn, name, now)
+                .await
+                .map_err(|e| of_version(e, name, version))?;
+            require_live_version(conn, model_id, name, version).await?;
+            sqlx::query(
+                "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
+                 WHERE model_id = $1 AND version = $2",
+            )
+            .bind(model_id)
+            .bind(version.get())
+            .bind(DELETED_STAGE)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "DELETE FROM registered_model_aliases WHERE model_id = $1 AND version = $2",
+            )
             .bind(model_id)
             .bind(version.get())
             .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        record_event(conn, now, name, Some(version.get()), "delete_version", "").await?;
-        tx.commit().await?;
-        Ok(())
+            .await?;
+            record_event(conn, now, name, Some(version.get()), "delete_version", "").await?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn set_model_version_tag(
@@ -466,13 +459,10 @@ impl MetadataStore {
         name: &str,
         version: VersionNumber,
         tag: &Tag,
-    ) -> Result<()> {
+    ) -> arca_core::Result<()> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        set_model_version_tag_in(conn, now, name, version, tag).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |conn| set_model_version_tag_in(conn, now, name, version, tag).await)
+            .await
     }
 
     pub async fn delete_model_version_tag(
@@ -480,24 +470,19 @@ impl MetadataStore {
         name: &str,
         version: VersionNumber,
         key: &str,
-    ) -> Result<()> {
+    ) -> arca_core::Result<()> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        delete_model_version_tag_in(conn, now, name, version, key).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |conn| delete_model_version_tag_in(conn, now, name, version, key).await)
+            .await
     }
 
-    /// Where a version's files are: its source, or for a version copied from another registered
-    /// version (`models:/<name>/<version>`), the source of the version it was copied from.
     /// Where a version's files are: its source, through copies (`models:/<name>/<version>`),
     /// runs (`runs:/`) and logged models (`models:/m-<id>`) to a location.
     pub async fn get_model_version_download_uri(
         &self,
         name: &str,
         version: VersionNumber,
-    ) -> Result<String> {
+    ) -> arca_core::Result<String> {
         self.download_uri(name, version, true).await
     }
 
@@ -507,7 +492,7 @@ impl MetadataStore {
         &self,
         name: &str,
         version: VersionNumber,
-    ) -> Result<String> {
+    ) -> arca_core::Result<String> {
         self.download_uri(name, version, false).await
     }
 
@@ -516,24 +501,26 @@ impl MetadataStore {
         name: &str,
         version: VersionNumber,
         resolve_runs: bool,
-    ) -> Result<String> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let mut current = load_version(&mut conn, name, version).await?;
-        // A bounded walk: copies of copies resolve, a cycle cannot hang the request.
-        for _ in 0..16 {
-            let Some((src_name, src_version)) = registry_source(&current.source) else {
-                if !resolve_runs && current.source.starts_with("runs:/") {
-                    return Ok(current.source);
+    ) -> arca_core::Result<String> {
+        self.read(async |conn| {
+            let mut current = load_version(conn, name, version).await?;
+            // A bounded walk: copies of copies resolve, a cycle cannot hang the request.
+            for _ in 0..16 {
+                let Some((src_name, src_version)) = registry_source(&current.source) else {
+                    if !resolve_runs && current.source.starts_with("runs:/") {
+                        return Ok(current.source);
+                    }
+                    return resolve_tracking_source(conn, &current.source).await;
+                };
+                match load_version(conn, src_name, src_version).await {
+                    Ok(next) => current = next,
+                    Err(e) if e.is_not_found() => return Ok(current.source),
+                    Err(e) => return Err(e),
                 }
-                return resolve_tracking_source(&mut conn, &current.source).await;
-            };
-            match load_version(&mut conn, src_name, src_version).await {
-                Ok(next) => current = next,
-                Err(Error::NotFound(_)) => return Ok(current.source),
-                Err(e) => return Err(e),
             }
-        }
-        Ok(current.source)
+            Ok(current.source)
+        })
+        .await
     }
 }
 
@@ -552,8 +539,7 @@ async fn set_version_tag_row(
     .bind(tag.key.as_str())
     .bind(tag.value.as_str())
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -579,8 +565,7 @@ pub(crate) async fn update_model_version_in(
         .bind(description)
         .bind(now)
         .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+        .await?;
         record_event(conn, now, name, Some(version.get()), "update_version", "").await?;
     }
     let mv = load_version(conn, name, version).await?;
@@ -611,8 +596,7 @@ pub(crate) async fn transition_model_version_stage_in(
         .bind(Stage::Archived.as_str())
         .bind(now)
         .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+        .await?;
     }
     sqlx::query(
         "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
@@ -623,8 +607,7 @@ pub(crate) async fn transition_model_version_stage_in(
     .bind(stage.as_str())
     .bind(now)
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     let detail = if archive_existing_versions {
         format!("{stage} (archived existing)")
     } else {
@@ -687,8 +670,7 @@ pub(crate) async fn delete_model_version_tag_in(
     .bind(version.get())
     .bind(key)
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     if deleted.rows_affected() > 0 {
         record_event(
             conn,

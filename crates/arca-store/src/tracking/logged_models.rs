@@ -2,12 +2,13 @@
 //! uploaded, then registered as model versions (`source = models:/m-<id>`).
 
 use super::experiments::load_active_experiment;
-use super::{delete_key, load_key_values, upsert_key_value};
+use super::{delete_key, fetch_for_owners, group_by_owner, load_key_values_of, upsert_key_value};
+use crate::error::Result;
 use crate::sql::Bind;
-use crate::{MetadataStore, db, now_millis};
+use crate::{MetadataStore, now_millis};
+use arca_core::Error;
 use arca_core::model::Tag;
 use arca_core::tracking::{LoggedModel, LoggedModelStatus, Metric, Param};
-use arca_core::{Error, Result};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -30,61 +31,69 @@ pub struct NewLoggedModel {
 }
 
 pub(crate) fn logged_model_from_row(row: &AnyRow) -> Result<LoggedModel> {
-    let status: String = row.try_get("status").map_err(db)?;
+    let status: String = row.try_get("status")?;
     Ok(LoggedModel {
-        model_id: row.try_get("model_id").map_err(db)?,
-        experiment_id: row
-            .try_get::<i64, _>("experiment_id")
-            .map_err(db)?
-            .to_string(),
-        name: row.try_get("name").map_err(db)?,
-        artifact_uri: row.try_get("artifact_uri").map_err(db)?,
+        model_id: row.try_get("model_id")?,
+        experiment_id: row.try_get::<i64, _>("experiment_id")?.to_string(),
+        name: row.try_get("name")?,
+        artifact_uri: row.try_get("artifact_uri")?,
         status: LoggedModelStatus::parse(&status)?,
-        status_message: row.try_get("status_message").map_err(db)?,
-        model_type: row.try_get("model_type").map_err(db)?,
-        source_run_id: row.try_get("source_run_id").map_err(db)?,
-        creation_timestamp_ms: row.try_get("creation_time").map_err(db)?,
-        last_updated_timestamp_ms: row.try_get("last_updated_time").map_err(db)?,
+        status_message: row.try_get("status_message")?,
+        model_type: row.try_get("model_type")?,
+        source_run_id: row.try_get("source_run_id")?,
+        creation_timestamp_ms: row.try_get("creation_time")?,
+        last_updated_timestamp_ms: row.try_get("last_updated_time")?,
         tags: Vec::new(),
         params: Vec::new(),
         metrics: Vec::new(),
     })
 }
 
-/// Fills in tags, params and the metrics runs logged against this model.
+/// Fills in the tags, params and metrics (those runs logged against each model) of `models`:
+/// one statement per child table per `IN_LIST_MAX` models, so that a search page costs the
+/// same few statements whatever its size, as `load_run_data` does for runs.
 pub(crate) async fn attach_logged_model_details(
     conn: &mut AnyConnection,
-    model: &mut LoggedModel,
+    models: &mut [LoggedModel],
 ) -> Result<()> {
-    let id = Bind::Text(model.model_id.clone());
-    model.tags = load_key_values(conn, "logged_model_tags", "model_id", id.clone()).await?;
-    model.params = load_key_values(conn, "logged_model_params", "model_id", id)
-        .await?
-        .into_iter()
-        .map(|t| Param {
-            key: t.key,
-            value: t.value,
-        })
+    let ids: Vec<Bind> = models
+        .iter()
+        .map(|m| Bind::Text(m.model_id.clone()))
         .collect();
-    model.metrics = sqlx::query(
-        "SELECT run_uuid, key, value, is_nan, timestamp, step, dataset_name, dataset_digest \
-         FROM metrics WHERE model_id = $1 ORDER BY key, step, timestamp",
+    let mut tags =
+        load_key_values_of::<String>(conn, "logged_model_tags", "model_id", &ids).await?;
+    let mut params =
+        load_key_values_of::<String>(conn, "logged_model_params", "model_id", &ids).await?;
+    let rows = fetch_for_owners(
+        conn,
+        "SELECT model_id, run_uuid, key, value, is_nan, timestamp, step, dataset_name, \
+         dataset_digest FROM metrics WHERE model_id IN ",
+        &ids,
+        " ORDER BY model_id, key, step, timestamp",
     )
-    .bind(model.model_id.as_str())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(|r| {
+    .await?;
+    let mut metrics = group_by_owner::<String, _>(&rows, |r| {
         Ok(Metric {
-            model_id: Some(model.model_id.clone()),
-            dataset_name: r.try_get("dataset_name").map_err(db)?,
-            dataset_digest: r.try_get("dataset_digest").map_err(db)?,
-            run_id: Some(r.try_get("run_uuid").map_err(db)?),
+            model_id: Some(r.try_get("model_id")?),
+            dataset_name: r.try_get("dataset_name")?,
+            dataset_digest: r.try_get("dataset_digest")?,
+            run_id: Some(r.try_get("run_uuid")?),
             ..super::runs::metric_from_row(r)?
         })
-    })
-    .collect::<Result<Vec<_>>>()?;
+    })?;
+    for model in models {
+        model.tags = tags.remove(&model.model_id).unwrap_or_default();
+        model.params = params
+            .remove(&model.model_id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| Param {
+                key: t.key,
+                value: t.value,
+            })
+            .collect();
+        model.metrics = metrics.remove(&model.model_id).unwrap_or_default();
+    }
     Ok(())
 }
 
@@ -95,177 +104,181 @@ pub(crate) async fn load_logged_model(conn: &mut AnyConnection, id: &str) -> Res
     )))
     .bind(id)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+    .await?
     .ok_or_else(|| logged_model_not_found(id))?;
     let mut model = logged_model_from_row(&row)?;
-    attach_logged_model_details(conn, &mut model).await?;
+    attach_logged_model_details(conn, std::slice::from_mut(&mut model)).await?;
     Ok(model)
 }
 
 impl MetadataStore {
-    pub async fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel> {
+    pub async fn create_logged_model(
+        &self,
+        new: &NewLoggedModel,
+    ) -> arca_core::Result<LoggedModel> {
         let now = now_millis();
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let experiment = load_active_experiment(conn, &new.experiment_id).await?;
-        if let Some(run_id) = &new.source_run_id {
-            super::load_run_info(conn, run_id).await?;
-        }
-        let model_id = format!("m-{}", super::new_id());
-        let name = new
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(super::names::generate);
-        let artifact_uri = format!(
-            "{}/models/{model_id}/artifacts",
-            experiment.artifact_location.trim_end_matches('/')
-        );
-        sqlx::query(
-            "INSERT INTO logged_models (model_id, experiment_id, name, artifact_uri, status, \
-             model_type, source_run_id, lifecycle_stage, creation_time, last_updated_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8)",
-        )
-        .bind(model_id.as_str())
-        .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
-        .bind(name.as_str())
-        .bind(artifact_uri.as_str())
-        .bind(LoggedModelStatus::Pending.as_str())
-        .bind(new.model_type.as_deref().unwrap_or(""))
-        .bind(new.source_run_id.as_deref())
-        .bind(now)
-        .execute(&mut *conn)
+        self.write(async |conn| {
+            let experiment = load_active_experiment(conn, &new.experiment_id).await?;
+            if let Some(run_id) = &new.source_run_id {
+                super::load_run_info(conn, run_id).await?;
+            }
+            let model_id = format!("m-{}", super::new_id());
+            let name = new
+                .name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(super::names::generate);
+            let artifact_uri = format!(
+                "{}/models/{model_id}/artifacts",
+                experiment.artifact_location.trim_end_matches('/')
+            );
+            sqlx::query(
+                "INSERT INTO logged_models (model_id, experiment_id, name, artifact_uri, status, \
+                 model_type, source_run_id, lifecycle_stage, creation_time, last_updated_time) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8)",
+            )
+            .bind(model_id.as_str())
+            .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
+            .bind(name.as_str())
+            .bind(artifact_uri.as_str())
+            .bind(LoggedModelStatus::Pending.as_str())
+            .bind(new.model_type.as_deref().unwrap_or(""))
+            .bind(new.source_run_id.as_deref())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            let id = Bind::Text(model_id.clone());
+            for p in &new.params {
+                upsert_key_value(
+                    conn,
+                    "logged_model_params",
+                    "model_id",
+                    id.clone(),
+                    &p.key,
+                    &p.value,
+                )
+                .await?;
+            }
+            for t in crate::models::dedup_tags(&new.tags) {
+                upsert_key_value(
+                    conn,
+                    "logged_model_tags",
+                    "model_id",
+                    id.clone(),
+                    &t.key,
+                    &t.value,
+                )
+                .await?;
+            }
+            let model = load_logged_model(conn, &model_id).await?;
+            Ok(model)
+        })
         .await
-        .map_err(db)?;
-        let id = Bind::Text(model_id.clone());
-        for p in &new.params {
-            upsert_key_value(
-                conn,
-                "logged_model_params",
-                "model_id",
-                id.clone(),
-                &p.key,
-                &p.value,
-            )
-            .await?;
-        }
-        for t in crate::models::dedup_tags(&new.tags) {
-            upsert_key_value(
-                conn,
-                "logged_model_tags",
-                "model_id",
-                id.clone(),
-                &t.key,
-                &t.value,
-            )
-            .await?;
-        }
-        let model = load_logged_model(conn, &model_id).await?;
-        tx.commit().await?;
-        Ok(model)
     }
 
-    pub async fn get_logged_model(&self, id: &str) -> Result<LoggedModel> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        load_logged_model(&mut conn, id).await
+    pub async fn get_logged_model(&self, id: &str) -> arca_core::Result<LoggedModel> {
+        self.read(async |conn| load_logged_model(conn, id).await)
+            .await
     }
 
     pub async fn finalize_logged_model(
         &self,
         id: &str,
         status: LoggedModelStatus,
-    ) -> Result<LoggedModel> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_logged_model(conn, id).await?;
-        sqlx::query(
-            "UPDATE logged_models SET status = $2, last_updated_time = $3 WHERE model_id = $1",
-        )
-        .bind(id)
-        .bind(status.as_str())
-        .bind(now_millis())
-        .execute(&mut *conn)
+    ) -> arca_core::Result<LoggedModel> {
+        self.write(async |conn| {
+            load_logged_model(conn, id).await?;
+            sqlx::query(
+                "UPDATE logged_models SET status = $2, last_updated_time = $3 WHERE model_id = $1",
+            )
+            .bind(id)
+            .bind(status.as_str())
+            .bind(now_millis())
+            .execute(&mut *conn)
+            .await?;
+            let model = load_logged_model(conn, id).await?;
+            Ok(model)
+        })
         .await
-        .map_err(db)?;
-        let model = load_logged_model(conn, id).await?;
-        tx.commit().await?;
-        Ok(model)
     }
 
-    pub async fn delete_logged_model(&self, id: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_logged_model(conn, id).await?;
-        sqlx::query(
-            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = $2 \
-             WHERE model_id = $1",
-        )
-        .bind(id)
-        .bind(now_millis())
-        .execute(&mut *conn)
+    pub async fn delete_logged_model(&self, id: &str) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_logged_model(conn, id).await?;
+            sqlx::query(
+                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = $2 \
+                 WHERE model_id = $1",
+            )
+            .bind(id)
+            .bind(now_millis())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
         .await
-        .map_err(db)?;
-        tx.commit().await?;
-        Ok(())
     }
 
-    pub async fn set_logged_model_tags(&self, id: &str, tags: &[Tag]) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_logged_model(conn, id).await?;
-        for t in crate::models::dedup_tags(tags) {
-            upsert_key_value(
+    pub async fn set_logged_model_tags(&self, id: &str, tags: &[Tag]) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_logged_model(conn, id).await?;
+            for t in crate::models::dedup_tags(tags) {
+                upsert_key_value(
+                    conn,
+                    "logged_model_tags",
+                    "model_id",
+                    Bind::Text(id.into()),
+                    &t.key,
+                    &t.value,
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_logged_model_tag(&self, id: &str, key: &str) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_logged_model(conn, id).await?;
+            if !delete_key(
                 conn,
                 "logged_model_tags",
                 "model_id",
                 Bind::Text(id.into()),
-                &t.key,
-                &t.value,
+                key,
             )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            .await?
+            {
+                return Err(Error::not_found(format!(
+                    "No tag with key '{key}' found for logged model with ID '{id}'."
+                ))
+                .into());
+            }
+            Ok(())
+        })
+        .await
     }
 
-    pub async fn delete_logged_model_tag(&self, id: &str, key: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_logged_model(conn, id).await?;
-        if !delete_key(
-            conn,
-            "logged_model_tags",
-            "model_id",
-            Bind::Text(id.into()),
-            key,
-        )
-        .await?
-        {
-            return Err(Error::not_found(format!(
-                "No tag with key '{key}' found for logged model with ID '{id}'."
-            )));
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn log_logged_model_params(&self, id: &str, params: &[Param]) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_logged_model(conn, id).await?;
-        for p in params {
-            upsert_key_value(
-                conn,
-                "logged_model_params",
-                "model_id",
-                Bind::Text(id.into()),
-                &p.key,
-                &p.value,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    pub async fn log_logged_model_params(
+        &self,
+        id: &str,
+        params: &[Param],
+    ) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_logged_model(conn, id).await?;
+            for p in params {
+                upsert_key_value(
+                    conn,
+                    "logged_model_params",
+                    "model_id",
+                    Bind::Text(id.into()),
+                    &p.key,
+                    &p.value,
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 }

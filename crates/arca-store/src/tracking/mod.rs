@@ -11,8 +11,8 @@ mod names;
 mod runs;
 mod search;
 
+use crate::error::Result;
 use crate::sql::{Bind, SqlBuilder};
-use crate::{Result, db};
 use arca_core::model::Tag;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
@@ -47,7 +47,7 @@ pub(crate) async fn upsert_key_value(
     q.push(&format!(
         ") ON CONFLICT ({owner_column}, key) DO UPDATE SET value = excluded.value"
     ));
-    q.query().execute(&mut *conn).await.map_err(db)?;
+    q.query().execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -63,13 +63,12 @@ pub(crate) async fn load_key_values(
     q.bind(owner).push(" ORDER BY key");
     q.query()
         .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?
+        .await?
         .iter()
         .map(|r| {
             Ok(Tag {
-                key: r.try_get(0).map_err(db)?,
-                value: r.try_get(1).map_err(db)?,
+                key: r.try_get(0)?,
+                value: r.try_get(1)?,
             })
         })
         .collect()
@@ -92,7 +91,7 @@ pub(crate) async fn fetch_for_owners(
     for chunk in owners.chunks(IN_LIST_MAX) {
         let mut q = SqlBuilder::new(select);
         q.bind_list(chunk.iter().cloned()).push(order_by);
-        rows.extend(q.query().fetch_all(&mut *conn).await.map_err(db)?);
+        rows.extend(q.query().fetch_all(&mut *conn).await?);
     }
     Ok(rows)
 }
@@ -107,7 +106,7 @@ where
 {
     let mut grouped: HashMap<O, Vec<T>> = HashMap::new();
     for row in rows {
-        let owner: O = row.try_get(0).map_err(db)?;
+        let owner: O = row.try_get(0)?;
         grouped.entry(owner).or_default().push(item(row)?);
     }
     Ok(grouped)
@@ -133,8 +132,8 @@ where
     .await?;
     group_by_owner(&rows, |r| {
         Ok(Tag {
-            key: r.try_get(1).map_err(db)?,
-            value: r.try_get(2).map_err(db)?,
+            key: r.try_get(1)?,
+            value: r.try_get(2)?,
         })
     })
 }
@@ -149,6 +148,6 @@ pub(crate) async fn delete_key(
 ) -> Result<bool> {
     let mut q = SqlBuilder::new(&format!("DELETE FROM {table} WHERE {owner_column} = "));
     q.bind(owner).push(" AND key = ").bind_text(key);
-    let done = q.query().execute(&mut *conn).await.map_err(db)?;
+    let done = q.query().execute(&mut *conn).await?;
     Ok(done.rows_affected() > 0)
 }

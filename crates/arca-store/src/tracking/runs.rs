@@ -5,15 +5,16 @@ use super::experiments::load_active_experiment;
 use super::{
     delete_key, fetch_for_owners, group_by_owner, load_key_values_of, new_id, upsert_key_value,
 };
+use crate::error::Result;
 use crate::sql::Bind;
-use crate::{MetadataStore, db, now_millis};
+use crate::{MetadataStore, now_millis};
+use arca_core::Error;
 use arca_core::model::{Page, Tag};
 use arca_core::search::PageToken;
 use arca_core::tracking::{
     Dataset, DatasetInput, Lifecycle, Metric, ModelOutput, Param, RUN_NAME_TAG, Run, RunInfo,
     RunStatus,
 };
-use arca_core::{Error, Result};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -25,20 +26,17 @@ pub(crate) fn run_not_found(id: &str) -> Error {
 }
 
 pub(crate) fn run_info_from_row(row: &AnyRow) -> Result<RunInfo> {
-    let status: String = row.try_get("status").map_err(db)?;
-    let stage: String = row.try_get("lifecycle_stage").map_err(db)?;
+    let status: String = row.try_get("status")?;
+    let stage: String = row.try_get("lifecycle_stage")?;
     Ok(RunInfo {
-        run_id: row.try_get("run_uuid").map_err(db)?,
-        experiment_id: row
-            .try_get::<i64, _>("experiment_id")
-            .map_err(db)?
-            .to_string(),
-        run_name: row.try_get("name").map_err(db)?,
-        user_id: row.try_get("user_id").map_err(db)?,
+        run_id: row.try_get("run_uuid")?,
+        experiment_id: row.try_get::<i64, _>("experiment_id")?.to_string(),
+        run_name: row.try_get("name")?,
+        user_id: row.try_get("user_id")?,
         status: RunStatus::parse(&status)?,
-        start_time: row.try_get("start_time").map_err(db)?,
-        end_time: row.try_get("end_time").map_err(db)?,
-        artifact_uri: row.try_get("artifact_uri").map_err(db)?,
+        start_time: row.try_get("start_time")?,
+        end_time: row.try_get("end_time")?,
+        artifact_uri: row.try_get("artifact_uri")?,
         lifecycle_stage: Lifecycle::from_stored(&stage),
     })
 }
@@ -49,8 +47,7 @@ pub(crate) async fn load_run_info(conn: &mut AnyConnection, run_id: &str) -> Res
     )))
     .bind(run_id)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+    .await?
     .ok_or_else(|| run_not_found(run_id))?;
     run_info_from_row(&row)
 }
@@ -61,19 +58,20 @@ async fn load_active_run(conn: &mut AnyConnection, run_id: &str) -> Result<RunIn
     if info.lifecycle_stage != Lifecycle::Active {
         return Err(Error::invalid(format!(
             "The run {run_id} must be in the 'active' state. Current state is deleted."
-        )));
+        ))
+        .into());
     }
     Ok(info)
 }
 
 pub(crate) fn metric_from_row(row: &AnyRow) -> Result<Metric> {
-    let is_nan: i64 = row.try_get("is_nan").map_err(db)?;
-    let value: f64 = row.try_get("value").map_err(db)?;
+    let is_nan: i64 = row.try_get("is_nan")?;
+    let value: f64 = row.try_get("value")?;
     Ok(Metric {
-        key: row.try_get("key").map_err(db)?,
+        key: row.try_get("key")?,
         value: if is_nan != 0 { f64::NAN } else { value },
-        timestamp: row.try_get("timestamp").map_err(db)?,
-        step: row.try_get("step").map_err(db)?,
+        timestamp: row.try_get("timestamp")?,
+        step: row.try_get("step")?,
         model_id: None,
         dataset_name: None,
         dataset_digest: None,
@@ -116,16 +114,16 @@ pub(crate) async fn load_run_data(
     )
     .await?;
     let mut dataset_inputs = group_by_owner::<String, _>(&rows, |r| {
-        let tags: String = r.try_get(7).map_err(db)?;
+        let tags: String = r.try_get(7)?;
         Ok(DatasetInput {
             tags: decode_input_tags(&tags),
             dataset: Dataset {
-                name: r.try_get(1).map_err(db)?,
-                digest: r.try_get(2).map_err(db)?,
-                source_type: r.try_get(3).map_err(db)?,
-                source: r.try_get(4).map_err(db)?,
-                schema: r.try_get(5).map_err(db)?,
-                profile: r.try_get(6).map_err(db)?,
+                name: r.try_get(1)?,
+                digest: r.try_get(2)?,
+                source_type: r.try_get(3)?,
+                source: r.try_get(4)?,
+                schema: r.try_get(5)?,
+                profile: r.try_get(6)?,
             },
         })
     })?;
@@ -136,7 +134,7 @@ pub(crate) async fn load_run_data(
         " ORDER BY run_uuid, model_id",
     )
     .await?;
-    let mut model_inputs = group_by_owner::<String, String>(&rows, |r| r.try_get(1).map_err(db))?;
+    let mut model_inputs = group_by_owner::<String, String>(&rows, |r| Ok(r.try_get(1)?))?;
     let rows = fetch_for_owners(
         conn,
         "SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN ",
@@ -146,8 +144,8 @@ pub(crate) async fn load_run_data(
     .await?;
     let mut model_outputs = group_by_owner::<String, _>(&rows, |r| {
         Ok(ModelOutput {
-            model_id: r.try_get(1).map_err(db)?,
-            step: r.try_get(2).map_err(db)?,
+            model_id: r.try_get(1)?,
+            step: r.try_get(2)?,
         })
     })?;
     Ok(infos
@@ -230,8 +228,7 @@ async fn insert_metric(conn: &mut AnyConnection, run_id: &str, m: &Metric) -> Re
     .bind(m.dataset_name.as_deref())
     .bind(m.dataset_digest.as_deref())
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     sqlx::query(
         "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_uuid, key) DO UPDATE SET \
@@ -249,8 +246,7 @@ async fn insert_metric(conn: &mut AnyConnection, run_id: &str, m: &Metric) -> Re
     .bind(m.timestamp)
     .bind(m.step)
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -262,8 +258,7 @@ async fn insert_param(conn: &mut AnyConnection, run_id: &str, p: &Param) -> Resu
     .bind(p.key.as_str())
     .bind(p.value.as_str())
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     if inserted.rows_affected() > 0 {
         return Ok(());
     }
@@ -271,16 +266,15 @@ async fn insert_param(conn: &mut AnyConnection, run_id: &str, p: &Param) -> Resu
         .bind(run_id)
         .bind(p.key.as_str())
         .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?
-        .try_get(0)
-        .map_err(db)?;
+        .await?
+        .try_get(0)?;
     if existing != p.value {
         return Err(Error::invalid(format!(
             "Changing param values is not allowed. Param with key='{}' was already logged with \
              value='{existing}' for run ID='{run_id}'. Attempted logging new value '{}'.",
             p.key, p.value
-        )));
+        ))
+        .into());
     }
     Ok(())
 }
@@ -300,65 +294,62 @@ async fn set_run_tag(conn: &mut AnyConnection, run_id: &str, tag: &Tag) -> Resul
             .bind(run_id)
             .bind(tag.value.as_str())
             .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+            .await?;
     }
     Ok(())
 }
 
 impl MetadataStore {
-    pub async fn create_run(&self, new: &NewRun) -> Result<Run> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let experiment = load_active_experiment(conn, &new.experiment_id).await?;
-        let run_id = new_id();
-        let name = new
-            .run_name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .or_else(|| {
-                new.tags
-                    .iter()
-                    .find(|t| t.key == RUN_NAME_TAG)
-                    .map(|t| t.value.clone())
-            })
-            .unwrap_or_else(super::names::generate);
-        let artifact_uri = format!(
-            "{}/{run_id}/artifacts",
-            experiment.artifact_location.trim_end_matches('/')
-        );
-        sqlx::query(
-            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
-             lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
-        )
-        .bind(run_id.as_str())
-        .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
-        .bind(name.as_str())
-        .bind(new.user_id.as_str())
-        .bind(RunStatus::Running.as_str())
-        .bind(new.start_time.unwrap_or_else(now_millis))
-        .bind(artifact_uri.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-        for tag in crate::models::dedup_tags(&new.tags) {
-            if tag.key != RUN_NAME_TAG {
-                set_run_tag(conn, &run_id, tag).await?;
+    pub async fn create_run(&self, new: &NewRun) -> arca_core::Result<Run> {
+        self.write(async |conn| {
+            let experiment = load_active_experiment(conn, &new.experiment_id).await?;
+            let run_id = new_id();
+            let name = new
+                .run_name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| {
+                    new.tags
+                        .iter()
+                        .find(|t| t.key == RUN_NAME_TAG)
+                        .map(|t| t.value.clone())
+                })
+                .unwrap_or_else(super::names::generate);
+            let artifact_uri = format!(
+                "{}/{run_id}/artifacts",
+                experiment.artifact_location.trim_end_matches('/')
+            );
+            sqlx::query(
+                "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
+                 lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
+            )
+            .bind(run_id.as_str())
+            .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
+            .bind(name.as_str())
+            .bind(new.user_id.as_str())
+            .bind(RunStatus::Running.as_str())
+            .bind(new.start_time.unwrap_or_else(now_millis))
+            .bind(artifact_uri.as_str())
+            .execute(&mut *conn)
+            .await?;
+            for tag in crate::models::dedup_tags(&new.tags) {
+                if tag.key != RUN_NAME_TAG {
+                    set_run_tag(conn, &run_id, tag).await?;
+                }
             }
-        }
-        let name_tag = Tag {
-            key: RUN_NAME_TAG.into(),
-            value: name,
-        };
-        set_run_tag(conn, &run_id, &name_tag).await?;
-        let run = load_run(conn, &run_id).await?;
-        tx.commit().await?;
-        Ok(run)
+            let name_tag = Tag {
+                key: RUN_NAME_TAG.into(),
+                value: name,
+            };
+            set_run_tag(conn, &run_id, &name_tag).await?;
+            let run = load_run(conn, &run_id).await?;
+            Ok(run)
+        })
+        .await
     }
 
-    pub async fn get_run(&self, run_id: &str) -> Result<Run> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        load_run(&mut conn, run_id).await
+    pub async fn get_run(&self, run_id: &str) -> arca_core::Result<Run> {
+        self.read(async |conn| load_run(conn, run_id).await).await
     }
 
     pub async fn update_run(
@@ -367,60 +358,59 @@ impl MetadataStore {
         status: Option<RunStatus>,
         end_time: Option<i64>,
         run_name: Option<&str>,
-    ) -> Result<RunInfo> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_active_run(conn, run_id).await?;
-        if let Some(status) = status {
-            sqlx::query("UPDATE runs SET status = $2 WHERE run_uuid = $1")
-                .bind(run_id)
-                .bind(status.as_str())
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-        }
-        if let Some(end_time) = end_time {
-            sqlx::query("UPDATE runs SET end_time = $2 WHERE run_uuid = $1")
-                .bind(run_id)
-                .bind(end_time)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-        }
-        if let Some(name) = run_name.filter(|n| !n.is_empty()) {
-            let tag = Tag {
-                key: RUN_NAME_TAG.into(),
-                value: name.into(),
-            };
-            set_run_tag(conn, run_id, &tag).await?;
-        }
-        let info = load_run_info(conn, run_id).await?;
-        tx.commit().await?;
-        Ok(info)
+    ) -> arca_core::Result<RunInfo> {
+        self.write(async |conn| {
+            load_active_run(conn, run_id).await?;
+            if let Some(status) = status {
+                sqlx::query("UPDATE runs SET status = $2 WHERE run_uuid = $1")
+                    .bind(run_id)
+                    .bind(status.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            if let Some(end_time) = end_time {
+                sqlx::query("UPDATE runs SET end_time = $2 WHERE run_uuid = $1")
+                    .bind(run_id)
+                    .bind(end_time)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            if let Some(name) = run_name.filter(|n| !n.is_empty()) {
+                let tag = Tag {
+                    key: RUN_NAME_TAG.into(),
+                    value: name.into(),
+                };
+                set_run_tag(conn, run_id, &tag).await?;
+            }
+            let info = load_run_info(conn, run_id).await?;
+            Ok(info)
+        })
+        .await
     }
 
-    pub async fn delete_run(&self, run_id: &str) -> Result<()> {
+    pub async fn delete_run(&self, run_id: &str) -> arca_core::Result<()> {
         self.set_run_lifecycle(run_id, Lifecycle::Deleted).await
     }
 
-    pub async fn restore_run(&self, run_id: &str) -> Result<()> {
+    pub async fn restore_run(&self, run_id: &str) -> arca_core::Result<()> {
         self.set_run_lifecycle(run_id, Lifecycle::Active).await
     }
 
-    async fn set_run_lifecycle(&self, run_id: &str, to: Lifecycle) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_run_info(conn, run_id).await?;
-        let deleted_time = (to == Lifecycle::Deleted).then(now_millis);
-        sqlx::query("UPDATE runs SET lifecycle_stage = $2, deleted_time = $3 WHERE run_uuid = $1")
+    async fn set_run_lifecycle(&self, run_id: &str, to: Lifecycle) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_run_info(conn, run_id).await?;
+            let deleted_time = (to == Lifecycle::Deleted).then(now_millis);
+            sqlx::query(
+                "UPDATE runs SET lifecycle_stage = $2, deleted_time = $3 WHERE run_uuid = $1",
+            )
             .bind(run_id)
             .bind(to.as_str())
             .bind(deleted_time)
             .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        tx.commit().await?;
-        Ok(())
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Params, metrics and tags of one request, applied together or not at all.
@@ -430,43 +420,44 @@ impl MetadataStore {
         metrics: &[Metric],
         params: &[Param],
         tags: &[Tag],
-    ) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_active_run(conn, run_id).await?;
-        for (i, p) in params.iter().enumerate() {
-            if let Some(other) = params[..i]
-                .iter()
-                .find(|o| o.key == p.key && o.value != p.value)
-            {
-                return Err(Error::invalid(format!(
-                    "Duplicate parameter keys have been submitted: '{}' with values '{}' and '{}'.",
-                    p.key, other.value, p.value
-                )));
+    ) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_active_run(conn, run_id).await?;
+            for (i, p) in params.iter().enumerate() {
+                if let Some(other) = params[..i]
+                    .iter()
+                    .find(|o| o.key == p.key && o.value != p.value)
+                {
+                    return Err(Error::invalid(format!(
+                        "Duplicate parameter keys have been submitted: '{}' with values '{}' and '{}'.",
+                        p.key, other.value, p.value
+                    )).into());
+                }
+                insert_param(conn, run_id, p).await?;
             }
-            insert_param(conn, run_id, p).await?;
-        }
-        for m in metrics {
-            insert_metric(conn, run_id, m).await?;
-        }
-        for tag in tags {
-            set_run_tag(conn, run_id, tag).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            for m in metrics {
+                insert_metric(conn, run_id, m).await?;
+            }
+            for tag in tags {
+                set_run_tag(conn, run_id, tag).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
-    pub async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_active_run(conn, run_id).await?;
-        if !delete_key(conn, "run_tags", "run_uuid", Bind::Text(run_id.into()), key).await? {
-            return Err(Error::not_found(format!(
-                "No tag with name: {key} in run with id {run_id}"
-            )));
-        }
-        tx.commit().await?;
-        Ok(())
+    pub async fn delete_run_tag(&self, run_id: &str, key: &str) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_active_run(conn, run_id).await?;
+            if !delete_key(conn, "run_tags", "run_uuid", Bind::Text(run_id.into()), key).await? {
+                return Err(Error::not_found(format!(
+                    "No tag with name: {key} in run with id {run_id}"
+                ))
+                .into());
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Every logged value of one metric, by step then timestamp.
@@ -476,31 +467,32 @@ impl MetadataStore {
         key: &str,
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<Metric>> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        load_run_info(&mut conn, run_id).await?;
-        let offset = page_token.map_or(0, |t| t.offset);
-        let rows = sqlx::query(
-            "SELECT key, value, is_nan, timestamp, step FROM metrics \
-             WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
-        )
-        .bind(run_id)
-        .bind(key)
-        .bind(max_results as i64 + 1)
-        .bind(offset as i64)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        let next_page_token = crate::search::next_token(rows.len(), max_results, offset);
-        let items = rows
-            .iter()
-            .take(max_results as usize)
-            .map(metric_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_page_token,
+    ) -> arca_core::Result<Page<Metric>> {
+        self.read(async |conn| {
+            load_run_info(conn, run_id).await?;
+            let offset = page_token.map_or(0, |t| t.offset);
+            let rows = sqlx::query(
+                "SELECT key, value, is_nan, timestamp, step FROM metrics \
+                 WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
+            )
+            .bind(run_id)
+            .bind(key)
+            .bind(max_results as i64 + 1)
+            .bind(offset as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+            let next_page_token = crate::search::next_token(rows.len(), max_results, offset);
+            let items = rows
+                .iter()
+                .take(max_results as usize)
+                .map(metric_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 
     /// Records datasets (deduplicated per experiment by name and digest) and models as inputs.
@@ -509,90 +501,88 @@ impl MetadataStore {
         run_id: &str,
         datasets: &[DatasetInput],
         model_ids: &[String],
-    ) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        let info = load_active_run(conn, run_id).await?;
-        let experiment_id: i64 = info.experiment_id.parse().unwrap_or_default();
-        for input in datasets {
-            let d = &input.dataset;
-            sqlx::query(
-                "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
-                 source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (experiment_id, name, digest) DO NOTHING",
-            )
-            .bind(new_id())
-            .bind(experiment_id)
-            .bind(d.name.as_str())
-            .bind(d.digest.as_str())
-            .bind(d.source_type.as_str())
-            .bind(d.source.as_str())
-            .bind(d.schema.as_deref())
-            .bind(d.profile.as_deref())
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-            let dataset_uuid: String = sqlx::query(
-                "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
-            )
-            .bind(experiment_id)
-            .bind(d.name.as_str())
-            .bind(d.digest.as_str())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?
-            .try_get(0)
-            .map_err(db)?;
-            sqlx::query(
-                "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, tags, context) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (run_uuid, dataset_uuid) \
-                 DO UPDATE SET tags = excluded.tags, context = excluded.context",
-            )
-            .bind(run_id)
-            .bind(dataset_uuid)
-            .bind(encode_input_tags(&input.tags))
-            .bind(
-                input
-                    .tags
-                    .iter()
-                    .find(|t| t.key == "mlflow.data.context")
-                    .map(|t| t.value.as_str()),
-            )
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        }
-        for model_id in model_ids {
-            sqlx::query(
-                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(run_id)
-            .bind(model_id.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await?;
-        Ok(())
+    ) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            let info = load_active_run(conn, run_id).await?;
+            let experiment_id: i64 = info.experiment_id.parse().unwrap_or_default();
+            for input in datasets {
+                let d = &input.dataset;
+                sqlx::query(
+                    "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
+                     source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+                )
+                .bind(new_id())
+                .bind(experiment_id)
+                .bind(d.name.as_str())
+                .bind(d.digest.as_str())
+                .bind(d.source_type.as_str())
+                .bind(d.source.as_str())
+                .bind(d.schema.as_deref())
+                .bind(d.profile.as_deref())
+                .execute(&mut *conn)
+                .await?;
+                let dataset_uuid: String = sqlx::query(
+                    "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+                )
+                .bind(experiment_id)
+                .bind(d.name.as_str())
+                .bind(d.digest.as_str())
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+                sqlx::query(
+                    "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, tags, context) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (run_uuid, dataset_uuid) \
+                     DO UPDATE SET tags = excluded.tags, context = excluded.context",
+                )
+                .bind(run_id)
+                .bind(dataset_uuid)
+                .bind(encode_input_tags(&input.tags))
+                .bind(
+                    input
+                        .tags
+                        .iter()
+                        .find(|t| t.key == "mlflow.data.context")
+                        .map(|t| t.value.as_str()),
+                )
+                .execute(&mut *conn)
+                .await?;
+            }
+            for model_id in model_ids {
+                sqlx::query(
+                    "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(run_id)
+                .bind(model_id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
-    pub async fn log_outputs(&self, run_id: &str, outputs: &[ModelOutput]) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let conn = tx.conn();
-        load_active_run(conn, run_id).await?;
-        for output in outputs {
-            sqlx::query(
-                "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(run_id)
-            .bind(output.model_id.as_str())
-            .bind(output.step)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await?;
-        Ok(())
+    pub async fn log_outputs(
+        &self,
+        run_id: &str,
+        outputs: &[ModelOutput],
+    ) -> arca_core::Result<()> {
+        self.write(async |conn| {
+            load_active_run(conn, run_id).await?;
+            for output in outputs {
+                sqlx::query(
+                    "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(run_id)
+                .bind(output.model_id.as_str())
+                .bind(output.step)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 }

@@ -7,10 +7,10 @@ use super::logged_models::{
     COLUMNS as LM_COLUMNS, attach_logged_model_details, logged_model_from_row,
 };
 use super::runs::{INFO_COLUMNS as RUN_COLUMNS, load_run_data, run_info_from_row};
+use crate::MetadataStore;
+use crate::error::Result;
 use crate::search::{next_token, push_comparison};
 use crate::sql::{Bind, SqlBuilder};
-use crate::{MetadataStore, db};
-use arca_core::Result;
 use arca_core::model::Page;
 use arca_core::search::{
     Comparator, DatasetField, ExperimentAttribute, ExperimentClause, ExperimentFilter,
@@ -116,7 +116,7 @@ impl MetadataStore {
         view: ViewType,
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<Experiment>> {
+    ) -> arca_core::Result<Page<Experiment>> {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(
             "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, \
@@ -175,30 +175,32 @@ impl MetadataStore {
             q.push(if o.ascending { " ASC" } else { " DESC" });
         }
         push_page(&mut q, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = rows
-            .iter()
-            .take(max_results as usize)
-            .map(experiment_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let ids = rows
-            .iter()
-            .take(max_results as usize)
-            .map(|row| Ok(Bind::Int(row.try_get("experiment_id").map_err(db)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let mut tags =
-            load_key_values_of::<i64>(&mut conn, "experiment_tags", "experiment_id", &ids).await?;
-        for (e, id) in items.iter_mut().zip(&ids) {
-            if let Bind::Int(id) = id {
-                e.tags = tags.remove(id).unwrap_or_default();
+        self.read(async |conn| {
+            let rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            let mut items = rows
+                .iter()
+                .take(max_results as usize)
+                .map(experiment_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            let ids = rows
+                .iter()
+                .take(max_results as usize)
+                .map(|row| Ok(Bind::Int(row.try_get("experiment_id")?)))
+                .collect::<Result<Vec<_>>>()?;
+            let mut tags =
+                load_key_values_of::<i64>(conn, "experiment_tags", "experiment_id", &ids).await?;
+            for (e, id) in items.iter_mut().zip(&ids) {
+                if let Bind::Int(id) = id {
+                    e.tags = tags.remove(id).unwrap_or_default();
+                }
             }
-        }
-        Ok(Page {
-            items,
-            next_page_token,
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 
     pub async fn search_runs(
@@ -209,7 +211,7 @@ impl MetadataStore {
         view: ViewType,
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<Run>> {
+    ) -> arca_core::Result<Page<Run>> {
         let offset = page_token.map_or(0, |t| t.offset);
         if experiment_ids.is_empty() {
             return Ok(Page {
@@ -292,19 +294,21 @@ impl MetadataStore {
             push_nulls_last(&mut q, expr, o.ascending);
         }
         push_page(&mut q, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        let infos = rows
-            .iter()
-            .take(max_results as usize)
-            .map(run_info_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let items = load_run_data(&mut conn, infos).await?;
-        Ok(Page {
-            items,
-            next_page_token,
+        self.read(async |conn| {
+            let rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            let infos = rows
+                .iter()
+                .take(max_results as usize)
+                .map(run_info_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            let items = load_run_data(conn, infos).await?;
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 
     pub async fn search_logged_models(
@@ -314,7 +318,7 @@ impl MetadataStore {
         order_by: &[LoggedModelOrderBy],
         max_results: u64,
         page_token: Option<&PageToken>,
-    ) -> Result<Page<LoggedModel>> {
+    ) -> arca_core::Result<Page<LoggedModel>> {
         let offset = page_token.map_or(0, |t| t.offset);
         let mut q = SqlBuilder::new(&format!(
             "SELECT {} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'",
@@ -375,19 +379,21 @@ impl MetadataStore {
             }
         }
         push_page(&mut q, max_results, offset);
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        let rows = q.query().fetch_all(&mut *conn).await.map_err(db)?;
-        let next_page_token = next_token(rows.len(), max_results, offset);
-        let mut items = Vec::new();
-        for row in rows.iter().take(max_results as usize) {
-            let mut model = logged_model_from_row(row)?;
-            attach_logged_model_details(&mut conn, &mut model).await?;
-            items.push(model);
-        }
-        Ok(Page {
-            items,
-            next_page_token,
+        self.read(async |conn| {
+            let rows = q.query().fetch_all(&mut *conn).await?;
+            let next_page_token = next_token(rows.len(), max_results, offset);
+            let mut items = rows
+                .iter()
+                .take(max_results as usize)
+                .map(logged_model_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            attach_logged_model_details(conn, &mut items).await?;
+            Ok(Page {
+                items,
+                next_page_token,
+            })
         })
+        .await
     }
 }
 
@@ -419,10 +425,12 @@ fn logged_model_column(attribute: LoggedModelAttribute) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::super::IN_LIST_MAX;
-    use crate::NewRun;
-    use crate::{MetadataStore, StoreUri};
+    use crate::{MetadataStore, NewLoggedModel, NewRun, StoreUri};
     use arca_core::model::Tag;
-    use arca_core::search::{RunAttribute, RunFilter, RunOrderBy, RunOrderKey};
+    use arca_core::search::{
+        LoggedModelAttribute, LoggedModelFilter, LoggedModelOrderBy, LoggedModelOrderKey,
+        RunAttribute, RunFilter, RunOrderBy, RunOrderKey,
+    };
     use arca_core::tracking::{Metric, Param, ViewType};
 
     /// The page's children are read in lists of `IN_LIST_MAX` runs; a page one run longer than
@@ -501,5 +509,124 @@ mod tests {
             assert_eq!(tag.value, format!("tag-{i}"));
             assert_eq!(run.tags.len(), 2, "t and mlflow.runName: {:?}", run.tags);
         }
+    }
+
+    /// As for runs: logged models are detailed in lists of `IN_LIST_MAX`; a page one model
+    /// longer than a list, plus a model with nothing logged, must give each model its own
+    /// tags, params and metrics and nothing of its neighbours'.
+    #[tokio::test]
+    async fn a_page_longer_than_one_in_list_keeps_each_logged_models_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetadataStore::open(&StoreUri::sqlite(dir.path().join("a.db")))
+            .await
+            .unwrap();
+        let exp = store.create_experiment("models", None, &[]).await.unwrap();
+        let run = store
+            .create_run(&NewRun {
+                experiment_id: exp.clone(),
+                ..NewRun::default()
+            })
+            .await
+            .unwrap();
+        let run_id = run.info.run_id;
+        let count = IN_LIST_MAX + 1;
+        let mut metrics = Vec::new();
+        for i in 0..count {
+            let model = store
+                .create_logged_model(&NewLoggedModel {
+                    experiment_id: exp.clone(),
+                    name: Some(format!("model-{i:04}")),
+                    params: vec![Param {
+                        key: "p".into(),
+                        value: format!("param-{i}"),
+                    }],
+                    tags: vec![Tag {
+                        key: "t".into(),
+                        value: format!("tag-{i}"),
+                    }],
+                    ..NewLoggedModel::default()
+                })
+                .await
+                .unwrap();
+            metrics.push(Metric {
+                key: "m".into(),
+                value: i as f64,
+                timestamp: 1,
+                step: 0,
+                model_id: Some(model.model_id),
+                dataset_name: None,
+                dataset_digest: None,
+                run_id: None,
+            });
+        }
+        store
+            .create_logged_model(&NewLoggedModel {
+                experiment_id: exp.clone(),
+                name: Some("z-bare".into()),
+                ..NewLoggedModel::default()
+            })
+            .await
+            .unwrap();
+        for chunk in metrics.chunks(400) {
+            store.log_batch(&run_id, chunk, &[], &[]).await.unwrap();
+        }
+        let order = [LoggedModelOrderBy {
+            key: LoggedModelOrderKey::Attribute(LoggedModelAttribute::Name),
+            ascending: true,
+            dataset_name: None,
+            dataset_digest: None,
+        }];
+
+        let page = store
+            .search_logged_models(
+                std::slice::from_ref(&exp),
+                &LoggedModelFilter::default(),
+                &order,
+                1000,
+                None,
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(page.items.len(), count + 1);
+        for (i, model) in page.items[..count].iter().enumerate() {
+            assert_eq!(model.name, format!("model-{i:04}"));
+            let params: Vec<(&str, &str)> = model
+                .params
+                .iter()
+                .map(|p| (p.key.as_str(), p.value.as_str()))
+                .collect();
+            assert_eq!(params, [("p", format!("param-{i}").as_str())]);
+            let tags: Vec<(&str, &str)> = model
+                .tags
+                .iter()
+                .map(|t| (t.key.as_str(), t.value.as_str()))
+                .collect();
+            assert_eq!(tags, [("t", format!("tag-{i}").as_str())]);
+            let metrics: Vec<(&str, f64, Option<&str>, Option<&str>)> = model
+                .metrics
+                .iter()
+                .map(|m| {
+                    (
+                        m.key.as_str(),
+                        m.value,
+                        m.model_id.as_deref(),
+                        m.run_id.as_deref(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                metrics,
+                [(
+                    "m",
+                    i as f64,
+                    Some(model.model_id.as_str()),
+                    Some(run_id.as_str())
+                )]
+            );
+        }
+        let bare = &page.items[count];
+        assert_eq!(bare.name, "z-bare");
+        assert!(bare.tags.is_empty() && bare.params.is_empty() && bare.metrics.is_empty());
     }
 }

@@ -10,7 +10,12 @@ use arca_store::{MetadataStore, NewRun, StoreUri};
 use std::ops::Deref;
 use tempfile::TempDir;
 
+mod errors;
 mod foreign;
+
+use errors::{
+    a_database_failure_is_an_internal_error_with_its_cause, a_refused_change_leaves_nothing_behind,
+};
 
 /// A registry on its own database, with the folder that holds it (SQLite) kept alive.
 pub struct Store {
@@ -89,6 +94,8 @@ on_both_backends!(
     run_sources_must_name_their_run,
     copies_of_versions_are_stored_by_number_with_their_run,
     every_change_is_in_the_history,
+    a_refused_change_leaves_nothing_behind,
+    a_database_failure_is_an_internal_error_with_its_cause,
 );
 
 fn name(raw: &str) -> ModelName {

@@ -1,0 +1,44 @@
+//! The store's own error type, so that every internal function can use a plain `?` on sqlx calls.
+//!
+//! `arca_core::Error` cannot implement `From<sqlx::Error>`: arca-core has no I/O dependencies,
+//! and the orphan rule keeps that impl out of this crate. `StoreError` is the bridge. Inside the
+//! crate it converts from both sqlx's and the domain's errors; at the public boundary
+//! ([`crate::MetadataStore`]'s methods) it converts back into `arca_core::Error`, so no sqlx type
+//! leaves the crate.
+
+use arca_core::Error;
+
+/// A domain error, or a database failure already wrapped as [`Error::Internal`].
+#[derive(Debug)]
+pub(crate) struct StoreError(Error);
+
+pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether this is a "not found", which some callers restate in their own words.
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self.0, Error::NotFound(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A database failure is ours, never the caller's: the server logs the cause chain and
+    /// answers INTERNAL_ERROR without it.
+    fn from(err: sqlx::Error) -> Self {
+        StoreError(Error::Internal(
+            anyhow::Error::new(err).context("database error"),
+        ))
+    }
+}
+
+impl From<Error> for StoreError {
+    fn from(err: Error) -> Self {
+        StoreError(err)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        err.0
+    }
+}
