@@ -174,6 +174,13 @@ impl MetadataStore {
             });
             q.push(if o.ascending { " ASC" } else { " DESC" });
         }
+        // A unique last key, so that rows that tie on the requested order keep one order
+        // from page to page.
+        q.push(if order_by.is_empty() {
+            "e.experiment_id"
+        } else {
+            ", e.experiment_id"
+        });
         push_page(&mut q, max_results, offset);
         self.read(async |conn| {
             let rows = q.query().fetch_all(&mut *conn).await?;
@@ -293,6 +300,13 @@ impl MetadataStore {
             };
             push_nulls_last(&mut q, expr, o.ascending);
         }
+        // A unique last key, so that rows that tie on the requested order keep one order
+        // from page to page.
+        q.push(if order_by.is_empty() {
+            "r.run_uuid"
+        } else {
+            ", r.run_uuid"
+        });
         push_page(&mut q, max_results, offset);
         self.read(async |conn| {
             let rows = q.query().fetch_all(&mut *conn).await?;
@@ -378,6 +392,13 @@ impl MetadataStore {
                 }
             }
         }
+        // A unique last key, so that rows that tie on the requested order keep one order
+        // from page to page.
+        q.push(if order_by.is_empty() {
+            "lm.model_id"
+        } else {
+            ", lm.model_id"
+        });
         push_page(&mut q, max_results, offset);
         self.read(async |conn| {
             let rows = q.query().fetch_all(&mut *conn).await?;
