@@ -7,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod tracking_wire;
 pub mod ui;
 pub mod wire;
@@ -46,6 +47,13 @@ pub struct AppState {
     pub artifacts: ArtifactStore,
     /// `Config::static_prefix`, for the links the UI writes.
     pub static_prefix: String,
+    pub metrics: metrics::Metrics,
+}
+
+impl axum::extract::FromRef<AppState> for metrics::Metrics {
+    fn from_ref(state: &AppState) -> metrics::Metrics {
+        state.metrics.clone()
+    }
 }
 
 pub struct Application {
@@ -71,6 +79,7 @@ impl Application {
             metadata: metadata.clone(),
             artifacts,
             static_prefix: config.static_prefix.clone(),
+            metrics: metrics::Metrics::default(),
         });
         Ok(Application {
             listener,
@@ -104,12 +113,17 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
+        .route("/metrics", get(metrics::serve))
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
         .merge(api::artifacts::artifact_routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ))
         .with_state(state);
     let app = if prefix.is_empty() {
         app

@@ -154,6 +154,21 @@ impl MetadataStore {
         Ok(unit.await?)
     }
 
+    /// How full the connection pools are, for `/metrics`. On PostgreSQL readers and writers
+    /// share one pool.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let stats = |name: &'static str, pool: &AnyPool| PoolStats {
+            name,
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        };
+        match self.backend {
+            Backend::Sqlite => vec![stats("writer", &self.writer), stats("reader", &self.reader)],
+            Backend::Postgres => vec![stats("main", &self.writer)],
+        }
+    }
+
     /// Closes the pools; on SQLite the last connection to close checkpoints the WAL.
     pub async fn close(&self) {
         self.reader.close().await;
@@ -208,6 +223,16 @@ pub(crate) async fn record_event(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// One connection pool's state, as [`MetadataStore::pool_stats`] reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub name: &'static str,
+    /// Connections open now, idle or in use.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// One change from the registry's history.

@@ -30,6 +30,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -132,6 +133,7 @@ async fn upload_artifact(
         .metadata
         .record_stored_file(&path, stored.size, &stored.sha256)
         .await?;
+    state.metrics.artifact_bytes_in(stored.size);
     Ok(StatusCode::OK.into_response())
 }
 
@@ -161,7 +163,13 @@ async fn download_artifact(State(state): State<AppState>, uri: Uri) -> ApiResult
             HeaderValue::from_static("nosniff"),
         ),
     ];
-    Ok((headers, Body::from_stream(download.stream)).into_response())
+    let metrics = state.metrics.clone();
+    let counted = download.stream.inspect(move |chunk| {
+        if let Ok(bytes) = chunk {
+            metrics.artifact_bytes_out(bytes.len() as u64);
+        }
+    });
+    Ok((headers, Body::from_stream(counted)).into_response())
 }
 
 async fn delete_artifact(State(state): State<AppState>, uri: Uri) -> ApiResult<Json<Value>> {
