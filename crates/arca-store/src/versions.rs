@@ -431,6 +431,33 @@ impl MetadataStore {
         Ok(out)
     }
 
+    /// The newest `limit` version numbers of `name` in `stage`, newest first: what a transition
+    /// with "archive existing versions" would archive, for a confirmation that names them.
+    pub async fn versions_in_stage(
+        &self,
+        name: &str,
+        stage: Stage,
+        limit: u32,
+    ) -> Result<Vec<VersionNumber>> {
+        let rows = sqlx::query(
+            "SELECT mv.version FROM model_versions mv JOIN registered_models rm \
+             ON rm.id = mv.model_id WHERE rm.name = $1 AND mv.current_stage = $2 \
+             ORDER BY mv.version DESC LIMIT $3",
+        )
+        .bind(name)
+        .bind(stage.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let v: i64 = row.try_get(0).map_err(db)?;
+                VersionNumber::parse(&v.to_string())
+            })
+            .collect()
+    }
+
     pub async fn delete_model_version(&self, name: &str, version: VersionNumber) -> Result<()> {
         let now = now_millis();
         let mut tx = self.write_tx().await?;
