@@ -408,8 +408,7 @@ fn signature_fields(json: &str) -> Vec<SignatureField> {
     };
     items
         .iter()
-        .enumerate()
-        .map(|(i, item)| {
+        .map(|item| {
             let text = |key: &str| item.get(key).and_then(|v| v.as_str()).map(str::to_owned);
             let mut kind = text("type").unwrap_or_else(|| "unknown".to_owned());
             if let Some(spec) = item.get("tensor-spec") {
@@ -429,7 +428,7 @@ fn signature_fields(json: &str) -> Vec<SignatureField> {
                 kind = format!("{kind} (default {default})");
             }
             SignatureField {
-                name: text("name").unwrap_or_else(|| format!("#{i}")),
+                name: text("name").unwrap_or_default(),
                 kind,
                 required: item
                     .get("required")

@@ -24,6 +24,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use futures::StreamExt;
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 
 pub(crate) const MAX_FILES: usize = 1000;
@@ -203,12 +204,51 @@ pub(crate) fn as_text(head: &[u8], truncated: bool, file_name: &str) -> Option<S
     };
     if !truncated
         && file_name.to_ascii_lowercase().ends_with(".json")
-        && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
-        && let Ok(pretty) = serde_json::to_string_pretty(&value)
+        && let Ok(value) = serde_json::from_str::<Value>(text)
     {
-        return Some(pretty);
+        let mut out = String::new();
+        pretty_json(&value, 0, &mut out);
+        return Some(out);
     }
     Some(text.to_owned())
+}
+
+/// JSON indented by objects and nested arrays, with arrays of plain values (a row of numbers,
+/// column names) kept on one line, so that an input example reads like a table rather than
+/// one number a line.
+fn pretty_json(value: &Value, depth: usize, out: &mut String) {
+    let pad = |depth: usize| "  ".repeat(depth);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str("{\n");
+            for (i, (key, item)) in map.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(": ");
+                pretty_json(item, depth + 1, out);
+                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push('}');
+        }
+        Value::Array(items) if items.iter().any(|v| v.is_object() || v.is_array()) => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                pretty_json(item, depth + 1, out);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push(']');
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(Value::to_string).collect();
+            out.push('[');
+            out.push_str(&parts.join(", "));
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -294,8 +334,15 @@ mod tests {
             Some("caf")
         );
         assert_eq!(
-            as_text(br#"{"a":[1,2]}"#, false, "input_example.json").as_deref(),
-            Some("{\n  \"a\": [\n    1,\n    2\n  ]\n}")
+            as_text(
+                br#"{"columns":["x","y"],"data":[[1,2.5],[3,4]]}"#,
+                false,
+                "input_example.json"
+            )
+            .as_deref(),
+            Some(
+                "{\n  \"columns\": [\"x\", \"y\"],\n  \"data\": [\n    [1, 2.5],\n    [3, 4]\n  ]\n}"
+            )
         );
     }
 }
