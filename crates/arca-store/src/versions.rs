@@ -420,6 +420,35 @@ impl MetadataStore {
         .await
     }
 
+    /// The newest `limit` version numbers of `name` in `stage`, newest first: what a transition
+    /// with "archive existing versions" would archive, for a confirmation that names them.
+    pub async fn versions_in_stage(
+        &self,
+        name: &str,
+        stage: Stage,
+        limit: u32,
+    ) -> arca_core::Result<Vec<VersionNumber>> {
+        self.read(async |conn| {
+            let rows = sqlx::query(
+                "SELECT mv.version FROM model_versions mv JOIN registered_models rm \
+                 ON rm.id = mv.model_id WHERE rm.name = $1 AND mv.current_stage = $2 \
+                 ORDER BY mv.version DESC LIMIT $3",
+            )
+            .bind(name)
+            .bind(stage.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let v: i64 = row.try_get(0)?;
+                out.push(VersionNumber::parse(&v.to_string())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub async fn delete_model_version(
         &self,
         name: &str,

@@ -10,22 +10,59 @@
 
 mod assets;
 mod markdown;
+mod mlmodel;
 mod models;
 mod page;
 mod security;
+mod version_actions;
+mod version_files;
+mod versions;
 
 pub use page::Ctx;
 
 use crate::AppState;
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// Every UI route, relative to the server's root (or its `--static-prefix`).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(models::index))
         .route("/models", get(models::list))
+        .route("/models/{name}/versions/{version}", get(versions::page))
+        .route(
+            "/models/{name}/versions/{version}/image",
+            get(version_files::image),
+        )
+        .route(
+            "/models/{name}/versions/{version}/description",
+            post(version_actions::set_description),
+        )
+        .route(
+            "/models/{name}/versions/{version}/tags",
+            post(version_actions::set_tag),
+        )
+        .route(
+            "/models/{name}/versions/{version}/tags/delete",
+            post(version_actions::delete_tag),
+        )
+        .route(
+            "/models/{name}/versions/{version}/stage",
+            post(version_actions::transition),
+        )
+        .route(
+            "/models/{name}/versions/{version}/aliases",
+            post(version_actions::set_alias),
+        )
+        .route(
+            "/models/{name}/versions/{version}/aliases/delete",
+            post(version_actions::delete_alias),
+        )
+        .route(
+            "/models/{name}/versions/{version}/delete",
+            post(version_actions::delete_version),
+        )
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }

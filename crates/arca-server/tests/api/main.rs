@@ -11,4 +11,5 @@ mod prompts;
 mod search;
 mod tracking;
 mod ui_models;
+mod ui_version;
 mod versions;
