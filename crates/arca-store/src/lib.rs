@@ -1,7 +1,8 @@
 //! arca-store: `MetadataStore`, the service that keeps the registry's metadata. Every public
-//! method is one unit of work: it opens a transaction, applies the registry's rules, writes a row
-//! to `registry_events` for any change, and commits before it returns, so a caller that got `Ok`
-//! holds a durable change.
+//! method is one unit of work: it runs in a transaction (on SQLite, a savepoint of a transaction
+//! it may share with concurrent writes), applies the registry's rules, writes a row to
+//! `registry_events` for any change, and is committed before it returns, so a caller that got
+//! `Ok` holds a durable change.
 //!
 //! One SQL text serves SQLite and PostgreSQL through sqlx's `Any` driver: `$n` placeholders,
 //! BIGINT epoch milliseconds, TEXT, and no backend-specific types. No sqlx type leaves this crate.
