@@ -176,9 +176,7 @@ impl MetadataStore {
         let description = description.map(str::to_owned);
         self.write(move |conn| {
             Box::pin(async move {
-                let name = name.as_str();
-                let description = description.as_deref();
-                update_registered_model_in(conn, now, name, description).await
+                update_registered_model_in(conn, now, &name, description.as_deref()).await
             })
         })
         .await
@@ -250,11 +248,7 @@ impl MetadataStore {
         let name = name.to_owned();
         let tag = tag.clone();
         self.write(move |conn| {
-            Box::pin(async move {
-                let name = name.as_str();
-                let tag = &tag;
-                set_registered_model_tag_in(conn, now, name, tag).await
-            })
+            Box::pin(async move { set_registered_model_tag_in(conn, now, &name, &tag).await })
         })
         .await
     }
@@ -268,11 +262,7 @@ impl MetadataStore {
         let name = name.to_owned();
         let key = key.to_owned();
         self.write(move |conn| {
-            Box::pin(async move {
-                let name = name.as_str();
-                let key = key.as_str();
-                delete_registered_model_tag_in(conn, now, name, key).await
-            })
+            Box::pin(async move { delete_registered_model_tag_in(conn, now, &name, &key).await })
         })
         .await
     }

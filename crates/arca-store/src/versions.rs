@@ -365,9 +365,7 @@ impl MetadataStore {
         let description = description.map(str::to_owned);
         self.write(move |conn| {
             Box::pin(async move {
-                let name = name.as_str();
-                let description = description.as_deref();
-                update_model_version_in(conn, now, name, version, description).await
+                update_model_version_in(conn, now, &name, version, description.as_deref()).await
             })
         })
         .await
@@ -489,11 +487,7 @@ impl MetadataStore {
         let name = name.to_owned();
         let tag = tag.clone();
         self.write(move |conn| {
-            Box::pin(async move {
-                let name = name.as_str();
-                let tag = &tag;
-                set_model_version_tag_in(conn, now, name, version, tag).await
-            })
+            Box::pin(async move { set_model_version_tag_in(conn, now, &name, version, &tag).await })
         })
         .await
     }
@@ -508,11 +502,9 @@ impl MetadataStore {
         let name = name.to_owned();
         let key = key.to_owned();
         self.write(move |conn| {
-            Box::pin(async move {
-                let name = name.as_str();
-                let key = key.as_str();
-                delete_model_version_tag_in(conn, now, name, version, key).await
-            })
+            Box::pin(
+                async move { delete_model_version_tag_in(conn, now, &name, version, &key).await },
+            )
         })
         .await
     }
