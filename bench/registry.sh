@@ -13,8 +13,8 @@
 #   - reads at a fixed concurrency, random model and version per request: model-versions/get,
 #     registered-models/alias GET (by alias), registered-models/get-latest-versions;
 #   - writes at the same concurrency: model-versions/create (all on one model),
-#     model-versions/transition-stage, registered-models/alias POST, registered-models/create
-#     (unique names).
+#     model-versions/transition-stage, registered-models/alias POST, model-versions/set-tag,
+#     registered-models/create (unique names).
 # Both servers are seeded the same way through the REST API first (bench/lib/seed_registry.py).
 # Load comes from wrk with bench/lib/registry.lua; each run has an untimed warm-up.
 #
@@ -143,6 +143,7 @@ bench_server() {
     wrk_run "$name" "model-versions/create (one model)" "$WRITE_DURATION" create_version
     wrk_run "$name" "model-versions/transition-stage" "$WRITE_DURATION" transition
     wrk_run "$name" "registered-models/alias POST" "$WRITE_DURATION" set_alias
+    wrk_run "$name" "model-versions/set-tag" "$WRITE_DURATION" set_tag
     wrk_run "$name" "registered-models/create" "$WRITE_DURATION" create_model
 
     kill "$SAMPLER"

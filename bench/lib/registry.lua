@@ -1,5 +1,6 @@
 -- wrk script for the registry benchmarks. Arguments after `--`, as key=value:
---   op=get_version | get_alias | latest | create_version | transition | set_alias | create_model | path
+--   op=get_version | get_alias | latest | create_version | transition | set_alias | set_tag |
+--      create_model | path
 --   models=N versions=N   the seeded layout: models <prefix>0001..N, versions 1..N each
 --   prefix=bench-m-       model name prefix;  write_model=NAME  target of create_version
 --   path=/api/...         for op=path: one fixed, already encoded request path (default: the
@@ -73,6 +74,10 @@ function request()
         local body = string.format('{"name":"%s","alias":"a%d","version":"%s"}',
             model(), math.random(5), version())
         return wrk.format("POST", API .. "registered-models/alias", JSON, body)
+    elseif op == "set_tag" then
+        local body = string.format('{"name":"%s","version":"%s","key":"t%d","value":"v%d"}',
+            model(), version(), math.random(5), math.random(1000))
+        return wrk.format("POST", API .. "model-versions/set-tag", JSON, body)
     elseif op == "create_model" then
         counter = counter + 1
         local body = string.format('{"name":"bench-new-%s-%d-%d"}', run, tid or 0, counter)

@@ -37,20 +37,26 @@ impl MetadataStore {
         sha256: &str,
     ) -> arca_core::Result<()> {
         let size = i64::try_from(size).map_err(|e| db_value("size", e))?;
-        self.write(async |conn| {
-            sqlx::query(
-                "INSERT INTO artifact_files (path, size, sha256, stored_at) \
+        let path = path.clone();
+        let sha256 = sha256.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let path = &path;
+                let sha256 = sha256.as_str();
+                sqlx::query(
+                    "INSERT INTO artifact_files (path, size, sha256, stored_at) \
                  VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
                  sha256 = excluded.sha256, stored_at = excluded.stored_at",
-            )
-            .bind(path.as_str())
-            .bind(size)
-            .bind(sha256)
-            .bind(now_millis())
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
+                )
+                .bind(path.as_str())
+                .bind(size)
+                .bind(sha256)
+                .bind(now_millis())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
         })
         .await
     }
@@ -121,16 +127,20 @@ impl MetadataStore {
     /// Forgets the file at `path` and every file below `path/`; returns how many records went.
     pub async fn forget_artifacts(&self, path: &ArtifactPath) -> arca_core::Result<u64> {
         let (from, to) = below(path);
-        self.write(async |conn| {
-            let done = sqlx::query(
-                "DELETE FROM artifact_files WHERE path = $1 OR (path >= $2 AND path < $3)",
-            )
-            .bind(path.as_str())
-            .bind(from)
-            .bind(to)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected())
+        let path = path.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let path = &path;
+                let done = sqlx::query(
+                    "DELETE FROM artifact_files WHERE path = $1 OR (path >= $2 AND path < $3)",
+                )
+                .bind(path.as_str())
+                .bind(from)
+                .bind(to)
+                .execute(&mut *conn)
+                .await?;
+                Ok(done.rows_affected())
+            })
         })
         .await
     }

@@ -19,6 +19,18 @@ impl StoreError {
     pub(crate) fn is_not_found(&self) -> bool {
         matches!(self.0, Error::NotFound(_))
     }
+
+    /// The same error for one more caller (every request of a failed batch gets it). An internal
+    /// error's cause chain cannot be cloned, so it is carried over as its text.
+    pub(crate) fn restate(&self) -> StoreError {
+        StoreError(match &self.0 {
+            Error::InvalidParameter(m) => Error::InvalidParameter(m.clone()),
+            Error::AlreadyExists(m) => Error::AlreadyExists(m.clone()),
+            Error::BadRequest(m) => Error::BadRequest(m.clone()),
+            Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::Internal(cause) => Error::Internal(anyhow::anyhow!("{cause:#}")),
+        })
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -1,17 +1,20 @@
 //! arca-store: `MetadataStore`, the service that keeps the registry's metadata. Every public
-//! method is one unit of work: it opens a transaction, applies the registry's rules, writes a row
-//! to `registry_events` for any change, and commits before it returns, so a caller that got `Ok`
-//! holds a durable change.
+//! method is one unit of work: it runs in a transaction (on SQLite, a savepoint of a transaction
+//! it may share with concurrent writes), applies the registry's rules, writes a row to
+//! `registry_events` for any change, and is committed before it returns, so a caller that got
+//! `Ok` holds a durable change.
 //!
 //! One SQL text serves SQLite and PostgreSQL through sqlx's `Any` driver: `$n` placeholders,
 //! BIGINT epoch milliseconds, TEXT, and no backend-specific types. No sqlx type leaves this crate.
 //!
 //! SQLite allows one writer at a time. Instead of letting writers collide and retry on
-//! `SQLITE_BUSY`, the SQLite backend gets a writer pool of exactly one connection: writers queue
-//! in the pool, readers use their own pool and never wait for writers (WAL).
+//! `SQLITE_BUSY`, the SQLite backend gets a writer pool of exactly one connection, driven by one
+//! writer task that commits concurrent writes together, each in its own savepoint
+//! (`group_commit.rs`); readers use their own pool and never wait for writers (WAL).
 
 mod artifacts;
 mod error;
+mod group_commit;
 mod guard;
 mod models;
 mod search;
@@ -23,17 +26,20 @@ mod tracking;
 mod uri;
 mod versions;
 
+pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
 pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
 
 use anyhow::Context;
 use error::{Result, StoreError};
+use group_commit::{GroupCommit, WorkFuture, WriteCounters};
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection};
 use sqlx::{AnyPool, Row};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -44,6 +50,10 @@ pub struct MetadataStore {
     writer: AnyPool,
     reader: AnyPool,
     backend: Backend,
+    /// The SQLite writer task's queue; `None` on PostgreSQL, where each write is its own
+    /// transaction.
+    group_commit: Option<GroupCommit>,
+    write_counters: Arc<WriteCounters>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +77,7 @@ impl MetadataStore {
     /// with a [`ForeignDatabase`] error before anything is written to it.
     pub async fn open(uri: &StoreUri) -> anyhow::Result<MetadataStore> {
         sqlx::any::install_default_drivers();
-        let store = match uri {
+        let mut store = match uri {
             StoreUri::Sqlite { path } => {
                 // Read-only, before the pools: their first connection switches the file to WAL,
                 // which is already a write.
@@ -92,6 +102,8 @@ impl MetadataStore {
                     writer,
                     reader,
                     backend: Backend::Sqlite,
+                    group_commit: None,
+                    write_counters: Arc::default(),
                 }
             }
             StoreUri::Postgres { url } => {
@@ -111,6 +123,8 @@ impl MetadataStore {
                     writer: pool.clone(),
                     reader: pool,
                     backend: Backend::Postgres,
+                    group_commit: None,
+                    write_counters: Arc::default(),
                 }
             }
         };
@@ -122,23 +136,45 @@ impl MetadataStore {
             .run(&store.writer)
             .await
             .context("running database migrations")?;
+        if store.backend == Backend::Sqlite {
+            store.group_commit = Some(GroupCommit::start(
+                store.writer.clone(),
+                Arc::clone(&store.write_counters),
+            ));
+        }
         Ok(store)
     }
 
-    /// Runs `work` as one unit of work: in a write transaction that commits only when `work`
-    /// succeeds, so a caller that got `Ok` holds a durable change and an error leaves none.
+    /// Runs `work` as one unit of work: it commits only when `work` succeeds, and the caller
+    /// gets `Ok` only once that commit has returned, so an `Ok` is a durable change and an error
+    /// leaves none. On SQLite the work joins the writer task's next batch, in its own savepoint
+    /// (`group_commit.rs`); on PostgreSQL it is a transaction of its own. The work owns what it
+    /// uses (`'static`) because on SQLite it runs on the writer task, which a caller that goes
+    /// away cannot interrupt halfway.
     /// This is also where the crate's [`StoreError`] turns back into `arca_core::Error`.
-    pub(crate) async fn write<T>(
-        &self,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T>,
-    ) -> arca_core::Result<T> {
+    pub(crate) async fn write<T, F>(&self, work: F) -> arca_core::Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> WorkFuture<'c, T> + Send + 'static,
+    {
+        if let Some(group_commit) = &self.group_commit {
+            return Ok(group_commit.write(work).await?);
+        }
         let unit = async {
             let mut tx = self.writer.begin().await?;
             let out = work(&mut tx).await?;
+            let commit_started = Instant::now();
             tx.commit().await?;
+            self.write_counters.record(1, commit_started.elapsed());
             Ok::<_, StoreError>(out)
         };
         Ok(unit.await?)
+    }
+
+    /// How the writes so far were committed: transactions, writes, the largest batch and the
+    /// time spent in COMMIT.
+    pub fn write_stats(&self) -> WriteStats {
+        self.write_counters.snapshot()
     }
 
     /// Runs `work` on a reader connection: it sees committed changes only and never waits for

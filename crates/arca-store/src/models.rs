@@ -72,7 +72,13 @@ impl MetadataStore {
         tags: &[Tag],
     ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        self.write(async |conn| {
+        let name = name.clone();
+        let description = description.map(str::to_owned);
+        let tags = tags.to_vec();
+        self.write(move |conn| Box::pin(async move {
+            let name = &name;
+            let description = description.as_deref();
+            let tags = tags.as_slice();
             let row = sqlx::query(
                 "INSERT INTO registered_models (name, description, creation_time, last_updated_time) \
                  VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
@@ -104,7 +110,7 @@ impl MetadataStore {
                 aliases: Vec::new(),
                 latest_versions: Vec::new(),
             })
-        })
+        }))
         .await
     }
 
@@ -118,38 +124,44 @@ impl MetadataStore {
         new_name: &ModelName,
     ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        self.write(async |conn| {
-            let id = touch_model(conn, name, now).await?;
-            if name != new_name.as_str() {
-                let taken = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
-                    .bind(new_name.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if taken.is_some() {
-                    return Err(Error::AlreadyExists(format!(
-                        "Registered Model (name={new_name}) already exists."
-                    ))
-                    .into());
-                }
-                sqlx::query("UPDATE registered_models SET name = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(new_name.as_str())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| unique_to_exists(e, new_name.as_str()))?;
-                sqlx::query(
-                    "UPDATE model_versions SET last_updated_time = $2 \
+        let name = name.to_owned();
+        let new_name = new_name.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let name = name.as_str();
+                let new_name = &new_name;
+                let id = touch_model(conn, name, now).await?;
+                if name != new_name.as_str() {
+                    let taken = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
+                        .bind(new_name.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if taken.is_some() {
+                        return Err(Error::AlreadyExists(format!(
+                            "Registered Model (name={new_name}) already exists."
+                        ))
+                        .into());
+                    }
+                    sqlx::query("UPDATE registered_models SET name = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(new_name.as_str())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| unique_to_exists(e, new_name.as_str()))?;
+                    sqlx::query(
+                        "UPDATE model_versions SET last_updated_time = $2 \
                      WHERE model_id = $1 AND current_stage <> 'Deleted_Internal'",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            }
-            let detail = format!("renamed from {name}");
-            record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;
-            let model = load_model(conn, new_name.as_str()).await?;
-            Ok(model)
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                let detail = format!("renamed from {name}");
+                record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;
+                let model = load_model(conn, new_name.as_str()).await?;
+                Ok(model)
+            })
         })
         .await
     }
@@ -160,8 +172,14 @@ impl MetadataStore {
         description: Option<&str>,
     ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        self.write(async |conn| update_registered_model_in(conn, now, name, description).await)
-            .await
+        let name = name.to_owned();
+        let description = description.map(str::to_owned);
+        self.write(move |conn| {
+            Box::pin(async move {
+                update_registered_model_in(conn, now, &name, description.as_deref()).await
+            })
+        })
+        .await
     }
 
     /// A model's description and tags changed together (the `ModelRegistry` flavors' update),
@@ -172,53 +190,67 @@ impl MetadataStore {
         update: &ModelUpdate,
     ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
-        self.write(async |conn| {
-            if let Some(description) = &update.description {
-                update_registered_model_in(conn, now, name, Some(description)).await?;
-            }
-            for tag in &update.set_tags {
-                set_registered_model_tag_in(conn, now, name, tag).await?;
-            }
-            for key in &update.remove_tags {
-                delete_registered_model_tag_in(conn, now, name, key).await?;
-            }
-            let model = load_model(conn, name).await?;
-            Ok(model)
+        let name = name.to_owned();
+        let update = update.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let name = name.as_str();
+                let update = &update;
+                if let Some(description) = &update.description {
+                    update_registered_model_in(conn, now, name, Some(description)).await?;
+                }
+                for tag in &update.set_tags {
+                    set_registered_model_tag_in(conn, now, name, tag).await?;
+                }
+                for key in &update.remove_tags {
+                    delete_registered_model_tag_in(conn, now, name, key).await?;
+                }
+                let model = load_model(conn, name).await?;
+                Ok(model)
+            })
         })
         .await
     }
 
     pub async fn delete_registered_model(&self, name: &str) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
-            let id = lock_model(conn, name).await?;
-            for table in [
-                "model_version_tags",
-                "registered_model_aliases",
-                "registered_model_tags",
-                "model_versions",
-            ] {
-                sqlx::query(AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE model_id = $1"
-                )))
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            sqlx::query("DELETE FROM registered_models WHERE id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            record_event(conn, now, name, None, "delete_model", "").await?;
-            Ok(())
+        let name = name.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let name = name.as_str();
+                let id = lock_model(conn, name).await?;
+                for table in [
+                    "model_version_tags",
+                    "registered_model_aliases",
+                    "registered_model_tags",
+                    "model_versions",
+                ] {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE model_id = $1"
+                    )))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                sqlx::query("DELETE FROM registered_models WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                record_event(conn, now, name, None, "delete_model", "").await?;
+                Ok(())
+            })
         })
         .await
     }
 
     pub async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| set_registered_model_tag_in(conn, now, name, tag).await)
-            .await
+        let name = name.to_owned();
+        let tag = tag.clone();
+        self.write(move |conn| {
+            Box::pin(async move { set_registered_model_tag_in(conn, now, &name, &tag).await })
+        })
+        .await
     }
 
     pub async fn delete_registered_model_tag(
@@ -227,8 +259,12 @@ impl MetadataStore {
         key: &str,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| delete_registered_model_tag_in(conn, now, name, key).await)
-            .await
+        let name = name.to_owned();
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move { delete_registered_model_tag_in(conn, now, &name, &key).await })
+        })
+        .await
     }
 
     pub async fn set_registered_model_alias(
@@ -238,7 +274,11 @@ impl MetadataStore {
         version: VersionNumber,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
+        let name = name.to_owned();
+        let alias = alias.clone();
+        self.write(move |conn| Box::pin(async move {
+            let name = name.as_str();
+            let alias = &alias;
             let id = lock_model(conn, name)
                 .await
                 .map_err(|e| crate::versions::of_version(e, name, version))?;
@@ -262,7 +302,7 @@ impl MetadataStore {
             )
             .await?;
             Ok(())
-        })
+        }))
         .await
     }
 
@@ -272,7 +312,11 @@ impl MetadataStore {
         alias: &str,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
+        let name = name.to_owned();
+        let alias = alias.to_owned();
+        self.write(move |conn| Box::pin(async move {
+            let name = name.as_str();
+            let alias = alias.as_str();
             let id = lock_model(conn, name).await?;
             let deleted = sqlx::query(
                 "DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2 RETURNING version",
@@ -287,7 +331,7 @@ impl MetadataStore {
                 record_event(conn, now, name, Some(version), "delete_alias", alias).await?;
             }
             Ok(())
-        })
+        }))
         .await
     }
 

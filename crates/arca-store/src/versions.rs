@@ -274,7 +274,11 @@ impl MetadataStore {
         new: &NewModelVersion,
     ) -> arca_core::Result<ModelVersion> {
         let now = now_millis();
-        self.write(async |conn| {
+        let name = name.clone();
+        let new = new.clone();
+        self.write(move |conn| Box::pin(async move {
+            let name = &name;
+            let new = &new;
             let lineage = crate::sources::check_version_source(conn, new).await?;
             // Allocating the number bumps the counter under the model row's lock, in the same
             // transaction as the insert: two writers, even in two processes, never get one number.
@@ -337,7 +341,7 @@ impl MetadataStore {
             .await?;
             let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
             Ok(mv)
-        })
+        }))
         .await
     }
 
@@ -357,8 +361,12 @@ impl MetadataStore {
         description: Option<&str>,
     ) -> arca_core::Result<ModelVersion> {
         let now = now_millis();
-        self.write(async |conn| {
-            update_model_version_in(conn, now, name, version, description).await
+        let name = name.to_owned();
+        let description = description.map(str::to_owned);
+        self.write(move |conn| {
+            Box::pin(async move {
+                update_model_version_in(conn, now, &name, version, description.as_deref()).await
+            })
         })
         .await
     }
@@ -372,21 +380,28 @@ impl MetadataStore {
         update: &VersionUpdate,
     ) -> arca_core::Result<ModelVersion> {
         let now = now_millis();
-        self.write(async |conn| {
-            if let Some(description) = &update.description {
-                update_model_version_in(conn, now, name, version, Some(description)).await?;
-            }
-            for tag in &update.set_tags {
-                set_model_version_tag_in(conn, now, name, version, tag).await?;
-            }
-            for key in &update.remove_tags {
-                delete_model_version_tag_in(conn, now, name, version, key).await?;
-            }
-            if let Some(stage) = update.stage {
-                transition_model_version_stage_in(conn, now, name, version, stage, false).await?;
-            }
-            let mv = load_version(conn, name, version).await?;
-            Ok(mv)
+        let name = name.to_owned();
+        let update = update.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let name = name.as_str();
+                let update = &update;
+                if let Some(description) = &update.description {
+                    update_model_version_in(conn, now, name, version, Some(description)).await?;
+                }
+                for tag in &update.set_tags {
+                    set_model_version_tag_in(conn, now, name, version, tag).await?;
+                }
+                for key in &update.remove_tags {
+                    delete_model_version_tag_in(conn, now, name, version, key).await?;
+                }
+                if let Some(stage) = update.stage {
+                    transition_model_version_stage_in(conn, now, name, version, stage, false)
+                        .await?;
+                }
+                let mv = load_version(conn, name, version).await?;
+                Ok(mv)
+            })
         })
         .await
     }
@@ -405,17 +420,21 @@ impl MetadataStore {
             )));
         }
         let now = now_millis();
-        self.write(async |conn| {
-            let out = transition_model_version_stage_in(
-                conn,
-                now,
-                name,
-                version,
-                stage,
-                archive_existing_versions,
-            )
-            .await?;
-            Ok(out)
+        let name = name.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let name = name.as_str();
+                let out = transition_model_version_stage_in(
+                    conn,
+                    now,
+                    name,
+                    version,
+                    stage,
+                    archive_existing_versions,
+                )
+                .await?;
+                Ok(out)
+            })
         })
         .await
     }
@@ -455,30 +474,34 @@ impl MetadataStore {
         version: VersionNumber,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
-            let model_id = touch_model(conn, name, now)
-                .await
-                .map_err(|e| of_version(e, name, version))?;
-            require_live_version(conn, model_id, name, version).await?;
-            sqlx::query(
-                "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
+        let name = name.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let name = name.as_str();
+                let model_id = touch_model(conn, name, now)
+                    .await
+                    .map_err(|e| of_version(e, name, version))?;
+                require_live_version(conn, model_id, name, version).await?;
+                sqlx::query(
+                    "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
                  WHERE model_id = $1 AND version = $2",
-            )
-            .bind(model_id)
-            .bind(version.get())
-            .bind(DELETED_STAGE)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
-                "DELETE FROM registered_model_aliases WHERE model_id = $1 AND version = $2",
-            )
-            .bind(model_id)
-            .bind(version.get())
-            .execute(&mut *conn)
-            .await?;
-            record_event(conn, now, name, Some(version.get()), "delete_version", "").await?;
-            Ok(())
+                )
+                .bind(model_id)
+                .bind(version.get())
+                .bind(DELETED_STAGE)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM registered_model_aliases WHERE model_id = $1 AND version = $2",
+                )
+                .bind(model_id)
+                .bind(version.get())
+                .execute(&mut *conn)
+                .await?;
+                record_event(conn, now, name, Some(version.get()), "delete_version", "").await?;
+                Ok(())
+            })
         })
         .await
     }
@@ -490,8 +513,12 @@ impl MetadataStore {
         tag: &Tag,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| set_model_version_tag_in(conn, now, name, version, tag).await)
-            .await
+        let name = name.to_owned();
+        let tag = tag.clone();
+        self.write(move |conn| {
+            Box::pin(async move { set_model_version_tag_in(conn, now, &name, version, &tag).await })
+        })
+        .await
     }
 
     pub async fn delete_model_version_tag(
@@ -501,8 +528,14 @@ impl MetadataStore {
         key: &str,
     ) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| delete_model_version_tag_in(conn, now, name, version, key).await)
-            .await
+        let name = name.to_owned();
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(
+                async move { delete_model_version_tag_in(conn, now, &name, version, &key).await },
+            )
+        })
+        .await
     }
 
     /// Where a version's files are: its source, through copies (`models:/<name>/<version>`),

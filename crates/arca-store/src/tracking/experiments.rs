@@ -83,8 +83,15 @@ impl MetadataStore {
             arca_core::artifact_path::validate_source_uri(location)?;
         }
         let now = now_millis();
-        self.write(async |conn| {
-            let id: i64 = sqlx::query(
+        let name = name.to_owned();
+        let artifact_location = artifact_location.map(str::to_owned);
+        let tags = tags.to_vec();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let name = name.as_str();
+                let artifact_location = artifact_location.as_deref();
+                let tags = tags.as_slice();
+                let id: i64 = sqlx::query(
                 "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, \
                  last_update_time) VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (name) DO NOTHING \
                  RETURNING experiment_id",
@@ -98,27 +105,28 @@ impl MetadataStore {
                 Error::AlreadyExists(format!("Experiment(name={name}) already exists."))
             })?
             .try_get(0)?;
-            if artifact_location.is_none() {
-                sqlx::query(
-                    "UPDATE experiments SET artifact_location = $2 WHERE experiment_id = $1",
-                )
-                .bind(id)
-                .bind(format!("mlflow-artifacts:/{id}"))
-                .execute(&mut *conn)
-                .await?;
-            }
-            for tag in crate::models::dedup_tags(tags) {
-                upsert_key_value(
-                    conn,
-                    "experiment_tags",
-                    "experiment_id",
-                    Bind::Int(id),
-                    &tag.key,
-                    &tag.value,
-                )
-                .await?;
-            }
-            Ok(id.to_string())
+                if artifact_location.is_none() {
+                    sqlx::query(
+                        "UPDATE experiments SET artifact_location = $2 WHERE experiment_id = $1",
+                    )
+                    .bind(id)
+                    .bind(format!("mlflow-artifacts:/{id}"))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                for tag in crate::models::dedup_tags(tags) {
+                    upsert_key_value(
+                        conn,
+                        "experiment_tags",
+                        "experiment_id",
+                        Bind::Int(id),
+                        &tag.key,
+                        &tag.value,
+                    )
+                    .await?;
+                }
+                Ok(id.to_string())
+            })
         })
         .await
     }
@@ -147,26 +155,31 @@ impl MetadataStore {
         if new_name.trim().is_empty() {
             return Err(Error::invalid("Experiment name cannot be empty."));
         }
-        self.write(async |conn| {
-            let experiment = load_experiment(conn, id).await?;
-            if experiment.lifecycle_stage != Lifecycle::Active {
-                return Err(Error::invalid("Cannot rename a non-active experiment.").into());
-            }
-            if experiment.name != new_name {
-                let taken = sqlx::query("SELECT 1 FROM experiments WHERE name = $1")
-                    .bind(new_name)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if taken.is_some() {
-                    // MLflow answers a rename onto a taken name with BAD_REQUEST (its database's
-                    // unique constraint), not RESOURCE_ALREADY_EXISTS as on create.
-                    return Err(Error::BadRequest(format!(
-                        "Experiment(name={new_name}) already exists."
-                    ))
-                    .into());
+        let id = id.to_owned();
+        let new_name = new_name.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let new_name = new_name.as_str();
+                let experiment = load_experiment(conn, id).await?;
+                if experiment.lifecycle_stage != Lifecycle::Active {
+                    return Err(Error::invalid("Cannot rename a non-active experiment.").into());
                 }
-            }
-            sqlx::query(
+                if experiment.name != new_name {
+                    let taken = sqlx::query("SELECT 1 FROM experiments WHERE name = $1")
+                        .bind(new_name)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if taken.is_some() {
+                        // MLflow answers a rename onto a taken name with BAD_REQUEST (its database's
+                        // unique constraint), not RESOURCE_ALREADY_EXISTS as on create.
+                        return Err(Error::BadRequest(format!(
+                            "Experiment(name={new_name}) already exists."
+                        ))
+                        .into());
+                    }
+                }
+                sqlx::query(
                 "UPDATE experiments SET name = $2, last_update_time = $3 WHERE experiment_id = $1",
             )
             .bind(parse_experiment_id(id)?)
@@ -174,7 +187,8 @@ impl MetadataStore {
             .bind(now_millis())
             .execute(&mut *conn)
             .await?;
-            Ok(())
+                Ok(())
+            })
         })
         .await
     }
@@ -195,25 +209,28 @@ impl MetadataStore {
 
     async fn set_experiment_lifecycle(&self, id: &str, to: Lifecycle) -> arca_core::Result<()> {
         let now = now_millis();
-        self.write(async |conn| {
-            let experiment = load_experiment(conn, id).await?;
-            // MLflow looks the experiment up among those that can make the move (active ones to
-            // delete, deleted ones to restore), so a second delete or restore is "not found".
-            if experiment.lifecycle_stage == to {
-                return Err(experiment_not_found(id).into());
-            }
-            let numeric = parse_experiment_id(id)?;
-            sqlx::query(
-                "UPDATE experiments SET lifecycle_stage = $2, last_update_time = $3 \
+        let id = id.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let experiment = load_experiment(conn, id).await?;
+                // MLflow looks the experiment up among those that can make the move (active ones to
+                // delete, deleted ones to restore), so a second delete or restore is "not found".
+                if experiment.lifecycle_stage == to {
+                    return Err(experiment_not_found(id).into());
+                }
+                let numeric = parse_experiment_id(id)?;
+                sqlx::query(
+                    "UPDATE experiments SET lifecycle_stage = $2, last_update_time = $3 \
                  WHERE experiment_id = $1",
-            )
-            .bind(numeric)
-            .bind(to.as_str())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            let deleted_time = (to == Lifecycle::Deleted).then_some(now);
-            sqlx::query(
+                )
+                .bind(numeric)
+                .bind(to.as_str())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                let deleted_time = (to == Lifecycle::Deleted).then_some(now);
+                sqlx::query(
                 "UPDATE runs SET lifecycle_stage = $2, deleted_time = $3 WHERE experiment_id = $1",
             )
             .bind(numeric)
@@ -221,48 +238,61 @@ impl MetadataStore {
             .bind(deleted_time)
             .execute(&mut *conn)
             .await?;
-            Ok(())
+                Ok(())
+            })
         })
         .await
     }
 
     pub async fn set_experiment_tag(&self, id: &str, tag: &Tag) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_active_experiment(conn, id).await?;
-            let numeric = parse_experiment_id(id)?;
-            upsert_key_value(
-                conn,
-                "experiment_tags",
-                "experiment_id",
-                Bind::Int(numeric),
-                &tag.key,
-                &tag.value,
-            )
-            .await?;
-            Ok(())
+        let id = id.to_owned();
+        let tag = tag.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let tag = &tag;
+                load_active_experiment(conn, id).await?;
+                let numeric = parse_experiment_id(id)?;
+                upsert_key_value(
+                    conn,
+                    "experiment_tags",
+                    "experiment_id",
+                    Bind::Int(numeric),
+                    &tag.key,
+                    &tag.value,
+                )
+                .await?;
+                Ok(())
+            })
         })
         .await
     }
 
     pub async fn delete_experiment_tag(&self, id: &str, key: &str) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_active_experiment(conn, id).await?;
-            let numeric = parse_experiment_id(id)?;
-            if !delete_key(
-                conn,
-                "experiment_tags",
-                "experiment_id",
-                Bind::Int(numeric),
-                key,
-            )
-            .await?
-            {
-                return Err(Error::not_found(format!(
-                    "No tag with name: {key} in experiment with id {id}"
-                ))
-                .into());
-            }
-            Ok(())
+        let id = id.to_owned();
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let key = key.as_str();
+                load_active_experiment(conn, id).await?;
+                let numeric = parse_experiment_id(id)?;
+                if !delete_key(
+                    conn,
+                    "experiment_tags",
+                    "experiment_id",
+                    Bind::Int(numeric),
+                    key,
+                )
+                .await?
+                {
+                    return Err(Error::not_found(format!(
+                        "No tag with name: {key} in experiment with id {id}"
+                    ))
+                    .into());
+                }
+                Ok(())
+            })
         })
         .await
     }

@@ -117,22 +117,25 @@ impl MetadataStore {
         new: &NewLoggedModel,
     ) -> arca_core::Result<LoggedModel> {
         let now = now_millis();
-        self.write(async |conn| {
-            let experiment = load_active_experiment(conn, &new.experiment_id).await?;
-            if let Some(run_id) = &new.source_run_id {
-                super::load_run_info(conn, run_id).await?;
-            }
-            let model_id = format!("m-{}", super::new_id());
-            let name = new
-                .name
-                .clone()
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(super::names::generate);
-            let artifact_uri = format!(
-                "{}/models/{model_id}/artifacts",
-                experiment.artifact_location.trim_end_matches('/')
-            );
-            sqlx::query(
+        let new = new.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let new = &new;
+                let experiment = load_active_experiment(conn, &new.experiment_id).await?;
+                if let Some(run_id) = &new.source_run_id {
+                    super::load_run_info(conn, run_id).await?;
+                }
+                let model_id = format!("m-{}", super::new_id());
+                let name = new
+                    .name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(super::names::generate);
+                let artifact_uri = format!(
+                    "{}/models/{model_id}/artifacts",
+                    experiment.artifact_location.trim_end_matches('/')
+                );
+                sqlx::query(
                 "INSERT INTO logged_models (model_id, experiment_id, name, artifact_uri, status, \
                  model_type, source_run_id, lifecycle_stage, creation_time, last_updated_time) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8)",
@@ -147,31 +150,32 @@ impl MetadataStore {
             .bind(now)
             .execute(&mut *conn)
             .await?;
-            let id = Bind::Text(model_id.clone());
-            for p in &new.params {
-                upsert_key_value(
-                    conn,
-                    "logged_model_params",
-                    "model_id",
-                    id.clone(),
-                    &p.key,
-                    &p.value,
-                )
-                .await?;
-            }
-            for t in crate::models::dedup_tags(&new.tags) {
-                upsert_key_value(
-                    conn,
-                    "logged_model_tags",
-                    "model_id",
-                    id.clone(),
-                    &t.key,
-                    &t.value,
-                )
-                .await?;
-            }
-            let model = load_logged_model(conn, &model_id).await?;
-            Ok(model)
+                let id = Bind::Text(model_id.clone());
+                for p in &new.params {
+                    upsert_key_value(
+                        conn,
+                        "logged_model_params",
+                        "model_id",
+                        id.clone(),
+                        &p.key,
+                        &p.value,
+                    )
+                    .await?;
+                }
+                for t in crate::models::dedup_tags(&new.tags) {
+                    upsert_key_value(
+                        conn,
+                        "logged_model_tags",
+                        "model_id",
+                        id.clone(),
+                        &t.key,
+                        &t.value,
+                    )
+                    .await?;
+                }
+                let model = load_logged_model(conn, &model_id).await?;
+                Ok(model)
+            })
         })
         .await
     }
@@ -186,9 +190,12 @@ impl MetadataStore {
         id: &str,
         status: LoggedModelStatus,
     ) -> arca_core::Result<LoggedModel> {
-        self.write(async |conn| {
-            load_logged_model(conn, id).await?;
-            sqlx::query(
+        let id = id.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                load_logged_model(conn, id).await?;
+                sqlx::query(
                 "UPDATE logged_models SET status = $2, last_updated_time = $3 WHERE model_id = $1",
             )
             .bind(id)
@@ -196,65 +203,82 @@ impl MetadataStore {
             .bind(now_millis())
             .execute(&mut *conn)
             .await?;
-            let model = load_logged_model(conn, id).await?;
-            Ok(model)
+                let model = load_logged_model(conn, id).await?;
+                Ok(model)
+            })
         })
         .await
     }
 
     pub async fn delete_logged_model(&self, id: &str) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_logged_model(conn, id).await?;
-            sqlx::query(
-                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = $2 \
+        let id = id.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                load_logged_model(conn, id).await?;
+                sqlx::query(
+                    "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = $2 \
                  WHERE model_id = $1",
-            )
-            .bind(id)
-            .bind(now_millis())
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
+                )
+                .bind(id)
+                .bind(now_millis())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
         })
         .await
     }
 
     pub async fn set_logged_model_tags(&self, id: &str, tags: &[Tag]) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_logged_model(conn, id).await?;
-            for t in crate::models::dedup_tags(tags) {
-                upsert_key_value(
-                    conn,
-                    "logged_model_tags",
-                    "model_id",
-                    Bind::Text(id.into()),
-                    &t.key,
-                    &t.value,
-                )
-                .await?;
-            }
-            Ok(())
+        let id = id.to_owned();
+        let tags = tags.to_vec();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let tags = tags.as_slice();
+                load_logged_model(conn, id).await?;
+                for t in crate::models::dedup_tags(tags) {
+                    upsert_key_value(
+                        conn,
+                        "logged_model_tags",
+                        "model_id",
+                        Bind::Text(id.into()),
+                        &t.key,
+                        &t.value,
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
         })
         .await
     }
 
     pub async fn delete_logged_model_tag(&self, id: &str, key: &str) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_logged_model(conn, id).await?;
-            if !delete_key(
-                conn,
-                "logged_model_tags",
-                "model_id",
-                Bind::Text(id.into()),
-                key,
-            )
-            .await?
-            {
-                return Err(Error::not_found(format!(
-                    "No tag with key '{key}' found for logged model with ID '{id}'."
-                ))
-                .into());
-            }
-            Ok(())
+        let id = id.to_owned();
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let key = key.as_str();
+                load_logged_model(conn, id).await?;
+                if !delete_key(
+                    conn,
+                    "logged_model_tags",
+                    "model_id",
+                    Bind::Text(id.into()),
+                    key,
+                )
+                .await?
+                {
+                    return Err(Error::not_found(format!(
+                        "No tag with key '{key}' found for logged model with ID '{id}'."
+                    ))
+                    .into());
+                }
+                Ok(())
+            })
         })
         .await
     }
@@ -264,20 +288,26 @@ impl MetadataStore {
         id: &str,
         params: &[Param],
     ) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_logged_model(conn, id).await?;
-            for p in params {
-                upsert_key_value(
-                    conn,
-                    "logged_model_params",
-                    "model_id",
-                    Bind::Text(id.into()),
-                    &p.key,
-                    &p.value,
-                )
-                .await?;
-            }
-            Ok(())
+        let id = id.to_owned();
+        let params = params.to_vec();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let params = params.as_slice();
+                load_logged_model(conn, id).await?;
+                for p in params {
+                    upsert_key_value(
+                        conn,
+                        "logged_model_params",
+                        "model_id",
+                        Bind::Text(id.into()),
+                        &p.key,
+                        &p.value,
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
         })
         .await
     }

@@ -301,49 +301,53 @@ async fn set_run_tag(conn: &mut AnyConnection, run_id: &str, tag: &Tag) -> Resul
 
 impl MetadataStore {
     pub async fn create_run(&self, new: &NewRun) -> arca_core::Result<Run> {
-        self.write(async |conn| {
-            let experiment = load_active_experiment(conn, &new.experiment_id).await?;
-            let run_id = new_id();
-            let name = new
-                .run_name
-                .clone()
-                .filter(|n| !n.is_empty())
-                .or_else(|| {
-                    new.tags
-                        .iter()
-                        .find(|t| t.key == RUN_NAME_TAG)
-                        .map(|t| t.value.clone())
-                })
-                .unwrap_or_else(super::names::generate);
-            let artifact_uri = format!(
-                "{}/{run_id}/artifacts",
-                experiment.artifact_location.trim_end_matches('/')
-            );
-            sqlx::query(
-                "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
+        let new = new.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let new = &new;
+                let experiment = load_active_experiment(conn, &new.experiment_id).await?;
+                let run_id = new_id();
+                let name = new
+                    .run_name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .or_else(|| {
+                        new.tags
+                            .iter()
+                            .find(|t| t.key == RUN_NAME_TAG)
+                            .map(|t| t.value.clone())
+                    })
+                    .unwrap_or_else(super::names::generate);
+                let artifact_uri = format!(
+                    "{}/{run_id}/artifacts",
+                    experiment.artifact_location.trim_end_matches('/')
+                );
+                sqlx::query(
+                    "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
                  lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
-            )
-            .bind(run_id.as_str())
-            .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
-            .bind(name.as_str())
-            .bind(new.user_id.as_str())
-            .bind(RunStatus::Running.as_str())
-            .bind(new.start_time.unwrap_or_else(now_millis))
-            .bind(artifact_uri.as_str())
-            .execute(&mut *conn)
-            .await?;
-            for tag in crate::models::dedup_tags(&new.tags) {
-                if tag.key != RUN_NAME_TAG {
-                    set_run_tag(conn, &run_id, tag).await?;
+                )
+                .bind(run_id.as_str())
+                .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
+                .bind(name.as_str())
+                .bind(new.user_id.as_str())
+                .bind(RunStatus::Running.as_str())
+                .bind(new.start_time.unwrap_or_else(now_millis))
+                .bind(artifact_uri.as_str())
+                .execute(&mut *conn)
+                .await?;
+                for tag in crate::models::dedup_tags(&new.tags) {
+                    if tag.key != RUN_NAME_TAG {
+                        set_run_tag(conn, &run_id, tag).await?;
+                    }
                 }
-            }
-            let name_tag = Tag {
-                key: RUN_NAME_TAG.into(),
-                value: name,
-            };
-            set_run_tag(conn, &run_id, &name_tag).await?;
-            let run = load_run(conn, &run_id).await?;
-            Ok(run)
+                let name_tag = Tag {
+                    key: RUN_NAME_TAG.into(),
+                    value: name,
+                };
+                set_run_tag(conn, &run_id, &name_tag).await?;
+                let run = load_run(conn, &run_id).await?;
+                Ok(run)
+            })
         })
         .await
     }
@@ -359,31 +363,37 @@ impl MetadataStore {
         end_time: Option<i64>,
         run_name: Option<&str>,
     ) -> arca_core::Result<RunInfo> {
-        self.write(async |conn| {
-            load_active_run(conn, run_id).await?;
-            if let Some(status) = status {
-                sqlx::query("UPDATE runs SET status = $2 WHERE run_uuid = $1")
-                    .bind(run_id)
-                    .bind(status.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            if let Some(end_time) = end_time {
-                sqlx::query("UPDATE runs SET end_time = $2 WHERE run_uuid = $1")
-                    .bind(run_id)
-                    .bind(end_time)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            if let Some(name) = run_name.filter(|n| !n.is_empty()) {
-                let tag = Tag {
-                    key: RUN_NAME_TAG.into(),
-                    value: name.into(),
-                };
-                set_run_tag(conn, run_id, &tag).await?;
-            }
-            let info = load_run_info(conn, run_id).await?;
-            Ok(info)
+        let run_id = run_id.to_owned();
+        let run_name = run_name.map(str::to_owned);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let run_id = run_id.as_str();
+                let run_name = run_name.as_deref();
+                load_active_run(conn, run_id).await?;
+                if let Some(status) = status {
+                    sqlx::query("UPDATE runs SET status = $2 WHERE run_uuid = $1")
+                        .bind(run_id)
+                        .bind(status.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if let Some(end_time) = end_time {
+                    sqlx::query("UPDATE runs SET end_time = $2 WHERE run_uuid = $1")
+                        .bind(run_id)
+                        .bind(end_time)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if let Some(name) = run_name.filter(|n| !n.is_empty()) {
+                    let tag = Tag {
+                        key: RUN_NAME_TAG.into(),
+                        value: name.into(),
+                    };
+                    set_run_tag(conn, run_id, &tag).await?;
+                }
+                let info = load_run_info(conn, run_id).await?;
+                Ok(info)
+            })
         })
         .await
     }
@@ -397,18 +407,22 @@ impl MetadataStore {
     }
 
     async fn set_run_lifecycle(&self, run_id: &str, to: Lifecycle) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_run_info(conn, run_id).await?;
-            let deleted_time = (to == Lifecycle::Deleted).then(now_millis);
-            sqlx::query(
-                "UPDATE runs SET lifecycle_stage = $2, deleted_time = $3 WHERE run_uuid = $1",
-            )
-            .bind(run_id)
-            .bind(to.as_str())
-            .bind(deleted_time)
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
+        let run_id = run_id.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let run_id = run_id.as_str();
+                load_run_info(conn, run_id).await?;
+                let deleted_time = (to == Lifecycle::Deleted).then(now_millis);
+                sqlx::query(
+                    "UPDATE runs SET lifecycle_stage = $2, deleted_time = $3 WHERE run_uuid = $1",
+                )
+                .bind(run_id)
+                .bind(to.as_str())
+                .bind(deleted_time)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
         })
         .await
     }
@@ -421,7 +435,15 @@ impl MetadataStore {
         params: &[Param],
         tags: &[Tag],
     ) -> arca_core::Result<()> {
-        self.write(async |conn| {
+        let run_id = run_id.to_owned();
+        let metrics = metrics.to_vec();
+        let params = params.to_vec();
+        let tags = tags.to_vec();
+        self.write(move |conn| Box::pin(async move {
+            let run_id = run_id.as_str();
+            let metrics = metrics.as_slice();
+            let params = params.as_slice();
+            let tags = tags.as_slice();
             load_active_run(conn, run_id).await?;
             for (i, p) in params.iter().enumerate() {
                 if let Some(other) = params[..i]
@@ -442,20 +464,27 @@ impl MetadataStore {
                 set_run_tag(conn, run_id, tag).await?;
             }
             Ok(())
-        })
+        }))
         .await
     }
 
     pub async fn delete_run_tag(&self, run_id: &str, key: &str) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_active_run(conn, run_id).await?;
-            if !delete_key(conn, "run_tags", "run_uuid", Bind::Text(run_id.into()), key).await? {
-                return Err(Error::not_found(format!(
-                    "No tag with name: {key} in run with id {run_id}"
-                ))
-                .into());
-            }
-            Ok(())
+        let run_id = run_id.to_owned();
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let run_id = run_id.as_str();
+                let key = key.as_str();
+                load_active_run(conn, run_id).await?;
+                if !delete_key(conn, "run_tags", "run_uuid", Bind::Text(run_id.into()), key).await?
+                {
+                    return Err(Error::not_found(format!(
+                        "No tag with name: {key} in run with id {run_id}"
+                    ))
+                    .into());
+                }
+                Ok(())
+            })
         })
         .await
     }
@@ -502,7 +531,13 @@ impl MetadataStore {
         datasets: &[DatasetInput],
         model_ids: &[String],
     ) -> arca_core::Result<()> {
-        self.write(async |conn| {
+        let run_id = run_id.to_owned();
+        let datasets = datasets.to_vec();
+        let model_ids = model_ids.to_vec();
+        self.write(move |conn| Box::pin(async move {
+            let run_id = run_id.as_str();
+            let datasets = datasets.as_slice();
+            let model_ids = model_ids.as_slice();
             let info = load_active_run(conn, run_id).await?;
             let experiment_id: i64 = info.experiment_id.parse().unwrap_or_default();
             for input in datasets {
@@ -559,7 +594,7 @@ impl MetadataStore {
                 .await?;
             }
             Ok(())
-        })
+        }))
         .await
     }
 
@@ -568,10 +603,15 @@ impl MetadataStore {
         run_id: &str,
         outputs: &[ModelOutput],
     ) -> arca_core::Result<()> {
-        self.write(async |conn| {
-            load_active_run(conn, run_id).await?;
-            for output in outputs {
-                sqlx::query(
+        let run_id = run_id.to_owned();
+        let outputs = outputs.to_vec();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let run_id = run_id.as_str();
+                let outputs = outputs.as_slice();
+                load_active_run(conn, run_id).await?;
+                for output in outputs {
+                    sqlx::query(
                     "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -580,8 +620,9 @@ impl MetadataStore {
                 .bind(output.step)
                 .execute(&mut *conn)
                 .await?;
-            }
-            Ok(())
+                }
+                Ok(())
+            })
         })
         .await
     }

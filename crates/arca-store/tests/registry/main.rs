@@ -12,6 +12,7 @@ use tempfile::TempDir;
 
 mod errors;
 mod foreign;
+mod group_commit;
 
 use errors::{
     a_database_failure_is_an_internal_error_with_its_cause, a_refused_change_leaves_nothing_behind,

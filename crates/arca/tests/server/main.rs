@@ -113,6 +113,88 @@ async fn starts_with_defaults_in_an_empty_folder_and_keeps_acknowledged_writes()
     assert_eq!(resp.status(), 200);
 }
 
+/// Writes committed together are acknowledged together: every 200 received before a `kill -9`
+/// is on disk after it, whichever batch it was in, and the versions still run 1..N.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_acknowledged_before_a_kill_survive_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    post(
+        &client,
+        server.api("registered-models/create"),
+        json!({"name": "m"}),
+    )
+    .await;
+
+    let (acknowledged, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for request in 0..200 {
+        let (client, url, acknowledged) = (
+            client.clone(),
+            server.api("model-versions/create"),
+            acknowledged.clone(),
+        );
+        tokio::spawn(async move {
+            let body = json!({"name": "m", "source": format!("s3://b/m/{request}")});
+            let Ok(resp) = client.post(url).json(&body).send().await else {
+                return;
+            };
+            if resp.status() != 200 {
+                return;
+            }
+            if let Ok(created) = resp.json::<Value>().await {
+                let version = created["model_version"]["version"].as_str().unwrap();
+                let _ = acknowledged.send((version.to_owned(), request));
+            }
+        });
+    }
+    drop(acknowledged);
+    // Kill while most requests are still in flight.
+    let mut kept = Vec::new();
+    while kept.len() < 40 {
+        kept.push(answers.recv().await.expect("40 writes were acknowledged"));
+    }
+    server.stop("-KILL");
+    while let Ok(answer) = answers.try_recv() {
+        kept.push(answer);
+    }
+
+    let server = ServerProcess::start(dir.path(), &[]);
+    for (version, request) in &kept {
+        let found = client
+            .get(server.api("model-versions/get"))
+            .query(&[("name", "m"), ("version", version.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found.status(), 200, "version {version} was acknowledged");
+        let found: Value = found.json().await.unwrap();
+        assert_eq!(
+            found["model_version"]["source"],
+            format!("s3://b/m/{request}")
+        );
+    }
+    let listed: Value = client
+        .get(server.api("model-versions/search"))
+        .query(&[("filter", "name = 'm'"), ("max_results", "1000")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut numbers: Vec<u64> = listed["model_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mv| mv["version"].as_str().unwrap().parse().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+    assert_eq!(numbers, expected);
+    assert!(numbers.len() >= kept.len());
+}
+
 #[tokio::test]
 async fn flags_come_from_arca_environment_variables_too() {
     let dir = tempfile::tempdir().unwrap();
