@@ -148,6 +148,26 @@ impl Metrics {
             self.inner.artifact_bytes_in.load(Ordering::Relaxed),
             self.inner.artifact_bytes_out.load(Ordering::Relaxed)
         );
+        let writes = store.write_stats();
+        let _ = writeln!(
+            out,
+            "# HELP arca_write_batches_total Transactions that committed store writes (SQLite: one per group commit).\n\
+             # TYPE arca_write_batches_total counter\n\
+             arca_write_batches_total {}\n\
+             # HELP arca_writes_total Store writes run in those transactions.\n\
+             # TYPE arca_writes_total counter\n\
+             arca_writes_total {}\n\
+             # HELP arca_write_batch_largest The most writes one transaction held.\n\
+             # TYPE arca_write_batch_largest gauge\n\
+             arca_write_batch_largest {}\n\
+             # HELP arca_commit_seconds_total Time spent in COMMIT (mostly fsync on SQLite).\n\
+             # TYPE arca_commit_seconds_total counter\n\
+             arca_commit_seconds_total {}",
+            writes.batches,
+            writes.writes,
+            writes.largest_batch,
+            writes.commit_time.as_secs_f64()
+        );
         out.push_str(
             "# HELP arca_db_pool_connections Database connections by pool and state.\n\
              # TYPE arca_db_pool_connections gauge\n",
