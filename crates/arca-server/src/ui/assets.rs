@@ -39,6 +39,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_str!("../../assets/app.js"),
         ),
         asset(
+            "upload.js",
+            "text/javascript; charset=utf-8",
+            include_str!("../../assets/upload.js"),
+        ),
+        asset(
             "favicon.svg",
             "image/svg+xml",
             include_str!("../../assets/favicon.svg"),

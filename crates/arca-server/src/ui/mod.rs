@@ -13,6 +13,7 @@ mod markdown;
 mod models;
 mod page;
 mod security;
+mod upload;
 
 pub use page::Ctx;
 
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(models::index))
         .route("/models", get(models::list))
+        .route("/upload", get(upload::form))
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }
