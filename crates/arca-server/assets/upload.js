@@ -122,6 +122,10 @@ async function upload() {
   const description = document.getElementById("upload-description").value;
   if (!name) fail("Name the model", "type the name of an existing model or of a new one");
   if (!artifactPath) fail("Name the artifact path", "it may not be empty (the usual one is 'model')");
+  // The browser would resolve these in the URL before the server sees them.
+  if (artifactPath.split("/").some((s) => s === "." || s === "..")) {
+    fail("Name the artifact path", "it may not contain '.' or '..' folders: name a folder inside the run, such as 'model'");
+  }
   const files = chosenFiles();
   if (files.length === 0) fail("Choose what to upload", "pick one or more files, or a folder");
 

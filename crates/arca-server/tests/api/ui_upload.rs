@@ -33,7 +33,10 @@ async fn the_form_suggests_existing_models_and_says_it_needs_javascript(app: Tes
     assert!(html.contains("<h1>Upload a version</h1>"), "{html}");
     assert!(html.contains("<option value=\"churn\">"), "{html}");
     // User text is escaped in the suggestions.
-    assert!(html.contains("<option value=\"fraud &#60;detector&#62;\">"), "{html}");
+    assert!(
+        html.contains("<option value=\"fraud &#60;detector&#62;\">"),
+        "{html}"
+    );
     assert!(
         html.contains("Uploading needs a browser with JavaScript turned on"),
         "{html}"
@@ -63,7 +66,9 @@ async fn a_model_named_in_the_link_is_filled_in(app: TestApp) {
     let (status, html) = page(&app, "/upload?model=%20risk%22score%20").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains("id=\"upload-model\" name=\"model\" list=\"upload-models\" value=\"risk&#34;score\""),
+        html.contains(
+            "id=\"upload-model\" name=\"model\" list=\"upload-models\" value=\"risk&#34;score\""
+        ),
         "{html}"
     );
 }
