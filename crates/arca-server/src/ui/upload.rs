@@ -9,8 +9,10 @@
 //! UI endpoints of its own: the rules for names, paths and sources are then applied by the
 //! handlers every other client goes through, the UI stays one more client of the API (as the
 //! design asks), and the API's answers come back in MLflow's `{error_code, message}` shape that
-//! the script shows. Those API routes sit outside the UI's CSRF guard; the uploads themselves are
-//! PUTs, which another site cannot send without a CORS preflight that Arca never grants.
+//! the script shows. The script therefore adds no route of its own and needs no CSRF token: what
+//! it calls is exactly what every client may call, and protecting those routes against
+//! cross-site requests is the API's concern, not this page's. (The file uploads are PUTs, which
+//! another site cannot send without a CORS preflight that Arca never grants.)
 
 use super::page::{Ctx, UiError, UiResult, render};
 use crate::AppState;

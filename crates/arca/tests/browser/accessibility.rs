@@ -58,3 +58,39 @@ async fn every_page_type_passes_axe_core() {
     );
     browser.close().await;
 }
+
+/// The check itself: a page made worse on purpose (an image without a text alternative, a
+/// field without a label) fails it, with the rules and elements named.
+#[tokio::test]
+#[ignore = "needs chromium, chromium-driver and axe-core (.test-env): run ./scripts/test.sh"]
+async fn the_accessibility_check_names_what_is_wrong() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto("/upload").await;
+    assert_eq!(
+        browser.axe_violations("the upload form").await,
+        Vec::<String>::new()
+    );
+    browser
+        .script(
+            "const img = document.createElement('img');
+             img.id = 'no-alt';
+             img.src = 'data:image/gif;base64,R0lGODlhAQABAAAAACw=';
+             document.querySelector('main').append(img);
+             document.querySelector('label[for=upload-path]').remove();",
+            vec![],
+        )
+        .await;
+    let found = browser.axe_violations("the damaged upload form").await;
+    let text = found.join("\n");
+    assert!(
+        text.contains("image-alt (critical)") && text.contains("#no-alt"),
+        "{text}"
+    );
+    assert!(
+        text.contains("label (critical)") && text.contains("#upload-path"),
+        "{text}"
+    );
+    browser.close().await;
+}

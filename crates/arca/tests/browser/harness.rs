@@ -303,9 +303,24 @@ impl Browser {
     }
 
     /// Runs axe-core on the page shown and fails on any serious or critical violation, naming
-    /// each rule and the elements that break it. axe is injected through WebDriver's execute
-    /// script, which the page's Content-Security-Policy (no inline script) does not govern.
+    /// each rule and the elements that break it.
     pub async fn axe_check(&self, label: &str) {
+        let serious = self.axe_violations(label).await;
+        if !serious.is_empty() {
+            self.screenshot(&format!("axe-{}", slug(label))).await;
+        }
+        assert!(
+            serious.is_empty(),
+            "axe-core found serious or critical violations on {label} ({}):\n{}",
+            self.location().await,
+            serious.join("\n")
+        );
+    }
+
+    /// axe-core's serious and critical violations on the page shown, as `rule (impact): help at
+    /// [targets]`. axe is injected through WebDriver's execute script, which the page's
+    /// Content-Security-Policy (no inline script) does not govern.
+    pub async fn axe_violations(&self, label: &str) -> Vec<String> {
         let loaded = self
             .script(
                 &format!(
@@ -332,8 +347,9 @@ impl Browser {
         if let Some(error) = result.get("error") {
             panic!("axe.run failed on {label}: {error}");
         }
-        let violations = result["violations"].as_array().expect("axe's violations");
-        let serious: Vec<String> = violations
+        result["violations"]
+            .as_array()
+            .expect("axe's violations")
             .iter()
             .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
             .map(|v| {
@@ -345,16 +361,7 @@ impl Browser {
                     v["targets"]
                 )
             })
-            .collect();
-        if !serious.is_empty() {
-            self.screenshot(&format!("axe-{}", slug(label))).await;
-        }
-        assert!(
-            serious.is_empty(),
-            "axe-core found serious or critical violations on {label} ({}):\n{}",
-            self.location().await,
-            serious.join("\n")
-        );
+            .collect()
     }
 }
 
