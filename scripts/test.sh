@@ -2,7 +2,8 @@
 # The project's single test command: ./scripts/test.sh
 #
 # Installs what the tests need when it is missing (PostgreSQL 15, the Python
-# venv with the real mlflow client, s3s-fs, Azurite, fake-gcs-server), starts a
+# venv with the real mlflow client, s3s-fs, Azurite, fake-gcs-server, Chromium,
+# chromium-driver and axe-core for the browser tests), starts a
 # throwaway PostgreSQL cluster, an S3-compatible server and the GCS and Azure
 # Blob emulators, then runs the Rust tests and the Python compatibility suite
 # (compat/) against the server on SQLite and on PostgreSQL, and with its
@@ -603,6 +604,36 @@ EOF
         "$VENV318/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'
     fi
     flock -u 9
+fi
+
+# ---------------------------------------------------------------- browser
+# The web UI's browser tests (crates/arca/tests/browser) drive Debian's Chromium through
+# chromium-driver and check each page with axe-core, installed from npm into .test-env/axe (not
+# committed: the repository holds no third-party JavaScript). ARCA_REQUIRE_BROWSER=1 makes a
+# missing piece fail those tests instead of skipping them.
+AXE_VERSION=4.14.1
+AXE_DIR="$STATE_DIR/axe"
+if [[ "${ARCA_SKIP_RUST:-0}" != 1 ]]; then
+    section "browser (chromium, chromium-driver, axe-core $AXE_VERSION)"
+    if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+        echo "Chromium or chromedriver not found; installing them with apt-get"
+        apt_install chromium chromium-driver
+    fi
+    chromium --version 2>/dev/null
+    chromedriver --version
+    axe_ok() { [[ "$(node -p "require('$AXE_DIR/node_modules/axe-core/package.json').version" 2>/dev/null)" == "$AXE_VERSION" ]]; }
+    if ! axe_ok; then
+        command -v npm >/dev/null || apt_install nodejs npm
+        (
+            exec 8>"$STATE_DIR/axe-install.lock"
+            flock 8
+            axe_ok || npm install --prefix "$AXE_DIR" --no-audit --no-fund --loglevel=error \
+                "axe-core@$AXE_VERSION"
+        ) || die "npm install axe-core@$AXE_VERSION failed"
+        axe_ok || die "$AXE_DIR has no axe-core $AXE_VERSION"
+    fi
+    echo "axe-core $AXE_VERSION in $AXE_DIR"
+    export ARCA_REQUIRE_BROWSER=1
 fi
 
 # ---------------------------------------------------------------- Rust

@@ -44,6 +44,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_str!("../../assets/version.js"),
         ),
         asset(
+            "upload.js",
+            "text/javascript; charset=utf-8",
+            include_str!("../../assets/upload.js"),
+        ),
+        asset(
             "favicon.svg",
             "image/svg+xml",
             include_str!("../../assets/favicon.svg"),

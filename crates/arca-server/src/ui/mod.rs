@@ -14,6 +14,7 @@ mod mlmodel;
 mod models;
 mod page;
 mod security;
+mod upload;
 mod version_actions;
 mod version_files;
 mod versions;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
             "/models/{name}/versions/{version}/delete",
             post(version_actions::delete_version),
         )
+        .route("/upload", get(upload::form))
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }

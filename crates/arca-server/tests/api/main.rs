@@ -11,5 +11,6 @@ mod prompts;
 mod search;
 mod tracking;
 mod ui_models;
+mod ui_upload;
 mod ui_version;
 mod versions;

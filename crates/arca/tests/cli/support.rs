@@ -200,6 +200,11 @@ impl Spawned {
         Spawned { child }
     }
 
+    /// The child's standard output, when it was piped and is not taken yet.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
@@ -248,7 +253,7 @@ impl ArcaServer {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit()),
         );
-        let stdout = process.child.stdout.take().unwrap();
+        let stdout = process.take_stdout().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
             let line = lines
