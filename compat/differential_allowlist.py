@@ -103,6 +103,12 @@ OTHER_DIFFERENCES: list[str] = [
     "server instead of failing (not compared with MLflow under such credentials).",
     "A presigned download of a missing file says `No such artifact: '<path>'` where MLflow says "
     "`Not Found` (same status and error_code).",
+    "A write (POST, PUT, PATCH, DELETE) to the REST API that a browser marks as coming from "
+    "another site (`Sec-Fetch-Site: cross-site` or `same-site`, or an `Origin` that is not the "
+    "server's host) is refused with 403 `PERMISSION_DENIED`. MLflow reads any body as JSON "
+    "whatever its content type, so a page on another site could change the registry through a "
+    "visitor's browser with a plain `<form enctype=\"text/plain\">`; clients that send neither "
+    "header (the mlflow client, the CLI, curl) are not affected.",
     "Azure Blob destinations are written `az://container/prefix`; MLflow's "
     "`wasbs://container@account.blob.core.windows.net/...` form is not accepted yet (a gap, not "
     "a choice).",

@@ -16,6 +16,8 @@ pub enum ErrorCode {
     /// What MLflow answers when its artifact store cannot do what was asked (multipart uploads
     /// and presigned downloads on a local folder); the client falls back on it.
     NotImplemented,
+    /// The caller may not do this (403).
+    PermissionDenied,
 }
 
 impl ErrorCode {
@@ -28,6 +30,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
         }
     }
 }

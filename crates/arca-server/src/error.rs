@@ -76,6 +76,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
     }
 }
 

@@ -56,7 +56,11 @@ pub fn artifact_routes() -> Router<AppState> {
                 get(artifact_manifest),
             );
     }
-    router.merge(crate::api::multipart::multipart_routes())
+    router
+        .merge(crate::api::multipart::multipart_routes())
+        .layer(axum::middleware::from_fn(
+            crate::api::refuse_cross_site_writes,
+        ))
 }
 
 /// The artifact path of a proxy request: what follows the route prefix, decoded once.

@@ -83,4 +83,44 @@ pub fn mlflow_routes() -> Router<AppState> {
         .merge(tracking::routes())
         .merge(logged_models::routes())
         .merge(registry::routes())
+        .layer(axum::middleware::from_fn(refuse_cross_site_writes))
+}
+
+/// A web page on another site must not change the registry through the visitor's browser.
+/// Request bodies are read as JSON whatever their content type (as MLflow reads them), so a
+/// plain cross-site `<form enctype="text/plain">` could otherwise post JSON here. Browsers say
+/// where a request comes from (`Sec-Fetch-Site`, `Origin`); API clients (the mlflow client, the
+/// CLI, curl) send neither, so they are not affected. MLflow has no such check: a deliberate
+/// difference that closes a hole.
+pub(crate) async fn refuse_cross_site_writes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{Method, header};
+    use axum::response::IntoResponse;
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let headers = req.headers();
+        let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+        let cross = match site {
+            Some(site) => !matches!(site, b"same-origin" | b"none"),
+            None => headers.get(header::ORIGIN).is_some_and(|origin| {
+                let origin = origin.to_str().unwrap_or("");
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("");
+                origin.split_once("://").map(|(_, rest)| rest) != Some(host)
+            }),
+        };
+        if cross {
+            return ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                arca_core::ErrorCode::PermissionDenied,
+                "Changes through the API are refused from pages of another site.",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
 }

@@ -3,7 +3,10 @@
 use crate::helpers::{TestApp, assert_error, read};
 use serde_json::json;
 
-crate::on_both_backends!(malformed_requests_get_clear_4xx_errors);
+crate::on_both_backends!(
+    malformed_requests_get_clear_4xx_errors,
+    a_page_on_another_site_cannot_write_through_the_api,
+);
 
 async fn malformed_requests_get_clear_4xx_errors(app: TestApp) {
     let url = app.url("registered-models/create");
@@ -76,4 +79,58 @@ async fn malformed_requests_get_clear_4xx_errors(app: TestApp) {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "OK");
+}
+
+/// A cross-site `<form enctype="text/plain">` can send a JSON-looking body; the browser marks
+/// it with `Sec-Fetch-Site` and `Origin`, and such writes are refused. Clients that send neither
+/// header (the mlflow client, curl) are not affected.
+async fn a_page_on_another_site_cannot_write_through_the_api(app: TestApp) {
+    let url = app.url("registered-models/create");
+    let send = |headers: Vec<(&'static str, &'static str)>, name: &'static str| {
+        let mut req = app
+            .client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body(format!(r#"{{"name": "{name}"}}"#));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    let resp = send(
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://evil.example"),
+        ],
+        "from-evil",
+    )
+    .await
+    .unwrap();
+    let got = read(resp).await;
+    assert_error(&got, 403, "PERMISSION_DENIED", "another site");
+    let resp = send(vec![("origin", "http://evil.example")], "from-old-browser")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = app
+        .client
+        .put(app.artifact_url("0/x/evil.txt"))
+        .header("sec-fetch-site", "cross-site")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403, "artifact writes too");
+
+    let (status, _) = app
+        .get("registered-models/get", &[("name", "from-evil")])
+        .await;
+    assert_eq!(status, 404, "nothing was created");
+    // Same-origin pages (the UI's upload script) and plain clients still write.
+    let resp = send(vec![("sec-fetch-site", "same-origin")], "from-ui")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = send(vec![], "from-client").await.unwrap();
+    assert_eq!(resp.status(), 200);
 }
