@@ -9,4 +9,6 @@ mod multipart;
 mod prompts;
 mod search;
 mod tracking;
+mod ui_compare;
+mod ui_runs;
 mod versions;
