@@ -322,6 +322,34 @@ pub struct SignatureField {
     pub required: bool,
 }
 
+impl SignatureField {
+    /// `name: type`, `(optional)` when not required: one line of a signature in a table cell.
+    pub fn describe(&self) -> String {
+        let optional = if self.required { "" } else { " (optional)" };
+        format!("{}: {}{optional}", self.name, self.kind)
+    }
+}
+
+/// The most bytes of an `MLmodel` the UI reads; real ones are a few kilobytes.
+pub const MAX_MLMODEL_BYTES: u64 = 256 * 1024;
+
+/// Reads and parses the `MLmodel` file at `path`; `None` when it is missing, too large or
+/// unreadable (the page then shows no signature rather than failing).
+pub async fn read(
+    store: &arca_artifacts::ArtifactStore,
+    path: &arca_core::artifact_path::ArtifactPath,
+) -> Option<ModelInfo> {
+    let download = store.get(path).await.ok()?;
+    if download.size > MAX_MLMODEL_BYTES {
+        return None;
+    }
+    let body = axum::body::Body::from_stream(download.stream);
+    let bytes = axum::body::to_bytes(body, MAX_MLMODEL_BYTES as usize)
+        .await
+        .ok()?;
+    Some(read_mlmodel(&String::from_utf8_lossy(&bytes)))
+}
+
 /// What the page shows of an `MLmodel` file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelInfo {

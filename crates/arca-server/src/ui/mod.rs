@@ -9,11 +9,16 @@
 //! token of the `arca_csrf` cookie. The REST API the clients use is not affected.
 
 mod assets;
+mod compare;
+mod experiments;
 mod markdown;
 mod mlmodel;
 mod models;
 mod page;
+mod register;
+mod runs;
 mod security;
+mod svg;
 mod upload;
 mod version_actions;
 mod version_files;
@@ -65,6 +70,16 @@ pub fn routes() -> Router<AppState> {
             post(version_actions::delete_version),
         )
         .route("/upload", get(upload::form))
+        .route("/models/{name}/compare", get(compare::compare))
+        .route("/models/{name}/chart", get(compare::chart))
+        .route("/experiments", get(experiments::list))
+        .route("/experiments/{id}", get(experiments::show))
+        .route("/runs/{id}", get(runs::show))
+        .route("/runs/{id}/artifacts", get(runs::artifacts))
+        .route(
+            "/runs/{id}/register",
+            get(register::form).post(register::submit),
+        )
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }

@@ -173,7 +173,7 @@ pub(crate) fn first_line(text: &str) -> String {
 
 /// A search box that holds `name LIKE 'x%'` or `tags.team = 'a'` is a filter; anything else
 /// is a part of a name to look for.
-fn looks_like_filter(q: &str) -> bool {
+pub(crate) fn looks_like_filter(q: &str) -> bool {
     let upper = q.to_ascii_uppercase();
     q.contains('=')
         || q.contains('<')
@@ -184,7 +184,7 @@ fn looks_like_filter(q: &str) -> bool {
 }
 
 /// A text searched for literally inside an ILIKE pattern and a quoted string.
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\'', "''")
 }
 

@@ -6,6 +6,7 @@
 //! one row at a time.
 
 mod experiments;
+mod latest_metrics;
 mod logged_models;
 mod names;
 mod runs;
