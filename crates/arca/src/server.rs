@@ -43,7 +43,9 @@ fn parse_static_prefix(raw: &str) -> Result<String, String> {
         ));
     }
     if trimmed.contains(['?', '#', ' ']) || trimmed.contains("//") {
-        return Err(format!("'{raw}' is not a plain path prefix such as /mlflow"));
+        return Err(format!(
+            "'{raw}' is not a plain path prefix such as /mlflow"
+        ));
     }
     Ok(trimmed.to_owned())
 }

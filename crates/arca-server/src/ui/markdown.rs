@@ -5,7 +5,8 @@
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
 
 pub fn render(text: &str) -> String {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let events = Parser::new_ext(text, options).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
         Event::Start(Tag::Link {
@@ -57,12 +58,17 @@ mod tests {
         let html = render("# Title\n\nSome **bold** and a [link](https://example.com).");
         assert!(html.contains("<h1>Title</h1>"), "{html}");
         assert!(html.contains("<strong>bold</strong>"), "{html}");
-        assert!(html.contains(r#"<a href="https://example.com">link</a>"#), "{html}");
+        assert!(
+            html.contains(r#"<a href="https://example.com">link</a>"#),
+            "{html}"
+        );
     }
 
     #[test]
     fn raw_html_and_script_links_are_neutralized() {
-        let html = render("<script>alert(1)</script>\n\n<img src=x onerror=alert(1)> [x](javascript:alert(1)) ![i](JaVaScRiPt:alert(2))");
+        let html = render(
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)> [x](javascript:alert(1)) ![i](JaVaScRiPt:alert(2))",
+        );
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<img src=x"), "{html}");
         assert!(!html.to_ascii_lowercase().contains("javascript:"), "{html}");

@@ -86,7 +86,8 @@ pub(crate) async fn list(
         .iter()
         .find(|(v, _, _)| *v == params.sort)
         .unwrap_or(&SORTS[0]);
-    let order_by = parse_order_by(entity, &[sort.2.to_owned()]).map_err(|e| UiError::new(&ctx, e))?;
+    let order_by =
+        parse_order_by(entity, &[sort.2.to_owned()]).map_err(|e| UiError::new(&ctx, e))?;
     let token = PageToken {
         offset: (page - 1) * PAGE_SIZE,
     };

@@ -189,7 +189,11 @@ pub fn render(template: &impl Template) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "a page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "The page failed to render.").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page failed to render.",
+            )
+                .into_response()
         }
     }
 }

@@ -9,11 +9,11 @@
 
 use axum::Form;
 use axum::extract::{FromRequest, Request};
-use serde::de::DeserializeOwned;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 pub(crate) const CSRF_COOKIE: &str = "arca_csrf";
 pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
@@ -59,7 +59,10 @@ pub(crate) async fn guard(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(token);
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -112,10 +115,7 @@ fn same_site(headers: &HeaderMap) -> Result<(), &'static str> {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
-        let origin_host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .unwrap_or("");
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
         if origin == "null" || origin_host != host {
             return Err("the request came from another site");
         }
@@ -171,7 +171,9 @@ where
             (Some(token), Some(sent)) if !token.fresh && sent == token.value => {
                 Ok(CsrfForm(form.inner))
             }
-            _ => Err(refuse("the page's security token is missing or out of date")),
+            _ => Err(refuse(
+                "the page's security token is missing or out of date",
+            )),
         }
     }
 }
