@@ -10,6 +10,7 @@
 
 mod assets;
 mod markdown;
+mod model;
 mod models;
 mod page;
 mod security;
@@ -19,13 +20,20 @@ pub use page::Ctx;
 use crate::AppState;
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// Every UI route, relative to the server's root (or its `--static-prefix`).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(models::index))
         .route("/models", get(models::list))
+        .route("/models/{name}", get(model::show))
+        .route("/models/{name}/description", post(model::set_description))
+        .route("/models/{name}/tags", post(model::set_tag))
+        .route("/models/{name}/tags/delete", post(model::delete_tag))
+        .route("/models/{name}/aliases/delete", post(model::delete_alias))
+        .route("/models/{name}/rename", post(model::rename))
+        .route("/models/{name}/delete", post(model::delete))
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }

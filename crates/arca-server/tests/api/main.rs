@@ -9,4 +9,5 @@ mod multipart;
 mod prompts;
 mod search;
 mod tracking;
+mod ui_model;
 mod versions;
