@@ -63,16 +63,27 @@ impl MetadataStore {
             q.bind_int(id).push(" AND a.alias = ");
             q.bind_text(alias.as_str()).push(")");
         }
-        if let Some(key) = &filter.tag_key {
-            q.push(
-                " AND EXISTS (SELECT 1 FROM model_version_tags t \
-                 WHERE t.model_id = mv.model_id AND t.version = mv.version AND t.key = ",
-            );
-            q.bind_text(key.as_str());
-            if let Some(value) = &filter.tag_value {
-                q.push(" AND t.value = ").bind_text(value.as_str());
+        match (&filter.tag_key, &filter.tag_value) {
+            // A key and value are usually rare: read the few matching versions from the
+            // `(key, value)` index instead of probing every version of the model.
+            (Some(key), Some(value)) => {
+                q.push(
+                    " AND mv.version IN (SELECT t.version FROM model_version_tags t \
+                     WHERE t.key = ",
+                );
+                q.bind_text(key.as_str()).push(" AND t.value = ");
+                q.bind_text(value.as_str()).push(" AND t.model_id = ");
+                q.bind_int(id).push(")");
             }
-            q.push(")");
+            // A key alone is often on most versions: walk the versions in order and probe.
+            (Some(key), None) => {
+                q.push(
+                    " AND EXISTS (SELECT 1 FROM model_version_tags t \
+                     WHERE t.model_id = mv.model_id AND t.version = mv.version AND t.key = ",
+                );
+                q.bind_text(key.as_str()).push(")");
+            }
+            (None, _) => {}
         }
         if let Some(from) = filter.created_from {
             q.push(" AND mv.creation_time >= ").bind_int(from);
