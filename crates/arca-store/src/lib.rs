@@ -24,6 +24,7 @@ mod sql;
 pub mod testing;
 mod tracking;
 mod uri;
+pub mod version_list;
 mod versions;
 
 pub use group_commit::WriteStats;

@@ -13,6 +13,7 @@ mod compare;
 mod experiments;
 mod markdown;
 mod mlmodel;
+mod model;
 mod models;
 mod page;
 mod register;
@@ -80,6 +81,13 @@ pub fn routes() -> Router<AppState> {
             "/runs/{id}/register",
             get(register::form).post(register::submit),
         )
+        .route("/models/{name}", get(model::show))
+        .route("/models/{name}/description", post(model::set_description))
+        .route("/models/{name}/tags", post(model::set_tag))
+        .route("/models/{name}/tags/delete", post(model::delete_tag))
+        .route("/models/{name}/aliases/delete", post(model::delete_alias))
+        .route("/models/{name}/rename", post(model::rename))
+        .route("/models/{name}/delete", post(model::delete))
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }

@@ -11,6 +11,7 @@ mod prompts;
 mod search;
 mod tracking;
 mod ui_compare;
+mod ui_model;
 mod ui_models;
 mod ui_runs;
 mod ui_upload;

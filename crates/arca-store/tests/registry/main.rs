@@ -80,6 +80,8 @@ macro_rules! on_both_backends {
     };
 }
 
+mod version_list;
+
 on_both_backends!(
     models_are_created_read_updated_and_deleted,
     versions_are_numbered_from_one_and_never_reused,

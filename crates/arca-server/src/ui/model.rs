@@ -1,0 +1,485 @@
+//! A model's page: its description, tags, aliases and latest version per stage, the actions that
+//! change them, and its versions table.
+//!
+//! The table is filtered and paged by the database (`MetadataStore::list_model_versions`): a
+//! page of a model with 100,000 versions reads 25 rows, as a page of a model with 10 does. The
+//! filters are plain query parameters (`stage`, `alias`, `tag`, `from`, `to`, `order`, `page`),
+//! so a filtered view is a URL that can be shared.
+
+use super::models::{PAGE_SIZE, Pager, first_line, parse_page, stage_rank};
+use super::page::{Ctx, UiError, UiResult, encode, parse_date, render, see_other};
+use super::security::CsrfForm;
+use crate::AppState;
+use arca_core::model::{AliasName, ModelName, RegisteredModel, Stage, Tag, parse_description};
+use arca_store::version_list::VersionListFilter;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// The versions table's filters as they appear in the query string.
+#[derive(Deserialize, Default)]
+pub(crate) struct VersionParams {
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    alias: String,
+    /// `key` or `key=value`.
+    #[serde(default)]
+    tag: String,
+    /// `YYYY-MM-DD`, from a date input; both ends are whole days in UTC, inclusive.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// `oldest` for the oldest first; anything else is the newest first.
+    #[serde(default)]
+    order: String,
+    page: Option<String>,
+}
+
+impl VersionParams {
+    /// The store's filter, or a message that says which field was wrong and what it accepts.
+    fn filter(&self) -> Result<VersionListFilter, String> {
+        let stage = match self.stage.trim() {
+            "" => None,
+            raw => Some(Stage::parse(raw).map_err(|_| {
+                format!("'{raw}' is not a stage: choose None, Staging, Production or Archived.")
+            })?),
+        };
+        let (tag_key, tag_value) = match self.tag.trim() {
+            "" => (None, None),
+            raw => match raw.split_once('=') {
+                Some((key, value)) => (Some(key.trim().to_owned()), Some(value.trim().to_owned())),
+                None => (Some(raw.to_owned()), None),
+            },
+        };
+        Ok(VersionListFilter {
+            stage,
+            alias: Some(self.alias.trim().trim_start_matches('@').to_owned())
+                .filter(|a| !a.is_empty()),
+            tag_key,
+            tag_value,
+            created_from: date(&self.from, "From")?,
+            created_to: date(&self.to, "To")?.map(|day| day + DAY_MILLIS),
+            oldest_first: self.order == "oldest",
+        })
+    }
+
+    /// The query string of this view without the page, to build the pager's links on.
+    fn query(&self) -> String {
+        let pairs = [
+            ("stage", self.stage.trim()),
+            ("alias", self.alias.trim()),
+            ("tag", self.tag.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+            ("order", if self.order == "oldest" { "oldest" } else { "" }),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    fn is_filtered(&self) -> bool {
+        [&self.stage, &self.alias, &self.tag, &self.from, &self.to]
+            .iter()
+            .any(|v| !v.trim().is_empty())
+    }
+}
+
+/// "1 version", "100,000 versions".
+fn count_text(count: u64) -> String {
+    let digits = count.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let noun = if count == 1 { "version" } else { "versions" };
+    format!("{grouped} {noun}")
+}
+
+fn date(raw: &str, field: &str) -> Result<Option<i64>, String> {
+    match raw.trim() {
+        "" => Ok(None),
+        text => parse_date(text).map(Some).ok_or_else(|| {
+            format!("{field}: '{text}' is not a date; use the form YYYY-MM-DD, e.g. 2026-11-30.")
+        }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "model.html")]
+struct ModelPage {
+    ctx: Ctx,
+    name: String,
+    url: String,
+    description: String,
+    description_html: String,
+    tags: Vec<(String, String)>,
+    /// (alias, version, link to the version)
+    aliases: Vec<(String, String, String)>,
+    /// (stage, version, link) for each stage that has a version, Production first.
+    latest: Vec<(String, String, String)>,
+    created: String,
+    updated: String,
+    /// "1 version", "100,000 versions".
+    version_count_text: String,
+    stages: Vec<&'static str>,
+    alias_names: Vec<String>,
+    stage: String,
+    alias: String,
+    tag: String,
+    from: String,
+    to: String,
+    oldest_first: bool,
+    filtered: bool,
+    versions: Vec<VersionRow>,
+    /// The ordinal of the page's first row, for "versions 26–50".
+    first_row: u64,
+    last_row: u64,
+    pager: Pager,
+    compare_url: String,
+    chart_url: String,
+}
+
+struct VersionRow {
+    version: String,
+    url: String,
+    stage: String,
+    aliases: Vec<String>,
+    description: String,
+    run: Option<(String, String)>,
+    user: String,
+    created: String,
+    tags: Vec<(String, String)>,
+}
+
+pub(crate) async fn show(
+    ctx: Ctx,
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<VersionParams>,
+) -> UiResult {
+    let ctx = ctx.with_section("models");
+    let page = parse_page(&ctx, params.page.as_deref())?;
+    let filter = params.filter().map_err(|m| UiError::invalid(&ctx, m))?;
+    let model = app
+        .metadata
+        .get_registered_model(&name)
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    let found = app
+        .metadata
+        .list_model_versions(&name, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    let version_count = app
+        .metadata
+        .count_model_versions(&name)
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    let url = ctx.model_url(&name);
+    let query = params.query();
+    let base = if query.is_empty() {
+        url.clone()
+    } else {
+        format!("{url}?{query}")
+    };
+    let first_row = (page - 1) * PAGE_SIZE + 1;
+    let last_row = first_row + found.items.len() as u64 - 1;
+    let mut alias_names: Vec<String> = model.aliases.iter().map(|a| a.alias.clone()).collect();
+    // An alias typed into the URL stays selected even when the model has no such alias.
+    if let Some(alias) = filter.alias.as_ref().filter(|a| !alias_names.contains(a)) {
+        alias_names.push(alias.clone());
+    }
+    let versions: Vec<VersionRow> = found
+        .items
+        .iter()
+        .map(|v| VersionRow {
+            version: v.version.to_string(),
+            url: ctx.version_url(&name, &v.version),
+            stage: v.current_stage.to_string(),
+            aliases: v.aliases.clone(),
+            description: first_line(&v.description),
+            run: (!v.run_id.is_empty()).then(|| (v.run_id.clone(), ctx.run_url(&v.run_id))),
+            user: v.user_id.clone().unwrap_or_default(),
+            created: ctx.time(&v.creation_timestamp),
+            tags: v
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+        })
+        .collect();
+    Ok(render(&ModelPage {
+        pager: Pager::new(&base, page, found.next_page_token.is_some()),
+        first_row,
+        last_row,
+        compare_url: format!("{url}/compare"),
+        chart_url: format!("{url}/chart"),
+        versions,
+        version_count_text: count_text(version_count),
+        stages: Stage::ALL.iter().map(|s| s.as_str()).collect(),
+        alias_names,
+        stage: filter.stage.map(|s| s.to_string()).unwrap_or_default(),
+        alias: filter.alias.clone().unwrap_or_default(),
+        tag: params.tag.trim().to_owned(),
+        from: params.from.trim().to_owned(),
+        to: params.to.trim().to_owned(),
+        oldest_first: filter.oldest_first,
+        filtered: params.is_filtered(),
+        ..header(&ctx, &model, url)
+    }))
+}
+
+/// The page's header fields; the table's are filled in by `show`.
+fn header(ctx: &Ctx, model: &RegisteredModel, url: String) -> ModelPage {
+    let description = model.description.clone().unwrap_or_default();
+    let mut latest: Vec<_> = model
+        .latest_versions
+        .iter()
+        .map(|v| {
+            (
+                v.current_stage.to_string(),
+                v.version.to_string(),
+                ctx.version_url(&model.name, &v.version),
+            )
+        })
+        .collect();
+    latest.sort_by_key(|(stage, _, _)| stage_rank(stage));
+    ModelPage {
+        ctx: ctx.clone(),
+        name: model.name.clone(),
+        url,
+        description_html: super::markdown::render(&description),
+        description,
+        tags: model
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+        aliases: model
+            .aliases
+            .iter()
+            .map(|a| {
+                (
+                    a.alias.clone(),
+                    a.version.to_string(),
+                    ctx.version_url(&model.name, &a.version),
+                )
+            })
+            .collect(),
+        latest,
+        created: ctx.time(&model.creation_timestamp),
+        updated: ctx.time(&model.last_updated_timestamp),
+        version_count_text: String::new(),
+        stages: Vec::new(),
+        alias_names: Vec::new(),
+        stage: String::new(),
+        alias: String::new(),
+        tag: String::new(),
+        from: String::new(),
+        to: String::new(),
+        oldest_first: false,
+        filtered: false,
+        versions: Vec::new(),
+        first_row: 1,
+        last_row: 0,
+        pager: Pager::new("", 1, false),
+        compare_url: String::new(),
+        chart_url: String::new(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DescriptionForm {
+    #[serde(default)]
+    description: String,
+}
+
+pub(crate) async fn set_description(
+    ctx: Ctx,
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    CsrfForm(form): CsrfForm<DescriptionForm>,
+) -> UiResult {
+    // Browsers send a textarea's line breaks as CRLF; the stored text keeps plain LF.
+    let text = form.description.replace("\r\n", "\n");
+    let description = parse_description(&text).map_err(|e| UiError::new(&ctx, e))?;
+    app.metadata
+        .update_registered_model(&name, Some(&description))
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    Ok(see_other(&ctx.model_url(&name)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TagForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+pub(crate) async fn set_tag(
+    ctx: Ctx,
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    CsrfForm(form): CsrfForm<TagForm>,
+) -> UiResult {
+    let tag = Tag::parse(form.key.trim(), &form.value).map_err(|e| UiError::new(&ctx, e))?;
+    app.metadata
+        .set_registered_model_tag(&name, &tag)
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    Ok(see_other(&format!("{}#tags", ctx.model_url(&name))))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct KeyForm {
+    #[serde(default)]
+    key: String,
+}
+
+pub(crate) async fn delete_tag(
+    ctx: Ctx,
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    CsrfForm(form): CsrfForm<KeyForm>,
+) -> UiResult {
+    app.metadata
+        .delete_registered_model_tag(&name, &form.key)
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    Ok(see_other(&format!("{}#tags", ctx.model_url(&name))))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AliasForm {
+    #[serde(default)]
+    alias: String,
+}
+
+pub(crate) async fn delete_alias(
+    ctx: Ctx,
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    CsrfForm(form): CsrfForm<AliasForm>,
+) -> UiResult {
+    let alias = AliasName::parse_ref(&form.alias).map_err(|e| UiError::new(&ctx, e))?;
+    app.metadata
+        .delete_registered_model_alias(&name, alias.as_str())
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    Ok(see_other(&format!("{}#aliases", ctx.model_url(&name))))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RenameForm {
+    #[serde(default)]
+    new_name: String,
+}
+
+pub(crate) async fn rename(
+    ctx: Ctx,
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    CsrfForm(form): CsrfForm<RenameForm>,
+) -> UiResult {
+    let new_name = ModelName::parse(form.new_name.trim()).map_err(|e| UiError::new(&ctx, e))?;
+    let model = app
+        .metadata
+        .rename_registered_model(&name, &new_name)
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    Ok(see_other(&ctx.model_url(&model.name)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NoFields {}
+
+pub(crate) async fn delete(
+    ctx: Ctx,
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> UiResult {
+    app.metadata
+        .delete_registered_model(&name)
+        .await
+        .map_err(|e| UiError::new(&ctx, e))?;
+    Ok(see_other(&ctx.url("/models")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> VersionParams {
+        let query = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let uri: axum::http::Uri = format!("/models/m?{query}").parse().unwrap();
+        Query::<VersionParams>::try_from_uri(&uri).unwrap().0
+    }
+
+    #[test]
+    fn the_query_string_becomes_the_store_s_filter() {
+        let p = params(&[
+            ("stage", "production"),
+            ("alias", "@champion"),
+            ("tag", "team = risk"),
+            ("from", "2026-11-01"),
+            ("to", "2026-11-30"),
+            ("order", "oldest"),
+        ]);
+        let f = p.filter().unwrap();
+        assert_eq!(f.stage, Some(Stage::Production));
+        assert_eq!(f.alias.as_deref(), Some("champion"));
+        assert_eq!(f.tag_key.as_deref(), Some("team"));
+        assert_eq!(f.tag_value.as_deref(), Some("risk"));
+        assert_eq!(f.created_from, parse_date("2026-11-01"));
+        // The "to" day is included up to its last millisecond.
+        assert_eq!(f.created_to, parse_date("2026-12-01"));
+        assert!(f.oldest_first);
+        assert!(p.is_filtered());
+
+        let bare = params(&[("tag", "team")]).filter().unwrap();
+        assert_eq!(bare.tag_key.as_deref(), Some("team"));
+        assert_eq!(bare.tag_value, None);
+        assert_eq!(params(&[]).filter().unwrap(), VersionListFilter::default());
+    }
+
+    #[test]
+    fn bad_filters_say_what_is_accepted() {
+        let stage = params(&[("stage", "Live")]).filter().unwrap_err();
+        assert!(stage.contains("'Live' is not a stage"), "{stage}");
+        let date = params(&[("from", "last week")]).filter().unwrap_err();
+        assert!(date.contains("YYYY-MM-DD"), "{date}");
+    }
+
+    #[test]
+    fn counts_are_grouped_in_thousands() {
+        assert_eq!(count_text(0), "0 versions");
+        assert_eq!(count_text(1), "1 version");
+        assert_eq!(count_text(999), "999 versions");
+        assert_eq!(count_text(100_000), "100,000 versions");
+        assert_eq!(count_text(1_234_567), "1,234,567 versions");
+    }
+
+    #[test]
+    fn the_pager_keeps_the_filters_but_not_the_page() {
+        let p = params(&[("stage", "Staging"), ("tag", "a=b&c"), ("page", "3")]);
+        assert_eq!(p.query(), "stage=Staging&tag=a%3Db%26c");
+    }
+}
