@@ -23,6 +23,7 @@ mod tracking;
 mod uri;
 mod versions;
 
+pub use artifacts::{ArtifactPage, PendingArtifactRecord};
 pub use guard::ForeignDatabase;
 pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
@@ -44,6 +45,8 @@ pub struct MetadataStore {
     writer: AnyPool,
     reader: AnyPool,
     backend: Backend,
+    /// Orders "make a file visible, then record it" per path (see `begin_artifact_record`).
+    artifact_commits: artifacts::CommitOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +95,7 @@ impl MetadataStore {
                     writer,
                     reader,
                     backend: Backend::Sqlite,
+                    artifact_commits: artifacts::CommitOrder::default(),
                 }
             }
             StoreUri::Postgres { url } => {
@@ -111,6 +115,7 @@ impl MetadataStore {
                     writer: pool.clone(),
                     reader: pool,
                     backend: Backend::Postgres,
+                    artifact_commits: artifacts::CommitOrder::default(),
                 }
             }
         };
