@@ -145,10 +145,15 @@ impl MetadataStore {
             Backend::Postgres => {
                 let lock = async {
                     let mut tx = self.writer.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                        .bind(path.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+                    // Wrapped so that the row has a column type the Any driver reads (the
+                    // lock function returns `void`).
+                    sqlx::query(
+                        "SELECT 1 AS locked FROM \
+                         (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS taken",
+                    )
+                    .bind(path.as_str())
+                    .execute(&mut *tx)
+                    .await?;
                     Ok::<_, crate::error::StoreError>(tx)
                 };
                 Some(lock.await?)
