@@ -7,7 +7,13 @@
 #   - cp of the same file (warm page cache), the baseline the design compares against;
 #   - PUT through `arca server` with curl (streamed, hashed, fsynced, renamed into place);
 #   - GET through the server (SHA-256 verified while streaming) to /dev/null and to a file;
-#   - the server's peak RSS (VmHWM) after start-up and after the transfers.
+#   - the same upload and download with the real `mlflow` client (mlflow.log_artifact and
+#     mlflow.artifacts.download_artifacts through the mlflow-artifacts proxy), when its venv is
+#     there (ARCA_BENCH_PYTHON, default .venv/bin/python);
+#   - the server's CPU time per transfer (user + system, from /proc): on a shared machine the
+#     wall-clock rates move with the load, the CPU a transfer costs much less;
+#   - the server's peak RSS (VmHWM) after start-up and after the transfers (run two sizes to see
+#     that it does not grow with the file).
 # The local artifact store fsyncs every file before answering (a 200 is durable); cp does not,
 # so `cp + sync` is printed too. Not a test: it prints numbers and checks the bytes match.
 #
@@ -54,6 +60,10 @@ timed() {
     python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$s" "$e"
 }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# cpu_s PID -> user + system CPU seconds of the process so far
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+# cpu_per_run BEFORE AFTER -> "server CPU x.xx s/run"
+cpu_per_run() { python3 -c "import sys; print(f'server CPU {(float(sys.argv[2]) - float(sys.argv[1])) / int(sys.argv[3]):.2f} s/run')" "$1" "$2" "$RUNS"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 SRC="$WORK/big.bin"
@@ -92,22 +102,58 @@ echo "==> arca server (pid $SERVER_PID): peak RSS after start-up $(hwm_kib "$SER
 
 URL="$BASE/api/2.0/mlflow-artifacts/artifacts/bench/big.bin"
 times=()
+c0=$(cpu_s "$SERVER_PID")
 for _ in $(seq "$RUNS"); do
     times+=("$(timed curl -fsS -T "$SRC" "$URL")")
     sync
 done
-echo "PUT  (upload)          $(median_rate "$BYTES" "${times[@]}")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
+echo "PUT  (upload)          $(median_rate "$BYTES" "${times[@]}")   $(cpu_per_run "$c0" "$(cpu_s "$SERVER_PID")")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
 times=()
+c0=$(cpu_s "$SERVER_PID")
 for _ in $(seq "$RUNS"); do
     times+=("$(timed curl -fsS -o /dev/null "$URL")")
 done
-echo "GET  -> /dev/null      $(median_rate "$BYTES" "${times[@]}")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
+echo "GET  -> /dev/null      $(median_rate "$BYTES" "${times[@]}")   $(cpu_per_run "$c0" "$(cpu_s "$SERVER_PID")")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
 times=()
+c0=$(cpu_s "$SERVER_PID")
 for _ in $(seq "$RUNS"); do
     rm -f "$WORK/down.bin"; sync
     times+=("$(timed curl -fsS -o "$WORK/down.bin" "$URL")")
 done
-echo "GET  -> file           $(median_rate "$BYTES" "${times[@]}")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
+echo "GET  -> file           $(median_rate "$BYTES" "${times[@]}")   $(cpu_per_run "$c0" "$(cpu_s "$SERVER_PID")")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
+
+PY="${ARCA_BENCH_PYTHON:-$ROOT/.venv/bin/python}"
+if [[ -x "$PY" ]]; then
+    # One run per call: a run's artifacts go to mlflow-artifacts:/0/<run id>/artifacts.
+    mlflow_times=$(MLFLOW_TRACKING_URI="$BASE" "$PY" - "$SRC" "$WORK/mlflow-down" "$RUNS" <<'PYEOF'
+import os, shutil, sys, time
+import mlflow
+src, down, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+up, get = [], []
+for _ in range(runs):
+    with mlflow.start_run() as run:
+        t = time.perf_counter()
+        mlflow.log_artifact(src, "bench")
+        up.append(time.perf_counter() - t)
+    os.sync()
+    shutil.rmtree(down, ignore_errors=True)
+    t = time.perf_counter()
+    mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="bench", dst_path=down)
+    get.append(time.perf_counter() - t)
+print("TIMES", " ".join(map(str, up)), "|", " ".join(map(str, get)))
+PYEOF
+)
+    mlflow_times=$(grep '^TIMES ' <<<"$mlflow_times") # the client also prints run links
+    mlflow_times=${mlflow_times#TIMES }
+    read -r -a up <<<"${mlflow_times%%|*}"
+    read -r -a down <<<"${mlflow_times##*|}"
+    echo "mlflow log_artifact    $(median_rate "$BYTES" "${up[@]}")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
+    echo "mlflow download        $(median_rate "$BYTES" "${down[@]}")   peak RSS $(hwm_kib "$SERVER_PID") KiB"
+    MLFLOW_SHA=$(sha256sum "$WORK/mlflow-down/bench/$(basename "$SRC")" | cut -d' ' -f1)
+    [[ "$MLFLOW_SHA" == "$SHA" ]] || { echo "the mlflow client downloaded other bytes" >&2; exit 1; }
+else
+    echo "(no $PY: the mlflow client rows are skipped; set ARCA_BENCH_PYTHON)"
+fi
 
 DOWN_SHA=$(sha256sum "$WORK/down.bin" | cut -d' ' -f1)
 MANIFEST=$(curl -fsS "$BASE/api/2.0/arca/artifacts/manifest?path=bench")

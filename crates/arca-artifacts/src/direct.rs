@@ -202,7 +202,7 @@ pub(crate) async fn hash_stored(
     let mut download = store.get(path).await?;
     let mut digest = BackgroundDigest::start();
     while let Some(chunk) = download.stream.next().await {
-        digest.update(chunk?).await;
+        digest.update(vec![chunk?]).await;
     }
     let (sha256, size) = digest.finish().await?;
     Ok(StoredFile { size, sha256 })

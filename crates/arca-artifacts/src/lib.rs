@@ -22,42 +22,31 @@
 mod digest;
 mod direct;
 mod location;
+mod read;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod upload;
 mod verify;
 
 use arca_core::artifact_path::ArtifactPath;
 use bytes::Bytes;
-use digest::BackgroundDigest;
 use direct::Direct;
 use futures::TryStream;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use location::Location;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
-use sha2::{Digest, Sha256};
-use std::io::Read;
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 pub use direct::{DirectUpload, MAX_PARTS, PresignedDownload};
+pub use upload::StagedFile;
 pub use verify::IntegrityError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Files up to this size are sent in one request; larger ones as a multipart upload in parts of
-/// this size (S3 needs at least 5 MiB per part but the last).
-const PART_SIZE: usize = 8 * 1024 * 1024;
-/// Parts uploaded concurrently. Memory per upload is bounded by `PART_SIZE * (this + 1)`.
-const REMOTE_PARTS_IN_FLIGHT: usize = 4;
-/// A local disk gains nothing from parallel writes into one file: one part is written while
-/// the next one fills.
-const LOCAL_PARTS_IN_FLIGHT: usize = 2;
-/// Read size for local files (`object_store` reads 8 KiB at a time, which is slow).
-const LOCAL_READ_CHUNK: usize = 1024 * 1024;
 /// The folder, at the root of a local store, where uploads are assembled.
 const STAGING_DIR: &str = "#staging";
 /// A staging file untouched for this long belongs to a process that died.
@@ -221,105 +210,34 @@ impl ArtifactStore {
         S: TryStream<Ok = Bytes> + Send,
         S::Error: Into<BoxError>,
     {
-        let mut body = std::pin::pin!(body.into_stream());
-        let mut digest = Sha256::new();
-        let mut size = 0u64;
-        let mut head = Vec::new();
-        let mut head_len = 0usize;
-        let mut ended = false;
-        while head_len < PART_SIZE {
-            match body.next().await {
-                Some(Ok(chunk)) => {
-                    digest.update(&chunk);
-                    size += chunk.len() as u64;
-                    head_len += chunk.len();
-                    head.push(chunk);
-                }
-                Some(Err(e)) => return Err(Error::Body(e.into())),
-                None => {
-                    ended = true;
-                    break;
-                }
-            }
-        }
-        let target = self.upload_target(path);
-        let final_location = to_store_path(path);
-        let mut staged = StagingGuard(None);
-        let (sha256, size) = if ended {
-            self.inner.put(&target, PutPayload::from_iter(head)).await?;
-            (hex::encode(digest.finalize()), size)
-        } else {
-            let upload = self.inner.put_multipart(&target).await?;
-            let mut writer =
-                AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)));
-            let in_flight = match self.backend {
-                Backend::Local { .. } => LOCAL_PARTS_IN_FLIGHT,
-                Backend::Remote { .. } => REMOTE_PARTS_IN_FLIGHT,
-            };
-            for chunk in head {
-                writer.get().put(chunk);
-            }
-            let mut digest = BackgroundDigest::continue_from(digest, size);
-            loop {
-                writer.get().wait_for_capacity(in_flight).await?;
-                match body.next().await {
-                    Some(Ok(chunk)) => {
-                        digest.update(chunk.clone()).await;
-                        writer.get().put(chunk);
-                    }
-                    Some(Err(e)) => {
-                        writer.abort().await;
-                        return Err(Error::Body(e.into()));
-                    }
-                    None => break,
-                }
-            }
-            let (written, hashed) = tokio::join!(writer.finish(), digest.finish());
-            written?;
-            hashed?
-        };
-        if let Backend::Local { root } = &self.backend {
-            // The complete, fsynced staging file is renamed into place.
-            staged.0 = Some(root.join(target.as_ref()));
-            self.inner
-                .rename(&target, &final_location)
-                .await
-                .map_err(|e| conflict_or(e, path))?;
-            staged.0 = None;
-        }
-        Ok(StoredFile { size, sha256 })
+        self.stage(path, body).await?.commit().await
     }
 
-    /// Where an upload's bytes go until they are complete.
-    fn upload_target(&self, path: &ArtifactPath) -> StorePath {
-        match self.backend {
-            Backend::Local { .. } => {
-                static COUNTER: AtomicU64 = AtomicU64::new(0);
-                let nanos = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or_default();
-                let name = format!(
-                    "{}-{nanos}-{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed)
-                );
-                StorePath::parse(format!("{STAGING_DIR}/{name}")).expect("a valid staging path")
-            }
-            Backend::Remote { .. } => to_store_path(path),
-        }
+    /// Receives `body` for `path` without making it visible yet: the bytes are complete,
+    /// hashed and durable once this resolves, and [`StagedFile::commit`] puts them in place.
+    /// A caller that records the digest commits and records under one per-path lock, so that
+    /// of two uploads racing to one path, the recorded digest is that of the file that stays.
+    pub async fn stage<S>(&self, path: &ArtifactPath, body: S) -> Result<StagedFile, Error>
+    where
+        S: TryStream<Ok = Bytes> + Send,
+        S::Error: Into<BoxError>,
+    {
+        upload::stage(self, path, body).await
     }
 
     /// Opens the file at `path` for reading. A missing file, or a directory, is
     /// [`Error::NotFound`].
     pub async fn get(&self, path: &ArtifactPath) -> Result<Download, Error> {
+        if let Backend::Local { root } = &self.backend {
+            return read::open_local(root.join(path.as_str()), path).await;
+        }
         let result = match self.inner.get(&to_store_path(path)).await {
             Ok(result) => result,
             Err(e) => return Err(not_found_or(e, path)),
         };
         let size = result.meta.size;
         let stream = match result.payload {
-            GetResultPayload::File(file, _) => read_file(file, size),
+            GetResultPayload::File(file, _) => read::local_chunks(file, size),
             GetResultPayload::Stream(stream) => stream.map_err(Error::from).boxed(),
         };
         Ok(Download { size, stream })
@@ -577,79 +495,6 @@ fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind
         current = e.source();
     }
     None
-}
-
-/// Reads a local file in large chunks on the blocking pool.
-fn read_file(file: std::fs::File, size: u64) -> BoxStream<'static, Result<Bytes, Error>> {
-    futures::stream::try_unfold((file, size), |(mut file, remaining)| async move {
-        if remaining == 0 {
-            return Ok(None);
-        }
-        let (file, chunk) = tokio::task::spawn_blocking(move || {
-            let want = remaining.min(LOCAL_READ_CHUNK as u64);
-            let mut buf = Vec::with_capacity(want as usize);
-            (&mut file).take(want).read_to_end(&mut buf)?;
-            Ok::<_, std::io::Error>((file, buf))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        if chunk.is_empty() {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the file is shorter than its recorded size",
-            )));
-        }
-        let left = remaining - chunk.len() as u64;
-        Ok(Some((Bytes::from(chunk), (file, left))))
-    })
-    .boxed()
-}
-
-/// A complete local staging file that must not outlive a failed or abandoned rename.
-struct StagingGuard(Option<PathBuf>);
-
-impl Drop for StagingGuard {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// A multipart upload that is aborted, not left pending, if it is dropped unfinished.
-struct AbortOnDrop(Option<WriteMultipart>);
-
-impl AbortOnDrop {
-    fn get(&mut self) -> &mut WriteMultipart {
-        self.0.as_mut().expect("the upload is still open")
-    }
-
-    async fn abort(&mut self) {
-        if let Some(writer) = self.0.take()
-            && let Err(e) = writer.abort().await
-        {
-            tracing::warn!(error = %e, "aborting an interrupted upload");
-        }
-    }
-
-    async fn finish(&mut self) -> Result<(), object_store::Error> {
-        let writer = self.0.take().expect("the upload is still open");
-        writer.finish().await.map(|_| ())
-    }
-}
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some(writer) = self.0.take()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move {
-                if let Err(e) = writer.abort().await {
-                    tracing::warn!(error = %e, "aborting an abandoned upload");
-                }
-            });
-        }
-    }
 }
 
 #[cfg(test)]

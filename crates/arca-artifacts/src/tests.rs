@@ -2,8 +2,10 @@
 //! started an S3-compatible server and the emulators (see `testing` for the variables).
 
 use super::*;
+use crate::upload::PART_SIZE;
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream, stream};
+use sha2::{Digest, Sha256};
 use std::io;
 
 fn path(raw: &str) -> ArtifactPath {
@@ -256,7 +258,7 @@ async fn an_abandoned_upload_leaves_nothing_and_keeps_the_old_file(store: Artifa
 }
 
 async fn downloads_are_verified_against_the_recorded_digest(store: ArtifactStore) {
-    let content = data(3 * LOCAL_READ_CHUNK + 17, 9);
+    let content = data(3 * 2 * 1024 * 1024 + 17, 9);
     let stored = put_bytes(&store, "v/model.bin", &content).await;
     let p = path("v/model.bin");
 

@@ -75,7 +75,7 @@ pub(crate) fn verified(
                     if st.seen > st.expected.size {
                         return Some((Err(st.mismatch(None)), st));
                     }
-                    digest.update(chunk.clone()).await;
+                    digest.update(vec![chunk.clone()]).await;
                     if let Some(previous) = st.held.replace(chunk) {
                         st.digest = Some(digest);
                         return Some((Ok(previous), st));

@@ -128,8 +128,8 @@ impl Client {
         Ok(())
     }
 
-    /// Arca's record of every file below `prefix`, paths relative to `prefix`; `None` when the
-    /// server has no manifest endpoint (a plain MLflow server).
+    /// Arca's record of every file below `prefix`, paths relative to `prefix`, gathered from
+    /// every page; `None` when the server has no manifest endpoint (a plain MLflow server).
     pub async fn artifact_manifest(
         &self,
         prefix: &str,
@@ -138,32 +138,37 @@ impl Client {
         struct Manifest {
             #[serde(default)]
             files: Vec<ManifestEntry>,
+            next_page_token: Option<String>,
         }
         let prefix = prefix.trim_matches('/');
-        match self
-            .get_json::<Manifest>(MANIFEST, &[("path", prefix)])
-            .await
-        {
-            Ok(manifest) => Ok(Some(
-                manifest
-                    .files
-                    .into_iter()
-                    .map(|mut f| {
-                        // Paths may come as full store paths or relative to the prefix.
-                        if let Some(rel) = f
-                            .path
-                            .strip_prefix(prefix)
-                            .and_then(|r| r.strip_prefix('/'))
-                        {
-                            f.path = rel.to_owned();
-                        }
-                        f
-                    })
-                    .collect(),
-            )),
-            Err(e) if e.is_missing_endpoint() => Ok(None),
-            Err(e) if e.is_not_found() => Ok(Some(Vec::new())),
-            Err(e) => Err(e),
+        let mut files = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("path", prefix)];
+            if let Some(token) = &token {
+                query.push(("page_token", token));
+            }
+            let page = match self.get_json::<Manifest>(MANIFEST, &query).await {
+                Ok(page) => page,
+                Err(e) if e.is_missing_endpoint() => return Ok(None),
+                Err(e) if e.is_not_found() => return Ok(Some(Vec::new())),
+                Err(e) => return Err(e),
+            };
+            files.extend(page.files.into_iter().map(|mut f| {
+                // Paths may come as full store paths or relative to the prefix.
+                if let Some(rel) = f
+                    .path
+                    .strip_prefix(prefix)
+                    .and_then(|r| r.strip_prefix('/'))
+                {
+                    f.path = rel.to_owned();
+                }
+                f
+            }));
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next),
+                None => return Ok(Some(files)),
+            }
         }
     }
 }

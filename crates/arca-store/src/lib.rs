@@ -27,6 +27,7 @@ mod uri;
 pub mod version_list;
 mod versions;
 
+pub use artifacts::{ArtifactPage, PendingArtifactRecord};
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
 pub use tracking::{NewLoggedModel, NewRun};
@@ -55,6 +56,8 @@ pub struct MetadataStore {
     /// transaction.
     group_commit: Option<GroupCommit>,
     write_counters: Arc<WriteCounters>,
+    /// Orders "make a file visible, then record it" per path (see `begin_artifact_record`).
+    artifact_commits: artifacts::CommitOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +108,7 @@ impl MetadataStore {
                     backend: Backend::Sqlite,
                     group_commit: None,
                     write_counters: Arc::default(),
+                    artifact_commits: artifacts::CommitOrder::default(),
                 }
             }
             StoreUri::Postgres { url } => {
@@ -126,6 +130,7 @@ impl MetadataStore {
                     backend: Backend::Postgres,
                     group_commit: None,
                     write_counters: Arc::default(),
+                    artifact_commits: artifacts::CommitOrder::default(),
                 }
             }
         };

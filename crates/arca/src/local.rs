@@ -588,11 +588,10 @@ impl ModelRegistry for LocalRegistry {
             })?;
             let dest = artifact_path(&format!("{root}/{}", path.trim_matches('/')))?;
             let body = byte_stream(body);
-            let stored = store.put(&dest, body).await.map_err(store_error)?;
-            Ok(self
-                .metadata
-                .record_stored_file(&dest, stored.size, &stored.sha256)
-                .await?)
+            let staged = store.stage(&dest, body).await.map_err(store_error)?;
+            let pending = self.metadata.begin_artifact_record(&dest).await?;
+            let stored = staged.commit().await.map_err(store_error)?;
+            Ok(pending.record(stored.size, &stored.sha256).await?)
         })
     }
 }

@@ -10,7 +10,9 @@
 //! it answers invalid UTF-8 with a plain-text 400, not MLflow's JSON error.
 //!
 //! Uploads stream straight into the store (no body limit, constant memory), and the SHA-256 and
-//! size computed on the way are recorded once the store has committed the file. Downloads are
+//! size computed on the way are recorded once the store has committed the file; committing and
+//! recording run under a per-path lock, so racing uploads leave the record of the file that
+//! stayed. Downloads are
 //! checked against that record as they stream; on a mismatch the response stops short of its
 //! `Content-Length`, so the client sees a broken transfer, never a corrupted file in full.
 //!
@@ -128,15 +130,15 @@ async fn upload_artifact(
     body: Body,
 ) -> ApiResult<Response> {
     let path = artifact_path(&uri)?;
-    let stored = state
+    let staged = state
         .artifacts
-        .put(&path, body.into_data_stream())
+        .stage(&path, body.into_data_stream())
         .await
         .map_err(store_error)?;
-    state
-        .metadata
-        .record_stored_file(&path, stored.size, &stored.sha256)
-        .await?;
+    // Of racing uploads to this path, the one made visible last is the one recorded last.
+    let pending = state.metadata.begin_artifact_record(&path).await?;
+    let stored = staged.commit().await.map_err(store_error)?;
+    pending.record(stored.size, &stored.sha256).await?;
     state.metrics.artifact_bytes_in(stored.size);
     Ok(StatusCode::OK.into_response())
 }
@@ -227,7 +229,8 @@ async fn server_info(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// What the manifest is of: a store path, or a run, a logged model or a model version.
+/// What the manifest is of: a store path, or a run, a logged model or a model version; and
+/// which page.
 #[derive(Deserialize)]
 pub struct ArtifactManifest {
     path: Option<String>,
@@ -235,14 +238,24 @@ pub struct ArtifactManifest {
     model_id: Option<String>,
     name: Option<String>,
     version: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::opt_int64")]
+    max_results: Option<i64>,
+    page_token: Option<String>,
 }
 
 impl RequestMessage for ArtifactManifest {}
+
+/// Files in a manifest page unless `max_results` says otherwise, and the most it may say.
+pub const MANIFEST_PAGE_DEFAULT: u64 = 1000;
+pub const MANIFEST_PAGE_MAX: u64 = 10_000;
 
 async fn artifact_manifest(
     State(state): State<AppState>,
     Mlflow(req): Mlflow<ArtifactManifest>,
 ) -> ApiResult<Json<Value>> {
+    let limit =
+        crate::api::max_results_arg(req.max_results, MANIFEST_PAGE_DEFAULT, MANIFEST_PAGE_MAX)?;
+    let after = manifest_token(req.page_token.as_deref())?;
     let dir = match req.path {
         Some(path) => ArtifactPath::parse_dir(&path)?,
         None => {
@@ -262,18 +275,50 @@ async fn artifact_manifest(
             })?
         }
     };
-    manifest_for_prefix(&state, dir.as_ref()).await.map(Json)
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    manifest_page(&state, dir.as_ref(), after.as_ref(), limit)
+        .await
+        .map(Json)
 }
 
-/// `{"files": [{"path", "size", "sha256"}]}` for every recorded file below `dir` (the whole
-/// store for `None`), at any depth, by path; paths are relative to `dir`. `{}` when there are
-/// none, as MLflow renders an empty list.
-pub async fn manifest_for_prefix(state: &AppState, dir: Option<&ArtifactPath>) -> ApiResult<Value> {
-    let digests = state.metadata.artifact_manifest(dir).await?;
-    if digests.is_empty() {
+/// A manifest page token: the hex of the last path of the page before. Hex keeps it URL-safe
+/// without escaping; what it holds is still checked as any artifact path is.
+fn manifest_token(raw: Option<&str>) -> ApiResult<Option<ArtifactPath>> {
+    let Some(raw) = raw.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    hex::decode(raw.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|path| ArtifactPath::parse(&path).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Invalid page token '{raw}': pass the next_page_token of a previous manifest \
+                 page unchanged."
+            ))
+        })
+}
+
+/// `{"files": [{"path", "size", "sha256"}], "next_page_token"}` for at most `limit` recorded
+/// files below `dir` (the whole store for `None`), at any depth, by path, after the path
+/// `after`; paths are relative to `dir`. `next_page_token` only when there are more. `{}` when
+/// there are none, as MLflow renders an empty list.
+pub async fn manifest_page(
+    state: &AppState,
+    dir: Option<&ArtifactPath>,
+    after: Option<&ArtifactPath>,
+    limit: u32,
+) -> ApiResult<Value> {
+    let page = state
+        .metadata
+        .artifact_manifest_page(dir, after.map(ArtifactPath::as_str), limit)
+        .await?;
+    if page.files.is_empty() {
         return Ok(json!({}));
     }
-    let files: Vec<Value> = digests
+    let files: Vec<Value> = page
+        .files
         .into_iter()
         .map(|d| {
             let relative = match dir {
@@ -288,7 +333,11 @@ pub async fn manifest_for_prefix(state: &AppState, dir: Option<&ArtifactPath>) -
             json!({"path": relative, "size": d.size, "sha256": d.sha256})
         })
         .collect();
-    Ok(json!({ "files": files }))
+    let mut body = json!({ "files": files });
+    if let Some(last) = page.next_after {
+        body["next_page_token"] = json!(hex::encode(last));
+    }
+    Ok(body)
 }
 
 /// A small table of the types the MLflow flavors write; everything else is a byte stream.

@@ -171,6 +171,7 @@ async fn complete_multipart_upload(
     // The old file's digest must not outlive its bytes; until the new one is recorded the file
     // is served unverified, never checked against the wrong record. When the store refused the
     // completion the old bytes are still there, and so is their record again.
+    let pending = state.metadata.begin_artifact_record(&target).await?;
     let previous = state.metadata.artifact_digest(&target).await?;
     state.metadata.forget_artifacts(&target).await?;
     let stored = match state
@@ -194,10 +195,7 @@ async fn complete_multipart_upload(
             return Err(store_error(err));
         }
     };
-    state
-        .metadata
-        .record_artifact(&target, stored.size, &stored.sha256)
-        .await?;
+    pending.record(stored.size, &stored.sha256).await?;
     Ok(Json(json!({})))
 }
 

@@ -284,6 +284,144 @@ async fn an_interrupted_upload_leaves_nothing(app: TestApp) {
     }
 }
 
+/// Many uploads of different contents race to one path, a few rounds: the file left must be one
+/// of them, whole, and the recorded digest must be its own, so that it downloads (a download is
+/// checked against the record, and would break off on a mismatch).
+async fn racing_uploads_leave_one_whole_file_and_its_own_digest(app: TestApp) {
+    const RACERS: u32 = 12;
+    for round in 0..3u32 {
+        let contents: Vec<Vec<u8>> = (0..RACERS)
+            .map(|i| pseudo_random(256 * 1024 + (i as usize) * 4099, round * 100 + i))
+            .collect();
+        let uploads = contents.iter().map(|content| {
+            let app = &app;
+            async move { app.put_artifact("5/race/model.bin", content.clone()).await }
+        });
+        for (status, body) in futures::future::join_all(uploads).await {
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+
+        let (status, bytes) = app.get_artifact("5/race/model.bin").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            contents.iter().any(|c| c[..] == bytes[..]),
+            "round {round}: the file is none of the uploads ({} bytes)",
+            bytes.len()
+        );
+        let (_, body) = manifest(&app, "5/race").await;
+        assert_eq!(
+            body,
+            json!({"files": [{
+                "path": "model.bin",
+                "size": bytes.len(),
+                "sha256": sha256_hex(&bytes),
+            }]}),
+            "round {round}: the record must be the stored file's"
+        );
+    }
+}
+
+/// The manifest comes in pages that resume after the last path of the page before, and holds
+/// only the files below the directory asked for.
+async fn manifests_page_by_path(app: TestApp) {
+    let names = [
+        "a.bin",
+        "b/c.bin",
+        "b/d.bin",
+        "e.bin",
+        "f/g/h.bin",
+        "i.bin",
+        "j.bin",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let (status, _) = app
+            .put_artifact(&format!("6/run/{name}"), vec![i as u8; i + 1])
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Neighbours in byte order, outside the directory.
+    for outside in ["6/run0", "6/run-x/a.bin", "6/ru"] {
+        assert_eq!(
+            app.put_artifact(outside, b"x".to_vec()).await.0,
+            StatusCode::OK
+        );
+    }
+    let page = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut query = vec![
+                ("path", "6/run".to_owned()),
+                ("max_results", "3".to_owned()),
+            ];
+            if let Some(token) = token {
+                query.push(("page_token", token));
+            }
+            let resp = app
+                .client
+                .get(format!("{}/api/2.0/arca/artifacts/manifest", app.base))
+                .query(&query)
+                .send()
+                .await
+                .unwrap();
+            crate::helpers::read(resp).await
+        }
+    };
+    let mut seen = Vec::new();
+    let mut token = None;
+    let mut pages = 0;
+    loop {
+        let (status, body) = page(token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        pages += 1;
+        let files = body["files"].as_array().unwrap();
+        assert!(files.len() <= 3);
+        for file in files {
+            let i = names
+                .iter()
+                .position(|n| file["path"] == *n)
+                .unwrap_or_else(|| panic!("{file} is not below 6/run"));
+            assert_eq!(file["size"], i + 1);
+            assert_eq!(file["sha256"], sha256_hex(&vec![i as u8; i + 1]));
+            seen.push(names[i]);
+        }
+        match body.get("next_page_token") {
+            Some(next) => token = Some(next.as_str().unwrap().to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, names, "every file once, in path order");
+    assert_eq!(pages, 3);
+
+    // A whole manifest by default; bad page sizes and tokens are the caller's mistake.
+    assert_eq!(
+        manifest(&app, "6/run").await.1["files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+    for (key, value, says) in [
+        ("max_results", "0", "max_results"),
+        ("max_results", "10001", "max_results"),
+        ("page_token", "zz", "page token"),
+        ("page_token", &hex_of("../etc/passwd"), "page token"),
+    ] {
+        let resp = app
+            .client
+            .get(format!("{}/api/2.0/arca/artifacts/manifest", app.base))
+            .query(&[("path", "6/run"), (key, value)])
+            .send()
+            .await
+            .unwrap();
+        let got = crate::helpers::read(resp).await;
+        assert_error(&got, 400, "INVALID_PARAMETER_VALUE", says);
+    }
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
 crate::on_both_backends!(
     upload_download_round_trip_records_the_digest,
     listing_has_mlflow_shape,
@@ -291,6 +429,8 @@ crate::on_both_backends!(
     delete_removes_files_directories_and_their_records,
     missing_artifacts_are_404,
     an_interrupted_upload_leaves_nothing,
+    racing_uploads_leave_one_whole_file_and_its_own_digest,
+    manifests_page_by_path,
 );
 
 crate::on_s3!(
@@ -300,6 +440,8 @@ crate::on_s3!(
     delete_removes_files_directories_and_their_records,
     missing_artifacts_are_404,
     an_interrupted_upload_leaves_nothing,
+    racing_uploads_leave_one_whole_file_and_its_own_digest,
+    manifests_page_by_path,
 );
 
 #[tokio::test]
