@@ -81,7 +81,7 @@ impl Tools {
 
 pub struct Browser {
     client: Client,
-    pub server: ArcaServer,
+    _server: ArcaServer,
     /// The server's address without a trailing `/`, e.g. `http://127.0.0.1:41234`.
     pub base: String,
     axe: String,
@@ -140,7 +140,7 @@ impl Browser {
         let browser = Browser {
             client,
             base: server.url.trim_end_matches('/').to_owned(),
-            server,
+            _server: server,
             axe,
             _profile: profile,
             _driver: driver,
@@ -216,6 +216,31 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
+    }
+
+    /// Clicks a button whose form asks for confirmation (`data-confirm`), accepts the dialog as
+    /// a person would, and gives back what the dialog said.
+    pub async fn click_and_confirm(&self, css: &str) -> String {
+        self.click(css).await;
+        let question = self
+            .wait_until(&format!("the confirmation of {css}"), || async {
+                self.client.get_alert_text().await.ok()
+            })
+            .await;
+        self.client
+            .accept_alert()
+            .await
+            .unwrap_or_else(|e| panic!("could not accept the confirmation of {css}: {e}"));
+        question
+    }
+
+    /// Chooses the option with `value` in a `<select>`, as a person picks it (change events fire).
+    pub async fn select(&self, css: &str, value: &str) {
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("could not choose {value} in {css}: {e}"));
     }
 
     /// Replaces the text of an input or textarea, as a person types it.

@@ -20,3 +20,4 @@ mod screenshots;
 #[allow(dead_code)] // shared with the CLI tests; this binary uses a part of it
 mod support;
 mod upload;
+mod walk;
