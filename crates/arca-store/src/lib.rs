@@ -13,7 +13,10 @@
 mod artifacts;
 mod error;
 mod guard;
+mod keyset;
 mod models;
+#[cfg(test)]
+mod query_plans;
 mod search;
 mod sources;
 mod sql;

@@ -9,7 +9,7 @@ mod experiments;
 mod logged_models;
 mod names;
 mod runs;
-mod search;
+pub(crate) mod search;
 
 use crate::error::Result;
 use crate::sql::{Bind, SqlBuilder};
