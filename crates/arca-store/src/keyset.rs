@@ -183,7 +183,9 @@ impl Paging {
 
     /// The token of the next page, when the `rows` read with `push_limit` show there is one.
     pub(crate) fn next_token(&self, rows: &[AnyRow]) -> Result<Option<String>> {
-        if rows.len() as u64 <= self.max_results {
+        // An empty page (max_results 0, which the API refuses at its edge) has no last row
+        // to resume after.
+        if self.max_results == 0 || rows.len() as u64 <= self.max_results {
             return Ok(None);
         }
         let start = match &self.keys {
