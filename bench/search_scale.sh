@@ -96,9 +96,9 @@ INSERT INTO registered_models (id, name, creation_time, last_updated_time, next_
   SELECT id, name, 1700000000000 + id, 1700000000000 + versions * 60000 + id, versions + 1
   FROM layout;
 WITH RECURSIVE v(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM v WHERE i < $BIG_VERSIONS)
-INSERT INTO model_versions (model_id, version, creation_time, last_updated_time, current_stage,
-                            source, run_id, status)
-  SELECT l.id, v.i, 1700000000000 + v.i * 60000 + l.id, 1700000000000 + v.i * 60000 + l.id,
+INSERT INTO model_versions (model_id, model_name, version, creation_time, last_updated_time,
+                            current_stage, source, run_id, status)
+  SELECT l.id, l.name, v.i, 1700000000000 + v.i * 60000 + l.id, 1700000000000 + v.i * 60000 + l.id,
          CASE WHEN v.i = l.versions THEN 'None'
               WHEN v.i = l.versions - 1 THEN 'Staging'
               WHEN v.i = l.versions / 2 THEN 'Production'

@@ -189,16 +189,45 @@ pub struct OrderBy {
 }
 
 /// Where the next page starts. Clients only round-trip `next_page_token`, so the format is ours:
-/// URL-safe base64 (no padding) of `{"offset":N}`. That is MLflow's payload, and decoding also
-/// tolerates padding, so a token minted by MLflow itself still decodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// URL-safe base64 (no padding) of a small JSON object.
+///
+/// - `{"after":[...],"search":"..."}`: resume after the row whose order-key values are listed
+///   (keyset paging), in the search that `search` fingerprints. Each page then costs an index
+///   seek, however deep it is, and rows inserted while a client pages never shift the rest.
+/// - `{"offset":N}`: skip N rows. That is MLflow's payload; decoding also tolerates padding and
+///   extra fields, so a token minted by MLflow itself still works. Arca mints these (with a
+///   `search` fingerprint) only for orders it cannot resume by value, such as a metric.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageToken {
-    pub offset: u64,
+    pub start: PageStart,
+    /// The fingerprint of the search (filter, order, scope) that minted the token; `None` in a
+    /// token minted by MLflow, which is then trusted as MLflow trusts it.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PageStart {
+    Offset(u64),
+    /// The order-key values of the last row already shown, in the order's own order.
+    After(Vec<KeyValue>),
+}
+
+/// One order-key value of a row, as a keyset page token carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum KeyValue {
+    Int(i64),
+    Text(String),
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct PageTokenBody {
-    offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<Vec<KeyValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    search: Option<String>,
 }
 
 /// MLflow's page sizes for registry searches: registered models 100 by default and at most 1000,
@@ -209,11 +238,25 @@ pub const VERSION_SEARCH_DEFAULT: u64 = 200_000;
 pub const VERSION_SEARCH_MAX: u64 = 200_000;
 
 impl PageToken {
+    /// A token that skips `offset` rows of any search, as MLflow's do.
+    pub fn offset(offset: u64) -> Self {
+        PageToken {
+            start: PageStart::Offset(offset),
+            search: None,
+        }
+    }
+
     pub fn encode(&self) -> String {
-        let body = PageTokenBody {
-            offset: self.offset,
+        let (offset, after) = match &self.start {
+            PageStart::Offset(n) => (Some(*n), None),
+            PageStart::After(values) => (None, Some(values.clone())),
         };
-        let json = serde_json::to_vec(&body).expect("a struct of one u64 always serializes");
+        let body = PageTokenBody {
+            offset,
+            after,
+            search: self.search.clone(),
+        };
+        let json = serde_json::to_vec(&body).expect("numbers and strings always serialize");
         URL_SAFE_NO_PAD.encode(json)
     }
 
@@ -235,8 +278,16 @@ impl PageToken {
             .map_err(|_| invalid("it is not URL-safe base64"))?;
         let body: PageTokenBody = serde_json::from_slice(&bytes)
             .map_err(|_| invalid("it does not hold a non-negative offset"))?;
+        let start = match (body.offset, body.after) {
+            (Some(offset), None) => PageStart::Offset(offset),
+            (None, Some(values)) if body.search.is_some() && !values.is_empty() => {
+                PageStart::After(values)
+            }
+            _ => return Err(invalid("it does not hold a non-negative offset")),
+        };
         Ok(PageToken {
-            offset: body.offset,
+            start,
+            search: body.search,
         })
     }
 }
@@ -248,16 +299,19 @@ mod tests {
     #[test]
     fn page_tokens_round_trip() {
         for offset in [0, 1, 100, u64::MAX] {
-            let token = PageToken { offset }.encode();
+            let token = PageToken::offset(offset).encode();
             assert!(!token.contains('='), "no padding in {token}");
             assert!(!token.contains('+') && !token.contains('/'));
-            assert_eq!(PageToken::decode(&token).unwrap(), PageToken { offset });
+            assert_eq!(
+                PageToken::decode(&token).unwrap(),
+                PageToken::offset(offset)
+            );
         }
     }
 
     #[test]
     fn page_token_payload_is_mlflow_shaped() {
-        let token = PageToken { offset: 100 }.encode();
+        let token = PageToken::offset(100).encode();
         let json = URL_SAFE_NO_PAD.decode(&token).unwrap();
         assert_eq!(json, br#"{"offset":100}"#);
     }
@@ -266,12 +320,29 @@ mod tests {
     fn page_tokens_minted_by_mlflow_decode() {
         // base64(json.dumps({"offset": 100})) from the reference, with and without padding.
         assert_eq!(
-            PageToken::decode("eyJvZmZzZXQiOiAxMDB9").unwrap().offset,
-            100
+            PageToken::decode("eyJvZmZzZXQiOiAxMDB9").unwrap(),
+            PageToken::offset(100)
         );
         let padded = base64::engine::general_purpose::STANDARD.encode(br#"{"offset": 7}"#);
         assert!(padded.ends_with('='));
-        assert_eq!(PageToken::decode(&padded).unwrap().offset, 7);
+        assert_eq!(PageToken::decode(&padded).unwrap(), PageToken::offset(7));
+        // MLflow's logged-model searches put their scope beside the offset.
+        let logged = base64::engine::general_purpose::STANDARD.encode(
+            br#"{"experiment_ids": ["1"], "filter_string": null, "order_by": null, "offset": 3}"#,
+        );
+        assert_eq!(PageToken::decode(&logged).unwrap(), PageToken::offset(3));
+    }
+
+    #[test]
+    fn keyset_tokens_round_trip_with_their_search() {
+        let token = PageToken {
+            start: PageStart::After(vec![KeyValue::Int(-5), KeyValue::Text("m-1".into())]),
+            search: Some("0123abcd".into()),
+        };
+        let encoded = token.encode();
+        let json = URL_SAFE_NO_PAD.decode(&encoded).unwrap();
+        assert_eq!(json, br#"{"after":[-5,"m-1"],"search":"0123abcd"}"#);
+        assert_eq!(PageToken::decode(&encoded).unwrap(), token);
     }
 
     #[test]
@@ -279,7 +350,15 @@ mod tests {
         let not_json = URL_SAFE_NO_PAD.encode("offset=3");
         let negative = URL_SAFE_NO_PAD.encode(r#"{"offset":-1}"#);
         let missing = URL_SAFE_NO_PAD.encode(r#"{"start":1}"#);
+        let both = URL_SAFE_NO_PAD.encode(r#"{"offset":1,"after":[1],"search":"x"}"#);
+        let unscoped = URL_SAFE_NO_PAD.encode(r#"{"after":[1]}"#);
+        let empty_after = URL_SAFE_NO_PAD.encode(r#"{"after":[],"search":"x"}"#);
+        let float_after = URL_SAFE_NO_PAD.encode(r#"{"after":[1.5],"search":"x"}"#);
         for bad in [
+            both.as_str(),
+            unscoped.as_str(),
+            empty_after.as_str(),
+            float_after.as_str(),
             "",
             "!!!",
             "a",

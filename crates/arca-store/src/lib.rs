@@ -16,7 +16,10 @@ mod artifacts;
 mod error;
 mod group_commit;
 mod guard;
+mod keyset;
 mod models;
+#[cfg(test)]
+mod query_plans;
 mod search;
 mod sources;
 mod sql;

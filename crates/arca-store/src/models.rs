@@ -156,6 +156,12 @@ impl MetadataStore {
                     .bind(now)
                     .execute(&mut *conn)
                     .await?;
+                    // Every version row carries its model's name, the deleted ones too.
+                    sqlx::query("UPDATE model_versions SET model_name = $2 WHERE model_id = $1")
+                        .bind(id)
+                        .bind(new_name.as_str())
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 let detail = format!("renamed from {name}");
                 record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;

@@ -1,9 +1,13 @@
 //! Search over registered models and model versions: a parsed MLflow filter becomes a WHERE
 //! clause with bound values, an order_by list becomes ORDER BY over indexed columns, and a page is
-//! read with LIMIT/OFFSET plus a fixed number of detail queries, however large the registry is.
+//! read by keyset (`keyset.rs`) plus a fixed number of detail queries, however large the
+//! registry and however deep the page. Versions are searched without a join: their model's
+//! name is kept on each version row (`model_name`), so that orders and filters by name are
+//! served by indexes of `model_versions` alone.
 
 use crate::MetadataStore;
 use crate::error::Result;
+use crate::keyset::{self, KeyType, Paging, SortKey};
 use crate::models::{RM_COLUMNS, load_models};
 use crate::sql::{Bind, SqlBuilder};
 use crate::versions::{DELETED_STAGE, MV_COLUMNS, attach_version_details, version_from_row};
@@ -31,7 +35,10 @@ impl Target {
 
     fn attribute_column(self, key: &AttributeKey) -> &'static str {
         match key {
-            AttributeKey::Name => "rm.name",
+            AttributeKey::Name => match self {
+                Target::Models => "rm.name",
+                Target::Versions => "mv.model_name",
+            },
             AttributeKey::RunId => "mv.run_id",
             AttributeKey::SourcePath => "mv.source",
             AttributeKey::VersionNumber => "mv.version",
@@ -67,15 +74,21 @@ impl Target {
         }
     }
 
-    fn order_column(self, key: &OrderKey) -> &'static str {
-        match (self, key) {
-            (_, OrderKey::Name) => "rm.name",
-            (_, OrderKey::VersionNumber) => "mv.version",
-            (Target::Models, OrderKey::CreationTimestamp) => "rm.creation_time",
-            (Target::Models, OrderKey::LastUpdatedTimestamp) => "rm.last_updated_time",
-            (Target::Versions, OrderKey::CreationTimestamp) => "mv.creation_time",
-            (Target::Versions, OrderKey::LastUpdatedTimestamp) => "mv.last_updated_time",
-        }
+    fn sort_key(self, order: &OrderBy) -> SortKey {
+        let (column, ty) = match (self, order.key) {
+            (Target::Models, OrderKey::Name) => ("rm.name", KeyType::Text),
+            (Target::Versions, OrderKey::Name) => ("mv.model_name", KeyType::Text),
+            (_, OrderKey::VersionNumber) => ("mv.version", KeyType::Int),
+            (Target::Models, OrderKey::CreationTimestamp) => ("rm.creation_time", KeyType::Int),
+            (Target::Models, OrderKey::LastUpdatedTimestamp) => {
+                ("rm.last_updated_time", KeyType::Int)
+            }
+            (Target::Versions, OrderKey::CreationTimestamp) => ("mv.creation_time", KeyType::Int),
+            (Target::Versions, OrderKey::LastUpdatedTimestamp) => {
+                ("mv.last_updated_time", KeyType::Int)
+            }
+        };
+        SortKey::new(column, ty, order.ascending)
     }
 }
 
@@ -119,7 +132,25 @@ fn push_in(q: &mut SqlBuilder, lhs: &str, sql_op: &str, items: &[String]) {
     q.bind_list(items.iter().cloned().map(Bind::Text));
 }
 
-fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter) {
+/// `column`, or an expression of the same value that no index serves: a LIKE prefix on a
+/// column that is not the order's first key would otherwise tempt the planner into reading the
+/// prefix's rows through that column's index and sorting them all, which costs what the prefix
+/// matches (a million versions for `m-%`). Walking the order's own index instead stops as soon
+/// as the page is full.
+pub(crate) fn unindexed_unless_leading(
+    column: &'static str,
+    op: &Comparator,
+    order: &[SortKey],
+) -> String {
+    let ranged = matches!(op, Comparator::Like);
+    if ranged && order.first().is_some_and(|k| k.column != column) {
+        format!("({column} || '')")
+    } else {
+        column.to_owned()
+    }
+}
+
+fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter, order: &[SortKey]) {
     let selects_prompts = search_selects_prompts(filter);
     if !selects_prompts {
         q.push(target.exclude_prompts());
@@ -130,7 +161,8 @@ fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter) {
         match clause {
             Clause::Attribute { key, op, value } => {
                 q.push(" AND ");
-                push_comparison(q, target.attribute_column(key), op, value);
+                let column = unindexed_unless_leading(target.attribute_column(key), op, order);
+                push_comparison(q, &column, op, value);
             }
             // A search for models drops its conditions on the prompt tag.
             Clause::Tag { key, .. } if key == IS_PROMPT_TAG && !selects_prompts => {}
@@ -144,15 +176,10 @@ fn push_filter(q: &mut SqlBuilder, target: Target, filter: &Filter) {
     }
 }
 
-fn push_order_and_page(
-    q: &mut SqlBuilder,
-    target: Target,
-    order_by: &[OrderBy],
-    max_results: u64,
-    offset: u64,
-) {
-    // `parse_order_by` always ends with tiebreaks; a caller that passes none still gets a
-    // stable order (the entity's default) rather than broken SQL.
+/// The order's keys. `parse_order_by` always ends with tiebreaks that make it total (the name
+/// for models, name and version for versions); a caller that passes none gets the entity's
+/// default rather than broken SQL.
+fn sort_keys(target: Target, order_by: &[OrderBy]) -> Vec<SortKey> {
     let default;
     let order_by = if order_by.is_empty() {
         default = parse_order_by(target.entity(), &[]).expect("the default order parses");
@@ -160,28 +187,71 @@ fn push_order_and_page(
     } else {
         order_by
     };
-    q.push(" ORDER BY ");
-    for (i, o) in order_by.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.push(target.order_column(&o.key));
-        q.push(if o.ascending { " ASC" } else { " DESC" });
-    }
-    // One row more than asked tells whether another page follows.
-    q.push(" LIMIT ").bind_int(max_results as i64 + 1);
-    q.push(" OFFSET ").bind_int(offset as i64);
+    order_by.iter().map(|o| target.sort_key(o)).collect()
 }
 
 /// The token of the page after one read with `LIMIT max_results + 1 OFFSET offset`, when that
-/// extra row showed there is one.
+/// extra row showed there is one; for lists that still page by offset (a metric's history).
 pub(crate) fn next_token(fetched: usize, max_results: u64, offset: u64) -> Option<String> {
-    (fetched as u64 > max_results).then(|| {
-        PageToken {
-            offset: offset + max_results,
-        }
-        .encode()
-    })
+    (fetched as u64 > max_results).then(|| PageToken::offset(offset + max_results).encode())
+}
+
+/// A search's query, up to its LIMIT, and how its page starts.
+pub(crate) struct SearchQuery {
+    pub(crate) sql: SqlBuilder,
+    pub(crate) paging: Paging,
+}
+
+fn search_query(
+    target: Target,
+    select: &str,
+    filter: &Filter,
+    order_by: &[OrderBy],
+    max_results: u64,
+    page_token: Option<&PageToken>,
+) -> Result<SearchQuery> {
+    let keys = sort_keys(target, order_by);
+    let mut q = SqlBuilder::new(&select.replace("{keys}", &keyset::select_list(&keys)));
+    if let Target::Versions = target {
+        q.bind_text(DELETED_STAGE);
+    }
+    push_filter(&mut q, target, filter, &keys);
+    let paging = Paging::begin(&mut q, Some(&keys), "", page_token, max_results)?;
+    keyset::push_order_by(&mut q, &keys);
+    paging.push_limit(&mut q);
+    Ok(SearchQuery { sql: q, paging })
+}
+
+pub(crate) fn registered_models_query(
+    filter: &Filter,
+    order_by: &[OrderBy],
+    max_results: u64,
+    page_token: Option<&PageToken>,
+) -> Result<SearchQuery> {
+    search_query(
+        Target::Models,
+        &format!("SELECT {RM_COLUMNS}{{keys}} FROM registered_models rm WHERE 1 = 1"),
+        filter,
+        order_by,
+        max_results,
+        page_token,
+    )
+}
+
+pub(crate) fn model_versions_query(
+    filter: &Filter,
+    order_by: &[OrderBy],
+    max_results: u64,
+    page_token: Option<&PageToken>,
+) -> Result<SearchQuery> {
+    search_query(
+        Target::Versions,
+        &format!("SELECT {MV_COLUMNS}{{keys}} FROM model_versions mv WHERE mv.current_stage <> "),
+        filter,
+        order_by,
+        max_results,
+        page_token,
+    )
 }
 
 impl MetadataStore {
@@ -192,15 +262,11 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<RegisteredModel>> {
-        let offset = page_token.map_or(0, |t| t.offset);
-        let mut q = SqlBuilder::new(&format!(
-            "SELECT {RM_COLUMNS} FROM registered_models rm WHERE 1 = 1"
-        ));
-        push_filter(&mut q, Target::Models, filter);
-        push_order_and_page(&mut q, Target::Models, order_by, max_results, offset);
         self.read(async |conn| {
-            let mut rows = q.query().fetch_all(&mut *conn).await?;
-            let next_page_token = next_token(rows.len(), max_results, offset);
+            let SearchQuery { sql, paging } =
+                registered_models_query(filter, order_by, max_results, page_token)?;
+            let mut rows = sql.query().fetch_all(&mut *conn).await?;
+            let next_page_token = paging.next_token(&rows)?;
             rows.truncate(max_results as usize);
             let items = load_models(conn, &rows).await?;
             Ok(Page {
@@ -219,17 +285,11 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<ModelVersion>> {
-        let offset = page_token.map_or(0, |t| t.offset);
-        let mut q = SqlBuilder::new(&format!(
-            "SELECT {MV_COLUMNS} FROM model_versions mv \
-             JOIN registered_models rm ON rm.id = mv.model_id WHERE mv.current_stage <> "
-        ));
-        q.bind_text(DELETED_STAGE);
-        push_filter(&mut q, Target::Versions, filter);
-        push_order_and_page(&mut q, Target::Versions, order_by, max_results, offset);
         self.read(async |conn| {
-            let mut rows = q.query().fetch_all(&mut *conn).await?;
-            let next_page_token = next_token(rows.len(), max_results, offset);
+            let SearchQuery { sql, paging } =
+                model_versions_query(filter, order_by, max_results, page_token)?;
+            let mut rows = sql.query().fetch_all(&mut *conn).await?;
+            let next_page_token = paging.next_token(&rows)?;
             rows.truncate(max_results as usize);
             let mut found = rows
                 .iter()

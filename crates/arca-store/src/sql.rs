@@ -60,9 +60,21 @@ impl SqlBuilder {
         self
     }
 
-    #[cfg(test)]
     pub(crate) fn sql(&self) -> &str {
         &self.sql
+    }
+
+    /// The same query behind `prefix` (`EXPLAIN `), with the same values bound.
+    #[cfg(test)]
+    pub(crate) fn prefixed(&self, prefix: &str) -> SqlBuilder {
+        SqlBuilder {
+            sql: format!("{prefix}{}", self.sql),
+            binds: self.binds.clone(),
+        }
+    }
+
+    pub(crate) fn binds(&self) -> &[Bind] {
+        &self.binds
     }
 
     pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments> {

@@ -111,12 +111,7 @@ impl MetadataStore {
             attach_version_details(conn, id, &mut versions).await?;
             Ok(Page {
                 items: versions,
-                next_page_token: more.then(|| {
-                    PageToken {
-                        offset: offset + limit,
-                    }
-                    .encode()
-                }),
+                next_page_token: more.then(|| PageToken::offset(offset + limit).encode()),
             })
         })
         .await

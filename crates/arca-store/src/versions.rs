@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 
 pub(crate) const DELETED_STAGE: &str = "Deleted_Internal";
 
-pub(crate) const MV_COLUMNS: &str = "mv.model_id, rm.name, mv.version, mv.creation_time, \
+pub(crate) const MV_COLUMNS: &str = "mv.model_id, mv.model_name AS name, mv.version, mv.creation_time, \
      mv.last_updated_time, mv.user_id, mv.current_stage, mv.description, mv.source, mv.run_id, \
      mv.run_link, mv.logged_model_id";
 
@@ -311,9 +311,11 @@ impl MetadataStore {
                 tag_logged_model_with_version(conn, logged, name.as_str(), version).await?;
             }
             sqlx::query(
-                "INSERT INTO model_versions (model_id, version, creation_time, last_updated_time, \
-                 user_id, current_stage, description, source, run_id, run_link, status, logged_model_id) \
-                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, 'READY', $10)",
+                "INSERT INTO model_versions (model_id, model_name, version, creation_time, \
+                 last_updated_time, user_id, current_stage, description, source, run_id, run_link, \
+                 status, logged_model_id) \
+                 VALUES ($1, (SELECT name FROM registered_models WHERE id = $1), $2, $3, $3, $4, \
+                 $5, $6, $7, $8, $9, 'READY', $10)",
             )
             .bind(model_id)
             .bind(version)

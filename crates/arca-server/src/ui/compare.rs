@@ -636,9 +636,7 @@ async fn newest_versions(
         if versions.len() as u64 >= CHART_MAX_VERSIONS || !has_more {
             return Ok((versions, has_more));
         }
-        token = Some(PageToken {
-            offset: versions.len() as u64,
-        });
+        token = Some(PageToken::offset(versions.len() as u64));
     }
 }
 

@@ -73,9 +73,7 @@ pub(crate) async fn list(
     })?;
     let order = parse_experiment_order_by(&["last_update_time DESC".to_owned()])
         .map_err(|e| UiError::new(&ctx, e))?;
-    let token = PageToken {
-        offset: (page - 1) * PAGE_SIZE,
-    };
+    let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
         .search_experiments(
@@ -161,9 +159,7 @@ pub(crate) async fn show(
         )
     })?;
     let order = parse_run_order_by(&[]).map_err(|e| UiError::new(&ctx, e))?;
-    let token = PageToken {
-        offset: (page - 1) * PAGE_SIZE,
-    };
+    let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
         .search_runs(

@@ -88,9 +88,7 @@ pub(crate) async fn list(
         .unwrap_or(&SORTS[0]);
     let order_by =
         parse_order_by(entity, &[sort.2.to_owned()]).map_err(|e| UiError::new(&ctx, e))?;
-    let token = PageToken {
-        offset: (page - 1) * PAGE_SIZE,
-    };
+    let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
         .search_registered_models(&filter, &order_by, PAGE_SIZE, Some(&token))

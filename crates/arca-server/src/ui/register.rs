@@ -127,7 +127,7 @@ async fn model_names(app: &AppState) -> arca_core::Result<Vec<String>> {
             &parse_filter(entity, "")?,
             &parse_order_by(entity, &["name ASC".to_owned()])?,
             NAMES_OFFERED,
-            Some(&PageToken { offset: 0 }),
+            Some(&PageToken::offset(0)),
         )
         .await?;
     Ok(found.items.into_iter().map(|m| m.name).collect())

@@ -10,7 +10,7 @@ mod latest_metrics;
 mod logged_models;
 mod names;
 mod runs;
-mod search;
+pub(crate) mod search;
 
 use crate::error::Result;
 use crate::sql::{Bind, SqlBuilder};

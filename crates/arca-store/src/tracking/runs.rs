@@ -499,7 +499,16 @@ impl MetadataStore {
     ) -> arca_core::Result<Page<Metric>> {
         self.read(async |conn| {
             load_run_info(conn, run_id).await?;
-            let offset = page_token.map_or(0, |t| t.offset);
+            let offset = match page_token.map(|t| &t.start) {
+                None => 0,
+                Some(arca_core::search::PageStart::Offset(n)) => *n,
+                Some(arca_core::search::PageStart::After(_)) => {
+                    return Err(arca_core::Error::invalid(
+                        "Invalid page token: it was issued for a search, not for a metric's history",
+                    )
+                    .into());
+                }
+            };
             let rows = sqlx::query(
                 "SELECT key, value, is_nan, timestamp, step FROM metrics \
                  WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",

@@ -1,5 +1,7 @@
 //! Search over experiments, runs and logged models: parsed filters become WHERE clauses with
-//! bound values, order_by lists become ORDER BY, pages are LIMIT/OFFSET with an opaque token.
+//! bound values, order_by lists become ORDER BY, pages resume after the last row (`keyset.rs`)
+//! with an opaque token. An order by a metric, param, tag or a column that may be NULL pages by
+//! offset instead, as MLflow does.
 
 use super::experiments::{experiment_from_row, parse_experiment_id};
 use super::load_key_values_of;
@@ -9,7 +11,8 @@ use super::logged_models::{
 use super::runs::{INFO_COLUMNS as RUN_COLUMNS, load_run_data, run_info_from_row};
 use crate::MetadataStore;
 use crate::error::Result;
-use crate::search::{next_token, push_comparison};
+use crate::keyset::{self, KeyType, Paging, SortKey};
+use crate::search::{SearchQuery, push_comparison, unindexed_unless_leading};
 use crate::sql::{Bind, SqlBuilder};
 use arca_core::model::Page;
 use arca_core::search::{
@@ -78,11 +81,6 @@ fn push_lifecycles(q: &mut SqlBuilder, column: &str, view: ViewType) {
     q.bind_list(view.lifecycles().iter().map(|s| Bind::Text((*s).into())));
 }
 
-fn push_page(q: &mut SqlBuilder, max_results: u64, offset: u64) {
-    q.push(" LIMIT ").bind_int(max_results as i64 + 1);
-    q.push(" OFFSET ").bind_int(offset as i64);
-}
-
 /// `ORDER BY <value expr> ... ` where rows without a value sort last in either direction.
 fn push_nulls_last(q: &mut SqlBuilder, expr: impl Fn(&mut SqlBuilder), ascending: bool) {
     q.push("CASE WHEN ");
@@ -108,6 +106,296 @@ fn experiment_id_binds(ids: &[String]) -> Vec<Bind> {
         .collect()
 }
 
+pub(crate) fn experiments_query(
+    filter: &ExperimentFilter,
+    order_by: &[ExperimentOrderBy],
+    view: ViewType,
+    max_results: u64,
+    page_token: Option<&PageToken>,
+) -> Result<SearchQuery> {
+    let mut keys: Vec<SortKey> = order_by
+        .iter()
+        .map(|o| {
+            let (column, ty) = experiment_column(o.key);
+            SortKey::new(column, ty, o.ascending)
+        })
+        .collect();
+    // A unique last key, so that rows that tie on the requested order keep one order from
+    // page to page and a page can resume after its last row.
+    if !order_by
+        .iter()
+        .any(|o| o.key == ExperimentAttribute::ExperimentId)
+    {
+        keys.push(SortKey::new("e.experiment_id", KeyType::Int, true));
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, \
+         e.creation_time, e.last_update_time{} FROM experiments e WHERE 1 = 1",
+        keyset::select_list(&keys)
+    ));
+    push_lifecycles(&mut q, "e.lifecycle_stage", view);
+    let tag_subquery = "SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id";
+    for clause in &filter.clauses {
+        match clause {
+            ExperimentClause::Attribute { key, op, value } => {
+                let value = match (key, value) {
+                    (ExperimentAttribute::ExperimentId, FilterValue::Str(s)) => {
+                        FilterValue::Int(s.parse().unwrap_or(-1))
+                    }
+                    (ExperimentAttribute::ExperimentId, FilterValue::List(items)) => {
+                        q.push(" AND e.experiment_id");
+                        q.push(if *op == Comparator::In {
+                            " IN "
+                        } else {
+                            " NOT IN "
+                        });
+                        q.bind_list(items.iter().map(|s| Bind::Int(s.parse().unwrap_or(-1))));
+                        continue;
+                    }
+                    (_, v) => v.clone(),
+                };
+                q.push(" AND ");
+                let column = unindexed_unless_leading(experiment_column(*key).0, op, &keys);
+                push_comparison(&mut q, &column, op, &value);
+            }
+            ExperimentClause::Tag { key, op, value } => {
+                push_keyed(&mut q, tag_subquery, key, "t.value", op, value)
+            }
+            ExperimentClause::TagPresence { key, present } => {
+                push_presence(&mut q, tag_subquery, key, *present)
+            }
+        }
+    }
+    let paging = Paging::begin(&mut q, Some(&keys), "", page_token, max_results)?;
+    keyset::push_order_by(&mut q, &keys);
+    paging.push_limit(&mut q);
+    Ok(SearchQuery { sql: q, paging })
+}
+
+pub(crate) fn runs_query(
+    experiment_ids: &[String],
+    filter: &RunFilter,
+    order_by: &[RunOrderBy],
+    view: ViewType,
+    max_results: u64,
+    page_token: Option<&PageToken>,
+) -> Result<SearchQuery> {
+    // Resumable by value when every key is a NOT NULL column; the run id makes it total.
+    let mut keys: Option<Vec<SortKey>> = order_by
+        .iter()
+        .map(|o| match &o.key {
+            RunOrderKey::Attribute(RunAttribute::EndTime) => None,
+            RunOrderKey::Attribute(a) => {
+                let ty = if *a == RunAttribute::StartTime {
+                    KeyType::Int
+                } else {
+                    KeyType::Text
+                };
+                Some(SortKey::new(run_column(*a), ty, o.ascending))
+            }
+            RunOrderKey::Metric(_) | RunOrderKey::Param(_) | RunOrderKey::Tag(_) => None,
+        })
+        .collect();
+    let run_id = RunOrderKey::Attribute(RunAttribute::RunId);
+    if let Some(keys) = &mut keys
+        && !order_by.iter().any(|o| o.key == run_id)
+    {
+        keys.push(SortKey::new("r.run_uuid", KeyType::Text, true));
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {}{} FROM runs r WHERE r.experiment_id IN ",
+        prefixed("r", RUN_COLUMNS),
+        keys.as_deref().map(keyset::select_list).unwrap_or_default()
+    ));
+    q.bind_list(experiment_id_binds(experiment_ids));
+    push_lifecycles(&mut q, "r.lifecycle_stage", view);
+    let metrics = "SELECT 1 FROM latest_metrics t WHERE t.run_uuid = r.run_uuid";
+    let params = "SELECT 1 FROM params t WHERE t.run_uuid = r.run_uuid";
+    let tags = "SELECT 1 FROM run_tags t WHERE t.run_uuid = r.run_uuid";
+    for clause in &filter.clauses {
+        match clause {
+            RunClause::Metric { key, op, value } => push_metric(&mut q, metrics, key, op, *value),
+            RunClause::Param { key, op, value } => {
+                push_keyed(&mut q, params, key, "t.value", op, value)
+            }
+            RunClause::Tag { key, op, value } => {
+                push_keyed(&mut q, tags, key, "t.value", op, value)
+            }
+            RunClause::ParamPresence { key, present } => {
+                push_presence(&mut q, params, key, *present)
+            }
+            RunClause::TagPresence { key, present } => push_presence(&mut q, tags, key, *present),
+            RunClause::Attribute { key, op, value } => {
+                q.push(" AND ");
+                push_comparison(&mut q, run_column(*key), op, value);
+            }
+            RunClause::Dataset { field, op, value } => {
+                let column = match field {
+                    DatasetField::Name => "d.name",
+                    DatasetField::Digest => "d.digest",
+                    DatasetField::Context => "i.context",
+                };
+                q.push(
+                    " AND EXISTS (SELECT 1 FROM run_dataset_inputs i JOIN datasets d \
+                     ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid = r.run_uuid AND ",
+                );
+                push_comparison(&mut q, column, op, value);
+                q.push(")");
+            }
+        }
+    }
+    let order = format!("{order_by:?}");
+    let paging = Paging::begin(&mut q, keys.as_deref(), &order, page_token, max_results)?;
+    if let Some(keys) = &keys {
+        keyset::push_order_by(&mut q, keys);
+        paging.push_limit(&mut q);
+        return Ok(SearchQuery { sql: q, paging });
+    }
+    q.push(" ORDER BY ");
+    for (i, o) in order_by.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        let (table, key) = match &o.key {
+            RunOrderKey::Attribute(a) => {
+                q.push(run_column(*a));
+                q.push(if o.ascending { " ASC" } else { " DESC" });
+                continue;
+            }
+            RunOrderKey::Metric(k) => ("latest_metrics", k),
+            RunOrderKey::Param(k) => ("params", k),
+            RunOrderKey::Tag(k) => ("run_tags", k),
+        };
+        // NaN metrics sort after every number, as in MLflow.
+        let value = if table == "latest_metrics" {
+            "CASE WHEN t.is_nan = 1 THEN NULL ELSE t.value END"
+        } else {
+            "t.value"
+        };
+        let expr = |q: &mut SqlBuilder| {
+            q.push(&format!(
+                "(SELECT {value} FROM {table} t WHERE t.run_uuid = r.run_uuid AND t.key = "
+            ));
+            q.bind_text(key.as_str()).push(")");
+        };
+        push_nulls_last(&mut q, expr, o.ascending);
+    }
+    // A unique last key, so that rows that tie on the requested order keep one order
+    // from page to page.
+    q.push(if order_by.is_empty() {
+        "r.run_uuid"
+    } else {
+        ", r.run_uuid"
+    });
+    paging.push_limit(&mut q);
+    Ok(SearchQuery { sql: q, paging })
+}
+
+pub(crate) fn logged_models_query(
+    experiment_ids: &[String],
+    filter: &LoggedModelFilter,
+    order_by: &[LoggedModelOrderBy],
+    max_results: u64,
+    page_token: Option<&PageToken>,
+) -> Result<SearchQuery> {
+    let mut keys: Option<Vec<SortKey>> = order_by
+        .iter()
+        .map(|o| match &o.key {
+            LoggedModelOrderKey::Attribute(LoggedModelAttribute::SourceRunId) => None,
+            LoggedModelOrderKey::Attribute(a) => {
+                let ty = match a {
+                    LoggedModelAttribute::CreationTimestamp
+                    | LoggedModelAttribute::LastUpdatedTimestamp => KeyType::Int,
+                    _ => KeyType::Text,
+                };
+                Some(SortKey::new(logged_model_column(*a), ty, o.ascending))
+            }
+            LoggedModelOrderKey::Metric(_) => None,
+        })
+        .collect();
+    let model_id = LoggedModelOrderKey::Attribute(LoggedModelAttribute::ModelId);
+    if let Some(keys) = &mut keys
+        && !order_by.iter().any(|o| o.key == model_id)
+    {
+        keys.push(SortKey::new("lm.model_id", KeyType::Text, true));
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {}{} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'",
+        prefixed("lm", LM_COLUMNS),
+        keys.as_deref().map(keyset::select_list).unwrap_or_default()
+    ));
+    if !experiment_ids.is_empty() {
+        q.push(" AND lm.experiment_id IN ");
+        q.bind_list(experiment_id_binds(experiment_ids));
+    }
+    let metrics = "SELECT 1 FROM metrics t WHERE t.model_id = lm.model_id";
+    let params = "SELECT 1 FROM logged_model_params t WHERE t.model_id = lm.model_id";
+    let tags = "SELECT 1 FROM logged_model_tags t WHERE t.model_id = lm.model_id";
+    for clause in &filter.clauses {
+        match clause {
+            LoggedModelClause::Attribute { key, op, value } => {
+                q.push(" AND ");
+                push_comparison(&mut q, logged_model_column(*key), op, value);
+            }
+            LoggedModelClause::Metric { key, op, value } => {
+                push_metric(&mut q, metrics, key, op, *value)
+            }
+            LoggedModelClause::Param { key, op, value } => {
+                push_keyed(&mut q, params, key, "t.value", op, value)
+            }
+            LoggedModelClause::Tag { key, op, value } => {
+                push_keyed(&mut q, tags, key, "t.value", op, value)
+            }
+        }
+    }
+    let order = format!("{order_by:?}");
+    let paging = Paging::begin(&mut q, keys.as_deref(), &order, page_token, max_results)?;
+    if let Some(keys) = &keys {
+        keyset::push_order_by(&mut q, keys);
+        paging.push_limit(&mut q);
+        return Ok(SearchQuery { sql: q, paging });
+    }
+    q.push(" ORDER BY ");
+    for (i, o) in order_by.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        match &o.key {
+            LoggedModelOrderKey::Attribute(a) => {
+                q.push(logged_model_column(*a));
+                q.push(if o.ascending { " ASC" } else { " DESC" });
+            }
+            LoggedModelOrderKey::Metric(key) => {
+                let expr = |q: &mut SqlBuilder| {
+                    q.push(
+                        "(SELECT MAX(CASE WHEN t.is_nan = 1 THEN NULL ELSE t.value END) \
+                         FROM metrics t WHERE t.model_id = lm.model_id AND t.key = ",
+                    );
+                    q.bind_text(key.as_str());
+                    if let Some(name) = &o.dataset_name {
+                        q.push(" AND t.dataset_name = ").bind_text(name.as_str());
+                    }
+                    if let Some(digest) = &o.dataset_digest {
+                        q.push(" AND t.dataset_digest = ")
+                            .bind_text(digest.as_str());
+                    }
+                    q.push(")");
+                };
+                push_nulls_last(&mut q, expr, o.ascending);
+            }
+        }
+    }
+    // A unique last key, so that rows that tie on the requested order keep one order
+    // from page to page.
+    q.push(if order_by.is_empty() {
+        "lm.model_id"
+    } else {
+        ", lm.model_id"
+    });
+    paging.push_limit(&mut q);
+    Ok(SearchQuery { sql: q, paging })
+}
+
 impl MetadataStore {
     pub async fn search_experiments(
         &self,
@@ -117,74 +405,11 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<Experiment>> {
-        let offset = page_token.map_or(0, |t| t.offset);
-        let mut q = SqlBuilder::new(
-            "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, \
-             e.creation_time, e.last_update_time FROM experiments e WHERE 1 = 1",
-        );
-        push_lifecycles(&mut q, "e.lifecycle_stage", view);
-        let tag_subquery =
-            "SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id";
-        for clause in &filter.clauses {
-            match clause {
-                ExperimentClause::Attribute { key, op, value } => {
-                    let value = match (key, value) {
-                        (ExperimentAttribute::ExperimentId, FilterValue::Str(s)) => {
-                            FilterValue::Int(s.parse().unwrap_or(-1))
-                        }
-                        (ExperimentAttribute::ExperimentId, FilterValue::List(items)) => {
-                            q.push(" AND e.experiment_id");
-                            q.push(if *op == Comparator::In {
-                                " IN "
-                            } else {
-                                " NOT IN "
-                            });
-                            q.bind_list(items.iter().map(|s| Bind::Int(s.parse().unwrap_or(-1))));
-                            continue;
-                        }
-                        (_, v) => v.clone(),
-                    };
-                    let column = match key {
-                        ExperimentAttribute::ExperimentId => "e.experiment_id",
-                        ExperimentAttribute::Name => "e.name",
-                        ExperimentAttribute::CreationTime => "e.creation_time",
-                        ExperimentAttribute::LastUpdateTime => "e.last_update_time",
-                    };
-                    q.push(" AND ");
-                    push_comparison(&mut q, column, op, &value);
-                }
-                ExperimentClause::Tag { key, op, value } => {
-                    push_keyed(&mut q, tag_subquery, key, "t.value", op, value)
-                }
-                ExperimentClause::TagPresence { key, present } => {
-                    push_presence(&mut q, tag_subquery, key, *present)
-                }
-            }
-        }
-        q.push(" ORDER BY ");
-        for (i, o) in order_by.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push(match o.key {
-                ExperimentAttribute::ExperimentId => "e.experiment_id",
-                ExperimentAttribute::Name => "e.name",
-                ExperimentAttribute::CreationTime => "e.creation_time",
-                ExperimentAttribute::LastUpdateTime => "e.last_update_time",
-            });
-            q.push(if o.ascending { " ASC" } else { " DESC" });
-        }
-        // A unique last key, so that rows that tie on the requested order keep one order
-        // from page to page.
-        q.push(if order_by.is_empty() {
-            "e.experiment_id"
-        } else {
-            ", e.experiment_id"
-        });
-        push_page(&mut q, max_results, offset);
         self.read(async |conn| {
-            let rows = q.query().fetch_all(&mut *conn).await?;
-            let next_page_token = next_token(rows.len(), max_results, offset);
+            let SearchQuery { sql, paging } =
+                experiments_query(filter, order_by, view, max_results, page_token)?;
+            let rows = sql.query().fetch_all(&mut *conn).await?;
+            let next_page_token = paging.next_token(&rows)?;
             let mut items = rows
                 .iter()
                 .take(max_results as usize)
@@ -219,98 +444,23 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<Run>> {
-        let offset = page_token.map_or(0, |t| t.offset);
         if experiment_ids.is_empty() {
             return Ok(Page {
                 items: Vec::new(),
                 next_page_token: None,
             });
         }
-        let mut q = SqlBuilder::new(&format!(
-            "SELECT {} FROM runs r WHERE r.experiment_id IN ",
-            prefixed("r", RUN_COLUMNS)
-        ));
-        q.bind_list(experiment_id_binds(experiment_ids));
-        push_lifecycles(&mut q, "r.lifecycle_stage", view);
-        let metrics = "SELECT 1 FROM latest_metrics t WHERE t.run_uuid = r.run_uuid";
-        let params = "SELECT 1 FROM params t WHERE t.run_uuid = r.run_uuid";
-        let tags = "SELECT 1 FROM run_tags t WHERE t.run_uuid = r.run_uuid";
-        for clause in &filter.clauses {
-            match clause {
-                RunClause::Metric { key, op, value } => {
-                    push_metric(&mut q, metrics, key, op, *value)
-                }
-                RunClause::Param { key, op, value } => {
-                    push_keyed(&mut q, params, key, "t.value", op, value)
-                }
-                RunClause::Tag { key, op, value } => {
-                    push_keyed(&mut q, tags, key, "t.value", op, value)
-                }
-                RunClause::ParamPresence { key, present } => {
-                    push_presence(&mut q, params, key, *present)
-                }
-                RunClause::TagPresence { key, present } => {
-                    push_presence(&mut q, tags, key, *present)
-                }
-                RunClause::Attribute { key, op, value } => {
-                    q.push(" AND ");
-                    push_comparison(&mut q, run_column(*key), op, value);
-                }
-                RunClause::Dataset { field, op, value } => {
-                    let column = match field {
-                        DatasetField::Name => "d.name",
-                        DatasetField::Digest => "d.digest",
-                        DatasetField::Context => "i.context",
-                    };
-                    q.push(
-                        " AND EXISTS (SELECT 1 FROM run_dataset_inputs i JOIN datasets d \
-                         ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid = r.run_uuid AND ",
-                    );
-                    push_comparison(&mut q, column, op, value);
-                    q.push(")");
-                }
-            }
-        }
-        q.push(" ORDER BY ");
-        for (i, o) in order_by.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            let (table, key) = match &o.key {
-                RunOrderKey::Attribute(a) => {
-                    q.push(run_column(*a));
-                    q.push(if o.ascending { " ASC" } else { " DESC" });
-                    continue;
-                }
-                RunOrderKey::Metric(k) => ("latest_metrics", k),
-                RunOrderKey::Param(k) => ("params", k),
-                RunOrderKey::Tag(k) => ("run_tags", k),
-            };
-            // NaN metrics sort after every number, as in MLflow.
-            let value = if table == "latest_metrics" {
-                "CASE WHEN t.is_nan = 1 THEN NULL ELSE t.value END"
-            } else {
-                "t.value"
-            };
-            let expr = |q: &mut SqlBuilder| {
-                q.push(&format!(
-                    "(SELECT {value} FROM {table} t WHERE t.run_uuid = r.run_uuid AND t.key = "
-                ));
-                q.bind_text(key.as_str()).push(")");
-            };
-            push_nulls_last(&mut q, expr, o.ascending);
-        }
-        // A unique last key, so that rows that tie on the requested order keep one order
-        // from page to page.
-        q.push(if order_by.is_empty() {
-            "r.run_uuid"
-        } else {
-            ", r.run_uuid"
-        });
-        push_page(&mut q, max_results, offset);
         self.read(async |conn| {
-            let rows = q.query().fetch_all(&mut *conn).await?;
-            let next_page_token = next_token(rows.len(), max_results, offset);
+            let SearchQuery { sql, paging } = runs_query(
+                experiment_ids,
+                filter,
+                order_by,
+                view,
+                max_results,
+                page_token,
+            )?;
+            let rows = sql.query().fetch_all(&mut *conn).await?;
+            let next_page_token = paging.next_token(&rows)?;
             let infos = rows
                 .iter()
                 .take(max_results as usize)
@@ -333,76 +483,11 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<LoggedModel>> {
-        let offset = page_token.map_or(0, |t| t.offset);
-        let mut q = SqlBuilder::new(&format!(
-            "SELECT {} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'",
-            prefixed("lm", LM_COLUMNS)
-        ));
-        if !experiment_ids.is_empty() {
-            q.push(" AND lm.experiment_id IN ");
-            q.bind_list(experiment_id_binds(experiment_ids));
-        }
-        let metrics = "SELECT 1 FROM metrics t WHERE t.model_id = lm.model_id";
-        let params = "SELECT 1 FROM logged_model_params t WHERE t.model_id = lm.model_id";
-        let tags = "SELECT 1 FROM logged_model_tags t WHERE t.model_id = lm.model_id";
-        for clause in &filter.clauses {
-            match clause {
-                LoggedModelClause::Attribute { key, op, value } => {
-                    q.push(" AND ");
-                    push_comparison(&mut q, logged_model_column(*key), op, value);
-                }
-                LoggedModelClause::Metric { key, op, value } => {
-                    push_metric(&mut q, metrics, key, op, *value)
-                }
-                LoggedModelClause::Param { key, op, value } => {
-                    push_keyed(&mut q, params, key, "t.value", op, value)
-                }
-                LoggedModelClause::Tag { key, op, value } => {
-                    push_keyed(&mut q, tags, key, "t.value", op, value)
-                }
-            }
-        }
-        q.push(" ORDER BY ");
-        for (i, o) in order_by.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            match &o.key {
-                LoggedModelOrderKey::Attribute(a) => {
-                    q.push(logged_model_column(*a));
-                    q.push(if o.ascending { " ASC" } else { " DESC" });
-                }
-                LoggedModelOrderKey::Metric(key) => {
-                    let expr = |q: &mut SqlBuilder| {
-                        q.push(
-                            "(SELECT MAX(CASE WHEN t.is_nan = 1 THEN NULL ELSE t.value END) \
-                             FROM metrics t WHERE t.model_id = lm.model_id AND t.key = ",
-                        );
-                        q.bind_text(key.as_str());
-                        if let Some(name) = &o.dataset_name {
-                            q.push(" AND t.dataset_name = ").bind_text(name.as_str());
-                        }
-                        if let Some(digest) = &o.dataset_digest {
-                            q.push(" AND t.dataset_digest = ")
-                                .bind_text(digest.as_str());
-                        }
-                        q.push(")");
-                    };
-                    push_nulls_last(&mut q, expr, o.ascending);
-                }
-            }
-        }
-        // A unique last key, so that rows that tie on the requested order keep one order
-        // from page to page.
-        q.push(if order_by.is_empty() {
-            "lm.model_id"
-        } else {
-            ", lm.model_id"
-        });
-        push_page(&mut q, max_results, offset);
         self.read(async |conn| {
-            let rows = q.query().fetch_all(&mut *conn).await?;
-            let next_page_token = next_token(rows.len(), max_results, offset);
+            let SearchQuery { sql, paging } =
+                logged_models_query(experiment_ids, filter, order_by, max_results, page_token)?;
+            let rows = sql.query().fetch_all(&mut *conn).await?;
+            let next_page_token = paging.next_token(&rows)?;
             let mut items = rows
                 .iter()
                 .take(max_results as usize)
@@ -415,6 +500,15 @@ impl MetadataStore {
             })
         })
         .await
+    }
+}
+
+fn experiment_column(attribute: ExperimentAttribute) -> (&'static str, KeyType) {
+    match attribute {
+        ExperimentAttribute::ExperimentId => ("e.experiment_id", KeyType::Int),
+        ExperimentAttribute::Name => ("e.name", KeyType::Text),
+        ExperimentAttribute::CreationTime => ("e.creation_time", KeyType::Int),
+        ExperimentAttribute::LastUpdateTime => ("e.last_update_time", KeyType::Int),
     }
 }
 

@@ -92,6 +92,9 @@ on_both_backends!(
     search_pages_through_every_model_once,
     search_pages_through_versions_with_a_filter,
     a_search_without_an_order_uses_the_default_order,
+    paging_while_versions_are_added_shows_each_earlier_version_once,
+    paging_while_runs_are_added_shows_each_earlier_run_once,
+    a_page_token_from_another_search_is_refused,
     rename_moves_versions_aliases_and_tags,
     sources_that_reach_a_host_or_the_local_disk_are_refused,
     run_sources_must_name_their_run,
@@ -555,6 +558,181 @@ async fn rename_moves_versions_aliases_and_tags(store: Store) {
         .unwrap();
     assert_eq!(next.version, v(3));
     not_found(store.rename_registered_model("old", &name("x")).await);
+    // Searches find the versions under the new name only.
+    let under = |n: &str| parse_filter(SearchEntity::ModelVersions, &format!("name = '{n}'"));
+    let found = store
+        .search_model_versions(&under("new").unwrap(), &[], 10, None)
+        .await
+        .unwrap();
+    let found: Vec<_> = found
+        .items
+        .iter()
+        .map(|mv| (mv.name.as_str(), mv.version))
+        .collect();
+    assert_eq!(found, [("new", v(3)), ("new", v(2)), ("new", v(1))]);
+    let gone = store
+        .search_model_versions(&under("old").unwrap(), &[], 10, None)
+        .await
+        .unwrap();
+    assert!(gone.items.is_empty(), "{gone:?}");
+}
+
+/// Keyset pages resume after the last row shown, so versions registered while a client pages
+/// (the newest sort first in the default order) neither push an earlier version onto the next
+/// page a second time nor past it.
+async fn paging_while_versions_are_added_shows_each_earlier_version_once(store: Store) {
+    model_with_versions(&store, "a", 12).await;
+    model_with_versions(&store, "b", 12).await;
+    let before: Vec<(String, i64)> = ["a", "b"]
+        .iter()
+        .flat_map(|m| (1..=12).map(move |n| (m.to_string(), n)))
+        .collect();
+    let filter = parse_filter(SearchEntity::ModelVersions, "").unwrap();
+    let order = parse_order_by(SearchEntity::ModelVersions, &[]).unwrap();
+    let mut seen: Vec<(String, i64)> = Vec::new();
+    let mut token: Option<PageToken> = None;
+    for i in 0.. {
+        let page = store
+            .search_model_versions(&filter, &order, 5, token.as_ref())
+            .await
+            .unwrap();
+        seen.extend(
+            page.items
+                .iter()
+                .map(|mv| (mv.name.clone(), mv.version.get())),
+        );
+        let Some(next) = page.next_page_token else {
+            break;
+        };
+        token = Some(PageToken::decode(&next).unwrap());
+        store
+            .create_model_version(&name("a"), &source("s3://bucket/a/new"))
+            .await
+            .unwrap();
+        model_with_versions(&store, &format!("c-{i}"), 1).await;
+    }
+    for row in &before {
+        let times = seen.iter().filter(|s| *s == row).count();
+        assert_eq!(times, 1, "{row:?} was shown {times} times in {seen:?}");
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a row shown twice: {seen:?}");
+}
+
+async fn paging_while_runs_are_added_shows_each_earlier_run_once(store: Store) {
+    let exp = store.create_experiment("paging", None, &[]).await.unwrap();
+    let mut before = Vec::new();
+    for i in 0..20 {
+        let run = store
+            .create_run(&NewRun {
+                experiment_id: exp.clone(),
+                // Pairs of runs tie on start_time; the run id orders them.
+                start_time: Some(1_000 + i / 2),
+                ..NewRun::default()
+            })
+            .await
+            .unwrap();
+        before.push(run.info.run_id);
+    }
+    let exps = [exp.clone()];
+    let filter = arca_core::search::parse_run_filter("").unwrap();
+    let order = arca_core::search::parse_run_order_by(&[]).unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let mut token: Option<PageToken> = None;
+    loop {
+        let page = store
+            .search_runs(
+                &exps,
+                &filter,
+                &order,
+                Default::default(),
+                3,
+                token.as_ref(),
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|r| r.info.run_id.clone()));
+        let Some(next) = page.next_page_token else {
+            break;
+        };
+        token = Some(PageToken::decode(&next).unwrap());
+        // Started now: ahead of every earlier run in the default order (newest first).
+        store
+            .create_run(&NewRun {
+                experiment_id: exp.clone(),
+                ..NewRun::default()
+            })
+            .await
+            .unwrap();
+    }
+    for run in &before {
+        let times = seen.iter().filter(|s| *s == run).count();
+        assert_eq!(times, 1, "run {run} was shown {times} times");
+    }
+    assert_eq!(
+        seen.len(),
+        before.len(),
+        "runs started while paging sort first: {seen:?}"
+    );
+}
+
+/// A token resumes the search that issued it; with another filter or order it is refused, as
+/// MLflow refuses a token it cannot use. MLflow's own offset tokens still work.
+async fn a_page_token_from_another_search_is_refused(store: Store) {
+    model_with_versions(&store, "a", 3).await;
+    model_with_versions(&store, "b", 3).await;
+    let filter = |f: &str| parse_filter(SearchEntity::ModelVersions, f).unwrap();
+    let order = parse_order_by(SearchEntity::ModelVersions, &[]).unwrap();
+    let page = store
+        .search_model_versions(&filter("name = 'a'"), &order, 1, None)
+        .await
+        .unwrap();
+    let token = PageToken::decode(page.next_page_token.as_deref().unwrap()).unwrap();
+
+    let other_filter = store
+        .search_model_versions(&filter("name = 'b'"), &order, 1, Some(&token))
+        .await;
+    let message = invalid(other_filter);
+    assert!(message.starts_with("Invalid page token"), "{message}");
+    assert!(message.contains("different filter, order_by"), "{message}");
+    let by_number =
+        parse_order_by(SearchEntity::ModelVersions, &["version_number ASC".into()]).unwrap();
+    invalid(
+        store
+            .search_model_versions(&filter("name = 'a'"), &by_number, 1, Some(&token))
+            .await,
+    );
+    let models = parse_filter(SearchEntity::RegisteredModels, "").unwrap();
+    invalid(
+        store
+            .search_registered_models(&models, &[], 1, Some(&token))
+            .await,
+    );
+
+    // The same search with a larger page carries on after the row the token names.
+    let rest = store
+        .search_model_versions(&filter("name = 'a'"), &order, 10, Some(&token))
+        .await
+        .unwrap();
+    let rest: Vec<i64> = rest.items.iter().map(|mv| mv.version.get()).collect();
+    assert_eq!(rest, [2, 1]);
+
+    // base64 of MLflow's {"offset": 1}, with padding.
+    let mlflow = PageToken::decode("eyJvZmZzZXQiOiAxfQ==").unwrap();
+    let page = store
+        .search_model_versions(&filter("name = 'a'"), &order, 1, Some(&mlflow))
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].version, v(2));
+    let next = PageToken::decode(page.next_page_token.as_deref().unwrap()).unwrap();
+    let last = store
+        .search_model_versions(&filter("name = 'a'"), &order, 1, Some(&next))
+        .await
+        .unwrap();
+    assert_eq!(last.items[0].version, v(1));
+    assert_eq!(last.next_page_token, None);
 }
 
 async fn sources_that_reach_a_host_or_the_local_disk_are_refused(store: Store) {
