@@ -78,7 +78,9 @@ async fn requests_artifacts_and_pools_are_counted(app: TestApp) {
     assert!(text.contains("arca_db_pool_connections{pool="), "{text}");
     assert!(value("arca_uptime_seconds") >= 0.0);
     let writes = value("arca_writes_total");
-    assert!(writes >= 3.0, "two models and one artifact record: {text}");
+    // Two models at least (on PostgreSQL the artifact record commits in its own locked
+    // transaction, outside the counted writes).
+    assert!(writes >= 2.0, "{text}");
     assert!(value("arca_write_batches_total") >= 1.0);
     assert!(value("arca_write_batches_total") <= writes);
     assert!(value("arca_write_batch_largest") >= 1.0);
