@@ -1,53 +1,140 @@
 //! axe-core on every page type that exists: no serious or critical violation.
 
-use crate::harness::{Browser, DESKTOP, PHONE};
+use crate::harness::{Browser, DESKTOP, PHONE, Tools};
+use crate::support::{ArcaServer, python, venv};
+
+/// Two runs of an experiment, each with a metric history, params, its model saved among the
+/// run's artifacts (`model/`) and logged with `log_model` as a version of `churn`; tags, an
+/// alias and a description on top. Prints the experiment id and the run ids.
+const LOG_DATA: &str = r#"
+import tempfile, mlflow
+import numpy as np
+from mlflow import MlflowClient
+from sklearn.linear_model import LogisticRegression
+client = MlflowClient()
+experiment = mlflow.set_experiment("churn-a11y")
+X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1]
+ids = []
+for c, accuracy in [(0.5, 0.81), (2.0, 0.87)]:
+    with mlflow.start_run(run_name=f"train-C{c}") as run:
+        model = LogisticRegression(C=c).fit(X, y)
+        mlflow.log_params({"C": c, "solver": "lbfgs"})
+        for step in range(5):
+            mlflow.log_metrics({"accuracy": accuracy - 0.04 * (4 - step),
+                                "loss": 1.0 / (step + 1)}, step=step)
+        with tempfile.TemporaryDirectory() as tmp:
+            mlflow.sklearn.save_model(model, tmp + "/model", input_example=X[:1])
+            mlflow.log_artifacts(tmp + "/model", "model")
+        mlflow.sklearn.log_model(model, name="model", registered_model_name="churn",
+                                 input_example=X[:1])
+        ids.append(run.info.run_id)
+client.update_registered_model("churn", description="Who leaves, **and when**.")
+client.set_registered_model_tag("churn", "team", "risk")
+client.set_model_version_tag("churn", "1", "validated", "yes")
+client.transition_model_version_stage("churn", "2", "Production")
+client.set_registered_model_alias("churn", "champion", "2")
+print(experiment.experiment_id, " ".join(ids))
+"#;
 
 #[tokio::test]
-#[ignore = "needs chromium, chromium-driver and axe-core (.test-env): run ./scripts/test.sh"]
+#[ignore = "needs chromium, chromium-driver, axe-core (.test-env) and the mlflow venv: run ./scripts/test.sh"]
 async fn every_page_type_passes_axe_core() {
-    let Some(browser) = Browser::start().await else {
-        return;
+    let Some(tools) = Tools::find() else { return };
+    let Some(venv) = venv() else { return };
+    let server = ArcaServer::start();
+    let out = python(&venv, &server.url, LOG_DATA, &[]);
+    let ids: Vec<String> = out
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let [experiment, run, ..] = ids.as_slice() else {
+        panic!("the script's output: {out}")
     };
-    // Data through the REST API, so that the list has rows, tags and aliases to check.
-    let client = reqwest::Client::new();
-    let api = |path: &str| format!("{}/api/2.0/mlflow/{path}", browser.base);
-    for (path, body) in [
-        (
-            "registered-models/create",
-            serde_json::json!({"name": "churn", "description": "Who leaves",
-                               "tags": [{"key": "team", "value": "risk"}]}),
-        ),
-        (
-            "model-versions/create",
-            serde_json::json!({"name": "churn", "source": "s3://bucket/churn/1"}),
-        ),
-        (
-            "registered-models/alias",
-            serde_json::json!({"name": "churn", "alias": "champion", "version": "1"}),
-        ),
-    ] {
-        let resp = client.post(api(path)).json(&body).send().await.unwrap();
-        assert!(
-            resp.status().is_success(),
-            "{path}: {}",
-            resp.text().await.unwrap()
-        );
-    }
+    let browser = Browser::launch(tools, server).await;
 
+    // (what, path, an element that shows the page has what is checked)
     let pages = [
-        ("the models list", "/models"),
-        ("an empty search", "/models?q=nothing-matches"),
-        ("the upload form", "/upload"),
-        ("an error page", "/models?page=zero"),
+        ("the models list", "/models".to_owned(), "table.models"),
+        (
+            "an empty search",
+            "/models?q=nothing-matches".to_owned(),
+            "main h1",
+        ),
+        ("a model page", "/models/churn".to_owned(), "#versions"),
+        (
+            "a version page",
+            "/models/churn/versions/1".to_owned(),
+            "#signature table",
+        ),
+        (
+            "a file preview",
+            "/models/churn/versions/1?file=MLmodel".to_owned(),
+            "#preview-text",
+        ),
+        (
+            "a comparison",
+            "/models/churn/compare?v=1&v=2".to_owned(),
+            "#compare-metrics",
+        ),
+        (
+            "a metric across versions",
+            "/models/churn/chart?metric=accuracy".to_owned(),
+            "#metric-chart svg",
+        ),
+        ("the experiments", "/experiments".to_owned(), "#experiments"),
+        (
+            "an experiment's runs",
+            format!("/experiments/{experiment}"),
+            "#runs",
+        ),
+        ("a run page", format!("/runs/{run}"), "#metric-charts svg"),
+        (
+            "a run's artifacts",
+            format!("/runs/{run}/artifacts"),
+            "#artifacts",
+        ),
+        (
+            "a run's model folder",
+            format!("/runs/{run}/artifacts?path=model"),
+            "#register-folder",
+        ),
+        (
+            "the register form",
+            format!("/runs/{run}/register?path=model"),
+            "#register-form",
+        ),
+        ("the upload form", "/upload".to_owned(), "#upload-path"),
+        ("an error page", "/models?page=zero".to_owned(), "main h1"),
+        (
+            "a missing model",
+            "/models/no-such-model".to_owned(),
+            "main h1",
+        ),
     ];
     for size in [DESKTOP, PHONE] {
         browser.resize(size).await;
-        for (label, path) in pages {
+        for (label, path, shown) in &pages {
             browser.goto(path).await;
-            browser.find("main h1").await;
+            browser.find(shown).await;
             browser.axe_check(&format!("{label} at {}px", size.0)).await;
         }
     }
+    // What the checked pages showed: the run's charts, the version's signature and files.
+    browser.goto(&format!("/runs/{run}")).await;
+    let charts = browser.texts_of("#metric-charts figcaption").await;
+    assert_eq!(
+        charts,
+        [
+            "accuracy over steps (5 points)",
+            "loss over steps (5 points)"
+        ]
+    );
+    browser.goto("/models/churn/versions/1").await;
+    let files = browser.text_of("#files-table").await;
+    assert!(files.contains("MLmodel"), "{files}");
     // The error page says what was wrong in words.
     browser.goto("/models?page=zero").await;
     assert!(

@@ -6,29 +6,43 @@
 use crate::harness::{Browser, DESKTOP, PHONE, Tools};
 use crate::support::{ArcaServer, python, venv};
 
-/// (file name, page): each is saved as `<name>-desktop.png` and `<name>-narrow.png`.
+/// (file name, page): each is saved as `<name>-desktop.png` and `<name>-narrow.png`. `{run}`
+/// stands for the run of churn-classifier's version 2; a `#fragment` scrolls to that part.
 pub const PAGES: &[(&str, &str)] = &[
     ("models", "/models"),
     ("models-search", "/models?q=churn"),
     ("upload", "/upload?model=churn-classifier"),
+    ("model", "/models/churn-classifier"),
+    ("version", "/models/churn-classifier/versions/2"),
+    ("compare", "/models/churn-classifier/compare?v=1&v=2&v=3"),
+    ("chart", "/models/churn-classifier/chart?metric=accuracy"),
+    ("experiments", "/experiments"),
+    ("run", "/runs/{run}#metric-charts"),
 ];
 
-/// Three models with versions in several stages, aliases, tags, descriptions and metrics.
+/// Three models with versions in several stages, aliases, tags, descriptions and metrics (with
+/// a history over training steps). Prints the run id of churn-classifier's version 2.
 const DEMO_DATA: &str = r#"
 import mlflow
+import numpy as np
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
 client = MlflowClient()
 mlflow.set_experiment("demo")
 X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+runs = {}
 
 def log(name, accuracy, C):
-    with mlflow.start_run():
+    with mlflow.start_run(run_name=f"{name}-C{C}") as run:
         mlflow.log_params({"C": C, "solver": "lbfgs"})
-        mlflow.log_metrics({"accuracy": accuracy, "f1": accuracy - 0.04})
+        for step in range(10):
+            mlflow.log_metrics({"accuracy": accuracy - 0.3 * 0.6 ** step,
+                                "f1": accuracy - 0.04 - 0.3 * 0.6 ** step,
+                                "loss": 0.2 + 0.6 * 0.7 ** step}, step=step)
         info = mlflow.sklearn.log_model(LogisticRegression(C=C).fit(X, y), name="model",
-                                        registered_model_name=name, input_example=[[1.5]])
+                                        registered_model_name=name, input_example=np.array([[1.5]]))
+    runs[(name, str(info.registered_model_version))] = run.info.run_id
     return info.registered_model_version
 
 for accuracy, C in [(0.86, 0.1), (0.91, 1.0), (0.93, 3.0)]:
@@ -50,6 +64,7 @@ client.transition_model_version_stage("fraud-detector", "2", "Production")
 
 log("demand-forecast", 0.81, 0.5)
 client.set_registered_model_tag("demand-forecast", "team", "supply")
+print(runs[("churn-classifier", "2")])
 "#;
 
 #[tokio::test]
@@ -58,7 +73,9 @@ async fn the_main_pages_fit_a_phone_and_are_captured_for_the_docs() {
     let Some(tools) = Tools::find() else { return };
     let Some(venv) = venv() else { return };
     let server = ArcaServer::start();
-    python(&venv, &server.url, DEMO_DATA, &[]);
+    let out = python(&venv, &server.url, DEMO_DATA, &[]);
+    let run = out.lines().last().unwrap_or_default().trim().to_owned();
+    assert!(!run.is_empty(), "the script's output: {out}");
     let browser = Browser::launch(tools, server).await;
 
     let scratch = tempfile::tempdir().unwrap();
@@ -69,6 +86,7 @@ async fn the_main_pages_fit_a_phone_and_are_captured_for_the_docs() {
     for (size, suffix) in [(DESKTOP, "desktop"), (PHONE, "narrow")] {
         browser.resize(size).await;
         for (name, path) in PAGES {
+            let path = &path.replace("{run}", &run);
             browser.goto(path).await;
             browser.find("main h1").await;
             let widths = browser
