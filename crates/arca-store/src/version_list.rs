@@ -15,8 +15,9 @@
 //! that lack it. An alias names one version: that row is read by its key. Creation dates are
 //! checked on the rows walked. `query_plans.rs` checks every filter's plan.
 //!
-//! The model page's header says how many versions a model has; `count_model_versions` counts
-//! up to a bound, so a model with a million versions costs what one with the bound does.
+//! The model page's header says how many versions a model has; `count_model_versions` reads it
+//! from the model's version counter less its deleted versions, so a model with a million
+//! versions costs what one with ten does (unless it has had more deletes than a bound).
 
 use crate::MetadataStore;
 use crate::error::Result;
@@ -143,27 +144,62 @@ impl MetadataStore {
         .await
     }
 
-    /// How many live versions the model `name` has, counting no further than `at_most`: what
-    /// deleting the model would delete, or `at_most` when it holds that many or more. Reading
-    /// stops there, so the count costs the same for any model bigger than the bound.
-    pub async fn count_model_versions(&self, name: &str, at_most: u64) -> arca_core::Result<u64> {
-        let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
+    /// How many live versions the model `name` has: what deleting the model would delete.
+    ///
+    /// Every version takes the next number of the model's counter (`next_version`) and its row
+    /// is never removed, only marked deleted, so the count is the numbers handed out less the
+    /// deleted rows, read from `model_versions_stage`: it costs what the model's deleted versions
+    /// number, not its versions. When more than `bound` versions were deleted, the live ones are
+    /// counted instead, up to `bound`: `AtLeast(bound)` then means "more than that".
+    pub async fn count_model_versions(
+        &self,
+        name: &str,
+        bound: u64,
+    ) -> arca_core::Result<VersionCount> {
+        let limit = i64::try_from(bound).unwrap_or(i64::MAX - 1) + 1;
         self.read(async |conn| {
             let id = model_id(conn, name).await?;
+            let row = sqlx::query(
+                "SELECT rm.next_version - 1, (SELECT COUNT(*) FROM (SELECT 1 FROM model_versions d \
+                 WHERE d.model_id = $1 AND d.current_stage = $2 LIMIT $3) AS deleted) \
+                 FROM registered_models rm WHERE rm.id = $1",
+            )
+            .bind(id)
+            .bind(DELETED_STAGE)
+            .bind(limit)
+            .fetch_one(&mut *conn)
+            .await?;
+            let (numbered, deleted): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if deleted < limit {
+                return Ok(VersionCount::Exact((numbered - deleted).max(0) as u64));
+            }
             let row = sqlx::query(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM model_versions \
                  WHERE model_id = $1 AND current_stage <> $2 LIMIT $3) AS counted",
             )
             .bind(id)
             .bind(DELETED_STAGE)
-            .bind(at_most)
+            .bind(limit)
             .fetch_one(&mut *conn)
             .await?;
-            let count: i64 = row.try_get(0)?;
-            Ok(count.max(0) as u64)
+            let live = row.try_get::<i64, _>(0)?.max(0) as u64;
+            Ok(if live > bound {
+                VersionCount::AtLeast(bound)
+            } else {
+                VersionCount::Exact(live)
+            })
         })
         .await
     }
+}
+
+/// How many versions a model has: exactly, or "more than" a bound when counting them all would
+/// cost what the model holds (see `count_model_versions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionCount {
+    Exact(u64),
+    /// More than this many.
+    AtLeast(u64),
 }
 
 /// Whether the list is walked in creation-time order: when dates are its only filter, along

@@ -7,22 +7,24 @@
 //! page is `after=<the last version shown>`, the previous one `before=<the first one shown>`,
 //! and `last=1` is the list's end. These and the filters are plain query parameters (`stage`,
 //! `alias`, `tag`, `from`, `to`, `order`), so a filtered view and any page of it is a URL that
-//! can be shared. The header's count of versions stops at `COUNT_BOUND`, so it too costs the
-//! same for any big model.
+//! can be shared. The header's count of versions comes from the model's version counter less its
+//! deleted versions (`MetadataStore::count_model_versions`), so it too costs the same for any
+//! big model.
 
 use super::models::{PAGE_SIZE, first_line, stage_rank};
 use super::page::{Ctx, UiError, UiResult, encode, parse_date, render, see_other};
 use super::security::CsrfForm;
 use crate::AppState;
 use arca_core::model::{AliasName, ModelName, RegisteredModel, Stage, Tag, parse_description};
-use arca_store::version_list::{VersionListFilter, VersionListStart};
+use arca_store::version_list::{VersionCount, VersionListFilter, VersionListStart};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
 const DAY_MILLIS: i64 = 86_400_000;
 
-/// The header counts a model's versions up to this many; a bigger model says "10,000+".
+/// Past this many deleted versions the header counts a model's versions only up to this many,
+/// and a bigger model says "10,000+ versions" (see `MetadataStore::count_model_versions`).
 const COUNT_BOUND: u64 = 10_000;
 
 /// The versions table's filters as they appear in the query string.
@@ -126,20 +128,19 @@ impl VersionParams {
 }
 
 /// "1 version", "100,000 versions"; "10,000+ versions" past the bound of the count.
-fn count_text(count: u64) -> String {
-    if count > COUNT_BOUND {
-        return format!("{}+ versions", grouped(COUNT_BOUND));
+fn count_text(count: VersionCount) -> String {
+    match count {
+        VersionCount::Exact(1) => "1 version".to_owned(),
+        VersionCount::Exact(n) => format!("{} versions", grouped(n)),
+        VersionCount::AtLeast(n) => format!("{}+ versions", grouped(n)),
     }
-    let noun = if count == 1 { "version" } else { "versions" };
-    format!("{} {noun}", grouped(count))
 }
 
 /// What deleting the model deletes: "its 3 versions", "more than 10,000 versions".
-fn delete_text(count: u64) -> String {
-    if count > COUNT_BOUND {
-        format!("more than {} versions", grouped(COUNT_BOUND))
-    } else {
-        format!("its {}", count_text(count))
+fn delete_text(count: VersionCount) -> String {
+    match count {
+        VersionCount::Exact(_) => format!("its {}", count_text(count)),
+        VersionCount::AtLeast(n) => format!("more than {} versions", grouped(n)),
     }
 }
 
@@ -274,7 +275,7 @@ pub(crate) async fn show(
         .map_err(|e| UiError::new(&ctx, e))?;
     let version_count = app
         .metadata
-        .count_model_versions(&name, COUNT_BOUND + 1)
+        .count_model_versions(&name, COUNT_BOUND)
         .await
         .map_err(|e| UiError::new(&ctx, e))?;
     let url = ctx.model_url(&name);
@@ -564,15 +565,15 @@ mod tests {
 
     #[test]
     fn counts_are_grouped_in_thousands_and_bounded() {
-        assert_eq!(count_text(0), "0 versions");
-        assert_eq!(count_text(1), "1 version");
-        assert_eq!(count_text(999), "999 versions");
-        assert_eq!(grouped(100_000), "100,000");
-        assert_eq!(grouped(1_234_567), "1,234,567");
-        assert_eq!(count_text(10_000), "10,000 versions");
-        assert_eq!(count_text(10_001), "10,000+ versions");
-        assert_eq!(delete_text(3), "its 3 versions");
-        assert_eq!(delete_text(10_001), "more than 10,000 versions");
+        use VersionCount::{AtLeast, Exact};
+        assert_eq!(count_text(Exact(0)), "0 versions");
+        assert_eq!(count_text(Exact(1)), "1 version");
+        assert_eq!(count_text(Exact(999)), "999 versions");
+        assert_eq!(count_text(Exact(100_000)), "100,000 versions");
+        assert_eq!(count_text(Exact(1_234_567)), "1,234,567 versions");
+        assert_eq!(count_text(AtLeast(10_000)), "10,000+ versions");
+        assert_eq!(delete_text(Exact(3)), "its 3 versions");
+        assert_eq!(delete_text(AtLeast(10_000)), "more than 10,000 versions");
     }
 
     #[test]

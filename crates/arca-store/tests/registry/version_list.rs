@@ -2,6 +2,7 @@
 
 use super::{Store, model_with_versions, not_found, tag, v};
 use arca_core::model::{AliasName, ModelVersion, Stage};
+use arca_store::version_list::VersionCount::{self, AtLeast, Exact};
 use arca_store::version_list::{VersionListFilter, VersionListStart};
 
 on_both_backends!(
@@ -14,6 +15,10 @@ on_both_backends!(
 
 fn numbers(versions: &[ModelVersion]) -> Vec<i64> {
     versions.iter().map(|mv| mv.version.get()).collect()
+}
+
+async fn count(store: &Store, model: &str, bound: u64) -> VersionCount {
+    store.count_model_versions(model, bound).await.unwrap()
 }
 
 async fn versions_are_listed_newest_first_a_page_at_a_time(store: Store) {
@@ -63,11 +68,16 @@ async fn versions_are_listed_newest_first_a_page_at_a_time(store: Store) {
     assert_eq!(numbers(&last.versions), [5, 6, 7]);
     assert!(last.versions.iter().all(|mv| mv.name == "m"));
 
-    // The count stops at the bound it is given.
-    assert_eq!(store.count_model_versions("m", 100).await.unwrap(), 7);
-    assert_eq!(store.count_model_versions("m", 7).await.unwrap(), 7);
-    assert_eq!(store.count_model_versions("m", 5).await.unwrap(), 5);
-    assert_eq!(store.count_model_versions("other", 100).await.unwrap(), 3);
+    assert_eq!(count(&store, "m", 100).await, Exact(7));
+    assert_eq!(count(&store, "other", 100).await, Exact(3));
+    // Deleted versions are not counted; past the bound of deletes, the live ones are counted
+    // up to the bound.
+    store.delete_model_version("m", v(2)).await.unwrap();
+    store.delete_model_version("m", v(7)).await.unwrap();
+    assert_eq!(count(&store, "m", 2).await, Exact(5));
+    assert_eq!(count(&store, "m", 1).await, AtLeast(1));
+    assert_eq!(count(&store, "m", 5).await, Exact(5));
+    assert_eq!(count(&store, "other", 1).await, Exact(3));
 }
 
 /// Every version the list holds, following the pages from the first to the last, and, in the
@@ -420,7 +430,8 @@ async fn deleted_versions_and_unknown_models_are_not_listed(store: Store) {
         .await
         .unwrap();
     assert_eq!(numbers(&page.versions), [3, 1]);
-    assert_eq!(store.count_model_versions("m", 100).await.unwrap(), 2);
+    assert_eq!(count(&store, "m", 100).await, Exact(2));
+    assert_eq!(count(&store, "m", 1).await, AtLeast(1));
     let message = not_found(
         store
             .list_model_versions(
