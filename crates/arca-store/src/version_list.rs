@@ -8,12 +8,14 @@
 //! versions by creation: numbers are handed out in the order versions are created.
 //!
 //! The filter becomes a WHERE clause with bound values over one model's rows, walked in version
-//! order along an index that starts with the model: the primary key `(model_id, version)`,
-//! `model_versions_stage` when a stage is chosen, and with a tag filter the tag rows themselves
-//! (`model_version_tags_model_key`, `..._model_value`: the model, the key, the value, the
-//! version), joined to their versions, so that a rare tag is found without walking the versions
-//! that lack it. An alias names one version: that row is read by its key. Creation dates are
-//! checked on the rows walked. `query_plans.rs` checks every filter's plan.
+//! order along an index that holds the model's rows in that order: the primary key
+//! `(model_id, version)`, `model_versions_stage` when a stage is chosen, and with a tag filter
+//! the tag rows themselves (`model_version_tags_key_model`: key, model, version;
+//! `model_version_tags_value_model`: key, value, model, version), joined to their versions, so
+//! that a rare tag is found without walking the versions that lack it. An alias names one
+//! version: that row is read by its key. When dates are the only filter, the walk is in
+//! creation-time order (see `by_creation_time`); with other filters, the dates are checked on
+//! the rows walked. `query_plans.rs` checks every filter's plan.
 //!
 //! The model page's header says how many versions a model has; `count_model_versions` reads it
 //! from the model's version counter less its deleted versions, so a model with a million
