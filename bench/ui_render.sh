@@ -14,8 +14,9 @@
 #     `champion`, the one before the newest in Staging.
 # No ANALYZE is run: the database looks like one Arca filled itself.
 # Then bench/lib/ui_render.py GETs /models/<name> (the HTML page: header, latest versions per
-# stage, and one 25-row page of the versions table) for the first page, a deep page, the last
-# page and filtered pages of each model, one request after another on one connection.
+# stage, and one 25-row page of the versions table) for the first page, the middle page (via
+# `after=`, as the "Next" links page), the last page (`last=1`) and filtered pages of each model,
+# one request after another on one connection.
 #
 # Environment (all optional):
 #   UI_RENDER_BIG=100000 UI_RENDER_SMALL=10   versions of the two models
@@ -33,7 +34,6 @@ LIB="$ROOT/bench/lib"
 
 BIG_VERSIONS="${UI_RENDER_BIG:-100000}"
 SMALL_VERSIONS="${UI_RENDER_SMALL:-10}"
-PAGE_SIZE=25
 
 command -v sqlite3 >/dev/null || die "sqlite3 is missing (apt-get install sqlite3)"
 
@@ -90,9 +90,9 @@ INSERT INTO registered_models (id, name, description, creation_time, last_update
          1700000000000, 1700000000000 + versions * 60000, versions + 1
   FROM layout;
 WITH RECURSIVE v(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM v WHERE i < $BIG_VERSIONS)
-INSERT INTO model_versions (model_id, version, creation_time, last_updated_time, user_id,
-                            current_stage, description, source, run_id, status)
-  SELECT l.id, v.i, 1700000000000 + v.i * 60000, 1700000000000 + v.i * 60000, 'bench',
+INSERT INTO model_versions (model_id, model_name, version, creation_time, last_updated_time,
+                            user_id, current_stage, description, source, run_id, status)
+  SELECT l.id, l.name, v.i, 1700000000000 + v.i * 60000, 1700000000000 + v.i * 60000, 'bench',
          CASE WHEN v.i = l.versions - 1 THEN 'Staging'
               WHEN v.i = l.versions / 2 THEN 'Production'
               WHEN v.i % 4 = 0 THEN 'Archived'
@@ -119,27 +119,35 @@ echo "    $COUNT versions in $((SEED_MS / 1000)) s; database file $(du -m "$DB" 
 echo "==> starting arca on it" >&2
 start_arca
 
-# Pages: (label, path) for each model. The deep page is the middle of the big model; the last
-# page is where OFFSET is largest. A day is 1,440 versions of the big model.
+# Pages: (label, path) for each model, reached by the links the page itself shows: "Next" is
+# `after=<the last version shown>`, "Previous" `before=<the first one>`, "Last" `last=1`. The
+# middle page starts after the middle version; the last page is read from the list's end. A
+# day is 1,440 versions of the big model: the created range holds the oldest ~1,550. Every tenth
+# version is tagged: the tagged middle starts ten above the middle, so the small model has one.
 pages_of() {
-    local name="$1" versions="$2" last
-    last=$(((versions + PAGE_SIZE - 1) / PAGE_SIZE))
+    local name="$1" versions="$2" mid day_mid
+    mid=$((versions / 2 > 1 ? versions / 2 : 1))
+    day_mid=$((versions < 1400 ? mid : 700))
     printf '%s\t%s\n' \
         "$name: first page" "/models/$name" \
-        "$name: page $((last / 2 > 1 ? last / 2 : 1))" "/models/$name?page=$((last / 2 > 1 ? last / 2 : 1))" \
-        "$name: last page ($last)" "/models/$name?page=$last" \
+        "$name: middle page (after=$mid)" "/models/$name?after=$mid" \
+        "$name: page before the middle (before=$mid)" "/models/$name?before=$mid" \
+        "$name: last page (last=1)" "/models/$name?last=1" \
         "$name: oldest first" "/models/$name?order=oldest" \
+        "$name: oldest first, middle (after=$mid)" "/models/$name?order=oldest&after=$mid" \
         "$name: stage=Archived" "/models/$name?stage=Archived" \
+        "$name: stage=Archived, middle (after=$mid)" "/models/$name?stage=Archived&after=$mid" \
+        "$name: stage=Archived, last page" "/models/$name?stage=Archived&last=1" \
         "$name: tag data (key), first page" "/models/$name?tag=data" \
+        "$name: tag data (key), middle (after=$((mid + 10)))" \
+        "/models/$name?tag=data&after=$((mid + 10))" \
         "$name: tag data=week-1" "/models/$name?tag=data%3Dweek-1" \
         "$name: alias champion" "/models/$name?alias=champion" \
-        "$name: created 2023-11-14..2023-11-15" "/models/$name?from=2023-11-14&to=2023-11-15"
+        "$name: created 2023-11-14..2023-11-15" "/models/$name?from=2023-11-14&to=2023-11-15" \
+        "$name: created 2023-11-14..2023-11-15, after=$day_mid" \
+        "/models/$name?from=2023-11-14&to=2023-11-15&after=$day_mid"
 }
-# Every fourth version is Archived: the big model's middle page of Archived versions.
-DEEP_ARCHIVED=$((BIG_VERSIONS / 4 / PAGE_SIZE / 2 > 1 ? BIG_VERSIONS / 4 / PAGE_SIZE / 2 : 1))
 UI_RENDER_PAGES="$(pages_of big-model "$BIG_VERSIONS"
-    printf '%s\t%s\n' "big-model: stage=Archived, page $DEEP_ARCHIVED" \
-        "/models/big-model?stage=Archived&page=$DEEP_ARCHIVED"
     pages_of small-model "$SMALL_VERSIONS")" \
     python3 "$LIB/ui_render.py" "$BASE" >"$WORK/results.jsonl"
 stop_arca

@@ -12,6 +12,7 @@ use crate::keyset::KeyType;
 use crate::search::{SearchQuery, model_versions_query, registered_models_query};
 use crate::sql::SqlBuilder;
 use crate::tracking::search::{experiments_query, logged_models_query, runs_query};
+use crate::version_list::{VersionListFilter, VersionListStart, version_list_query};
 use crate::{Backend, NewLoggedModel, NewRun, StoreUri};
 use arca_core::model::{ModelName, NewModelVersion, Tag};
 use arca_core::search::{
@@ -244,6 +245,74 @@ async fn every_search_is_served_by_an_index(store: MetadataStore) {
                 |t| model_versions_query(&f, &o, 1000, t),
             )
             .await;
+    }
+
+    // The model page's versions table: every filter, both orders, every kind of page start.
+    let (stage, tag) = (
+        Some(arca_core::model::Stage::Archived),
+        Some("k".to_owned()),
+    );
+    let filters = [
+        VersionListFilter::default(),
+        VersionListFilter {
+            stage,
+            ..Default::default()
+        },
+        VersionListFilter {
+            alias: Some("champion".into()),
+            ..Default::default()
+        },
+        VersionListFilter {
+            tag_key: tag.clone(),
+            ..Default::default()
+        },
+        VersionListFilter {
+            tag_key: tag.clone(),
+            tag_value: Some("v".into()),
+            ..Default::default()
+        },
+        VersionListFilter {
+            tag_key: tag.clone(),
+            stage,
+            ..Default::default()
+        },
+        VersionListFilter {
+            created_from: Some(1),
+            created_to: Some(2),
+            ..Default::default()
+        },
+        VersionListFilter {
+            stage,
+            alias: Some("champion".into()),
+            tag_key: tag.clone(),
+            tag_value: Some("v".into()),
+            created_from: Some(1),
+            created_to: Some(2),
+            oldest_first: false,
+        },
+    ];
+    for filter in filters {
+        for oldest_first in [false, true] {
+            let filter = VersionListFilter {
+                oldest_first,
+                ..filter.clone()
+            };
+            for start in [
+                VersionListStart::First,
+                VersionListStart::After(2),
+                VersionListStart::Before(2),
+                VersionListStart::Last,
+            ] {
+                let q = version_list_query(1, "big", &filter, start, Some(1), 25);
+                store
+                    .check_served_by_index(
+                        &mut failures,
+                        &format!("model page versions {filter:?} from {start:?}"),
+                        &q,
+                    )
+                    .await;
+            }
+        }
     }
 
     // Runs and logged models are planned in one experiment (or, for logged models, in all):

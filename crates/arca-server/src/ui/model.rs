@@ -2,21 +2,30 @@
 //! change them, and its versions table.
 //!
 //! The table is filtered and paged by the database (`MetadataStore::list_model_versions`): a
-//! page of a model with 100,000 versions reads 25 rows, as a page of a model with 10 does. The
-//! filters are plain query parameters (`stage`, `alias`, `tag`, `from`, `to`, `order`, `page`),
-//! so a filtered view is a URL that can be shared.
+//! page of a model with 100,000 versions reads 25 rows, as a page of a model with 10 does, at
+//! any depth, because pages are cut by version number, not counted from the start: the next
+//! page is `after=<the last version shown>`, the previous one `before=<the first one shown>`,
+//! and `last=1` is the list's end. These and the filters are plain query parameters (`stage`,
+//! `alias`, `tag`, `from`, `to`, `order`), so a filtered view and any page of it is a URL that
+//! can be shared. The header's count of versions comes from the model's version counter less its
+//! deleted versions (`MetadataStore::count_model_versions`), so it too costs the same for any
+//! big model.
 
-use super::models::{PAGE_SIZE, Pager, first_line, parse_page, stage_rank};
+use super::models::{PAGE_SIZE, first_line, stage_rank};
 use super::page::{Ctx, UiError, UiResult, encode, parse_date, render, see_other};
 use super::security::CsrfForm;
 use crate::AppState;
 use arca_core::model::{AliasName, ModelName, RegisteredModel, Stage, Tag, parse_description};
-use arca_store::version_list::VersionListFilter;
+use arca_store::version_list::{VersionCount, VersionListFilter, VersionListStart};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
 const DAY_MILLIS: i64 = 86_400_000;
+
+/// Past this many deleted versions the header counts a model's versions only up to this many,
+/// and a bigger model says "10,000+ versions" (see `MetadataStore::count_model_versions`).
+const COUNT_BOUND: u64 = 10_000;
 
 /// The versions table's filters as they appear in the query string.
 #[derive(Deserialize, Default)]
@@ -36,7 +45,15 @@ pub(crate) struct VersionParams {
     /// `oldest` for the oldest first; anything else is the newest first.
     #[serde(default)]
     order: String,
-    page: Option<String>,
+    /// The page after this version number, in the list's order (the "Next" link).
+    #[serde(default)]
+    after: String,
+    /// The page before this version number, in the list's order (the "Previous" link).
+    #[serde(default)]
+    before: String,
+    /// Any value: the list's last page.
+    #[serde(default)]
+    last: String,
 }
 
 impl VersionParams {
@@ -67,6 +84,24 @@ impl VersionParams {
         })
     }
 
+    /// Where the page starts, or a message that says what `after`/`before` accept.
+    fn start(&self) -> Result<VersionListStart, String> {
+        let number = |raw: &str, field: &str| {
+            raw.trim().parse::<i64>().map_err(|_| {
+                format!(
+                    "{field}: '{raw}' is not a version number; follow the table's links to page."
+                )
+            })
+        };
+        Ok(match (self.after.trim(), self.before.trim()) {
+            ("", "") if self.last.is_empty() => VersionListStart::First,
+            ("", "") => VersionListStart::Last,
+            (after, "") => VersionListStart::After(number(after, "after")?),
+            ("", before) => VersionListStart::Before(number(before, "before")?),
+            _ => return Err("A page is either after or before a version, not both.".into()),
+        })
+    }
+
     /// The query string of this view without the page, to build the pager's links on.
     fn query(&self) -> String {
         let pairs = [
@@ -92,8 +127,25 @@ impl VersionParams {
     }
 }
 
-/// "1 version", "100,000 versions".
-fn count_text(count: u64) -> String {
+/// "1 version", "100,000 versions"; "10,000+ versions" past the bound of the count.
+fn count_text(count: VersionCount) -> String {
+    match count {
+        VersionCount::Exact(1) => "1 version".to_owned(),
+        VersionCount::Exact(n) => format!("{} versions", grouped(n)),
+        VersionCount::AtLeast(n) => format!("{}+ versions", grouped(n)),
+    }
+}
+
+/// What deleting the model deletes: "its 3 versions", "more than 10,000 versions".
+fn delete_text(count: VersionCount) -> String {
+    match count {
+        VersionCount::Exact(_) => format!("its {}", count_text(count)),
+        VersionCount::AtLeast(n) => format!("more than {} versions", grouped(n)),
+    }
+}
+
+/// 1234567 → "1,234,567".
+fn grouped(count: u64) -> String {
     let digits = count.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -102,8 +154,7 @@ fn count_text(count: u64) -> String {
         }
         grouped.push(c);
     }
-    let noun = if count == 1 { "version" } else { "versions" };
-    format!("{grouped} {noun}")
+    grouped
 }
 
 fn date(raw: &str, field: &str) -> Result<Option<i64>, String> {
@@ -130,8 +181,10 @@ struct ModelPage {
     latest: Vec<(String, String, String)>,
     created: String,
     updated: String,
-    /// "1 version", "100,000 versions".
+    /// "1 version", "100,000 versions", "10,000+ versions".
     version_count_text: String,
+    /// "its 3 versions", "more than 10,000 versions".
+    delete_count_text: String,
     stages: Vec<&'static str>,
     alias_names: Vec<String>,
     stage: String,
@@ -142,12 +195,51 @@ struct ModelPage {
     oldest_first: bool,
     filtered: bool,
     versions: Vec<VersionRow>,
-    /// The ordinal of the page's first row, for "versions 26–50".
-    first_row: u64,
-    last_row: u64,
-    pager: Pager,
+    /// The first and last version numbers shown, for "Versions 27 to 3".
+    top_version: String,
+    bottom_version: String,
+    /// The page was reached by a link of the pager (not the list's first page).
+    paged: bool,
+    pager: VersionPager,
     compare_url: String,
     chart_url: String,
+}
+
+/// The versions table's links to the first, previous, next and last pages; `None` where there is
+/// no such page.
+#[derive(Default)]
+struct VersionPager {
+    first: Option<String>,
+    previous: Option<String>,
+    next: Option<String>,
+    last: Option<String>,
+}
+
+impl VersionPager {
+    /// The links of a page showing `shown` (version numbers, in the table's order), on `base`
+    /// (the view's URL with its filters).
+    fn new(base: &str, shown: &[i64], has_previous: bool, has_next: bool) -> VersionPager {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        VersionPager {
+            first: has_previous.then(|| base.to_owned()),
+            previous: shown
+                .first()
+                .filter(|_| has_previous)
+                .map(|n| format!("{base}{sep}before={n}")),
+            next: shown
+                .last()
+                .filter(|_| has_next)
+                .map(|n| format!("{base}{sep}after={n}")),
+            last: has_next.then(|| format!("{base}{sep}last=1")),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+            && self.previous.is_none()
+            && self.next.is_none()
+            && self.last.is_none()
+    }
 }
 
 struct VersionRow {
@@ -169,8 +261,8 @@ pub(crate) async fn show(
     Query(params): Query<VersionParams>,
 ) -> UiResult {
     let ctx = ctx.with_section("models");
-    let page = parse_page(&ctx, params.page.as_deref())?;
     let filter = params.filter().map_err(|m| UiError::invalid(&ctx, m))?;
+    let start = params.start().map_err(|m| UiError::invalid(&ctx, m))?;
     let model = app
         .metadata
         .get_registered_model(&name)
@@ -178,12 +270,12 @@ pub(crate) async fn show(
         .map_err(|e| UiError::new(&ctx, e))?;
     let found = app
         .metadata
-        .list_model_versions(&name, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        .list_model_versions(&name, &filter, start, PAGE_SIZE)
         .await
         .map_err(|e| UiError::new(&ctx, e))?;
     let version_count = app
         .metadata
-        .count_model_versions(&name)
+        .count_model_versions(&name, COUNT_BOUND)
         .await
         .map_err(|e| UiError::new(&ctx, e))?;
     let url = ctx.model_url(&name);
@@ -193,15 +285,14 @@ pub(crate) async fn show(
     } else {
         format!("{url}?{query}")
     };
-    let first_row = (page - 1) * PAGE_SIZE + 1;
-    let last_row = first_row + found.items.len() as u64 - 1;
+    let shown: Vec<i64> = found.versions.iter().map(|v| v.version.get()).collect();
     let mut alias_names: Vec<String> = model.aliases.iter().map(|a| a.alias.clone()).collect();
     // An alias typed into the URL stays selected even when the model has no such alias.
     if let Some(alias) = filter.alias.as_ref().filter(|a| !alias_names.contains(a)) {
         alias_names.push(alias.clone());
     }
     let versions: Vec<VersionRow> = found
-        .items
+        .versions
         .iter()
         .map(|v| VersionRow {
             version: v.version.to_string(),
@@ -220,13 +311,15 @@ pub(crate) async fn show(
         })
         .collect();
     Ok(render(&ModelPage {
-        pager: Pager::new(&base, page, found.next_page_token.is_some()),
-        first_row,
-        last_row,
+        pager: VersionPager::new(&base, &shown, found.has_previous, found.has_next),
+        paged: start != VersionListStart::First,
+        top_version: shown.first().map(i64::to_string).unwrap_or_default(),
+        bottom_version: shown.last().map(i64::to_string).unwrap_or_default(),
         compare_url: format!("{url}/compare"),
         chart_url: format!("{url}/chart"),
         versions,
         version_count_text: count_text(version_count),
+        delete_count_text: delete_text(version_count),
         stages: Stage::ALL.iter().map(|s| s.as_str()).collect(),
         alias_names,
         stage: filter.stage.map(|s| s.to_string()).unwrap_or_default(),
@@ -281,6 +374,7 @@ fn header(ctx: &Ctx, model: &RegisteredModel, url: String) -> ModelPage {
         created: ctx.time(&model.creation_timestamp),
         updated: ctx.time(&model.last_updated_timestamp),
         version_count_text: String::new(),
+        delete_count_text: String::new(),
         stages: Vec::new(),
         alias_names: Vec::new(),
         stage: String::new(),
@@ -291,9 +385,10 @@ fn header(ctx: &Ctx, model: &RegisteredModel, url: String) -> ModelPage {
         oldest_first: false,
         filtered: false,
         versions: Vec::new(),
-        first_row: 1,
-        last_row: 0,
-        pager: Pager::new("", 1, false),
+        paged: false,
+        top_version: String::new(),
+        bottom_version: String::new(),
+        pager: VersionPager::default(),
         compare_url: String::new(),
         chart_url: String::new(),
     }
@@ -469,17 +564,39 @@ mod tests {
     }
 
     #[test]
-    fn counts_are_grouped_in_thousands() {
-        assert_eq!(count_text(0), "0 versions");
-        assert_eq!(count_text(1), "1 version");
-        assert_eq!(count_text(999), "999 versions");
-        assert_eq!(count_text(100_000), "100,000 versions");
-        assert_eq!(count_text(1_234_567), "1,234,567 versions");
+    fn counts_are_grouped_in_thousands_and_bounded() {
+        use VersionCount::{AtLeast, Exact};
+        assert_eq!(count_text(Exact(0)), "0 versions");
+        assert_eq!(count_text(Exact(1)), "1 version");
+        assert_eq!(count_text(Exact(999)), "999 versions");
+        assert_eq!(count_text(Exact(100_000)), "100,000 versions");
+        assert_eq!(count_text(Exact(1_234_567)), "1,234,567 versions");
+        assert_eq!(count_text(AtLeast(10_000)), "10,000+ versions");
+        assert_eq!(delete_text(Exact(3)), "its 3 versions");
+        assert_eq!(delete_text(AtLeast(10_000)), "more than 10,000 versions");
     }
 
     #[test]
     fn the_pager_keeps_the_filters_but_not_the_page() {
-        let p = params(&[("stage", "Staging"), ("tag", "a=b&c"), ("page", "3")]);
+        let p = params(&[("stage", "Staging"), ("tag", "a=b&c"), ("after", "3")]);
         assert_eq!(p.query(), "stage=Staging&tag=a%3Db%26c");
+        assert_eq!(p.start(), Ok(VersionListStart::After(3)));
+        assert_eq!(params(&[]).start(), Ok(VersionListStart::First));
+        assert_eq!(
+            params(&[("before", "9")]).start(),
+            Ok(VersionListStart::Before(9))
+        );
+        assert_eq!(params(&[("last", "1")]).start(), Ok(VersionListStart::Last));
+        let bad = params(&[("after", "x")]).start().unwrap_err();
+        assert!(bad.contains("'x' is not a version number"), "{bad}");
+        assert!(params(&[("after", "1"), ("before", "2")]).start().is_err());
+
+        let links = VersionPager::new("/m?stage=None", &[9, 8], true, true);
+        assert_eq!(links.first.as_deref(), Some("/m?stage=None"));
+        assert_eq!(links.previous.as_deref(), Some("/m?stage=None&before=9"));
+        assert_eq!(links.next.as_deref(), Some("/m?stage=None&after=8"));
+        assert_eq!(links.last.as_deref(), Some("/m?stage=None&last=1"));
+        let only = VersionPager::new("/m", &[2, 1], false, false);
+        assert!(only.is_empty());
     }
 }

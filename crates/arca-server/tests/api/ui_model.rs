@@ -12,6 +12,7 @@ crate::on_both_backends!(
     ui_model_page_shows_what_a_user_sees,
     ui_model_filters_narrow_the_versions_table,
     ui_model_versions_are_paged_on_the_server,
+    ui_model_every_page_is_reached_both_ways_with_filters,
     ui_model_forms_change_the_model,
     ui_model_rename_and_delete_act_on_the_store,
     ui_model_changes_from_another_site_are_refused,
@@ -297,6 +298,46 @@ fn utc_day(offset: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The target of the link marked `rel` (`next`, `prev`) or with `id`, as a browser follows it.
+fn link(html: &str, marker: &str) -> Option<String> {
+    let at = html.find(marker)?;
+    let tag_start = html[..at].rfind('<').unwrap();
+    let tag = &html[tag_start..at];
+    let href = &tag[tag.find("href=\"").unwrap() + 6..];
+    Some(
+        href[..href.find('"').unwrap()]
+            .replace("&#38;", "&")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// Every version of a view, following "Next" from its first page, and again following
+/// "Previous" from its "Last" page (put back in the table's order); no page is empty.
+async fn walk(browser: &Browser, app: &TestApp, view: &str) -> (Vec<i64>, Vec<i64>) {
+    let mut forwards = Vec::new();
+    let mut url = Some(view.to_owned());
+    let mut last = None;
+    while let Some(at) = url {
+        let (status, html) = browser.page(app, &at).await;
+        assert_eq!(status, 200, "{at}: {html}");
+        let shown = listed_versions(&html);
+        assert!((1..=25).contains(&shown.len()), "{at}: {shown:?}");
+        forwards.extend(shown);
+        last = last.or_else(|| link(&html, "id=\"versions-last\""));
+        url = link(&html, "rel=\"next\"");
+    }
+    let mut pages = Vec::new();
+    let mut url = last.or(Some(view.to_owned()));
+    while let Some(at) = url {
+        let (_, html) = browser.page(app, &at).await;
+        let shown = listed_versions(&html);
+        assert!((1..=25).contains(&shown.len()), "{at}: {shown:?}");
+        pages.push(shown);
+        url = link(&html, "rel=\"prev\"");
+    }
+    (forwards, pages.into_iter().rev().flatten().collect())
+}
+
 async fn ui_model_versions_are_paged_on_the_server(app: TestApp) {
     app.create_model("big").await;
     for _ in 0..27 {
@@ -310,27 +351,136 @@ async fn ui_model_versions_are_paged_on_the_server(app: TestApp) {
     let browser = Browser::open(&app).await;
     let (_, first) = browser.page(&app, "/models/big").await;
     assert_eq!(listed_versions(&first), (3..=27).rev().collect::<Vec<_>>());
-    assert!(first.contains("Versions 1–25 of 27 versions"));
     assert!(
-        first.contains("href=\"/models/big?page=2\" rel=\"next\""),
+        element(&first, "versions-summary").contains("Versions 27 to 3 of 27 versions"),
         "{first}"
     );
-    let (_, second) = browser.page(&app, "/models/big?page=2").await;
+    assert_eq!(
+        link(&first, "rel=\"next\"").as_deref(),
+        Some("/models/big?after=3")
+    );
+    assert_eq!(
+        link(&first, "id=\"versions-last\"").as_deref(),
+        Some("/models/big?last=1")
+    );
+    assert_eq!(link(&first, "rel=\"prev\""), None);
+    assert_eq!(link(&first, "id=\"versions-first\""), None);
+
+    let (_, second) = browser.page(&app, "/models/big?after=3").await;
     assert_eq!(listed_versions(&second), [2, 1]);
-    assert!(second.contains("rel=\"prev\""));
-    assert!(!second.contains("rel=\"next\""));
-    // The pager keeps the filters.
+    assert_eq!(
+        link(&second, "rel=\"prev\"").as_deref(),
+        Some("/models/big?before=2")
+    );
+    assert_eq!(
+        link(&second, "id=\"versions-first\"").as_deref(),
+        Some("/models/big")
+    );
+    assert_eq!(link(&second, "rel=\"next\""), None);
+    // The last page is a full page, read from the end; its "Previous" shows what is left.
+    let (_, last) = browser.page(&app, "/models/big?last=1").await;
+    assert_eq!(listed_versions(&last), (1..=25).rev().collect::<Vec<_>>());
+    assert_eq!(link(&last, "rel=\"next\""), None);
+    let (_, back) = browser.page(&app, "/models/big?before=25").await;
+    assert_eq!(listed_versions(&back), [27, 26]);
+    assert_eq!(link(&back, "rel=\"prev\""), None);
+    assert_eq!(
+        link(&back, "rel=\"next\"").as_deref(),
+        Some("/models/big?after=26")
+    );
+
+    // The links keep the filters and the order.
     let (_, oldest) = browser.page(&app, "/models/big?order=oldest").await;
     assert_eq!(listed_versions(&oldest)[..3], [1, 2, 3]);
     assert!(
-        oldest.contains("href=\"/models/big?order=oldest&#38;page=2\""),
+        oldest.contains("href=\"/models/big?order=oldest&#38;after=25\""),
         "{oldest}"
     );
-    let (_, oldest2) = browser.page(&app, "/models/big?order=oldest&page=2").await;
+    let (_, oldest2) = browser
+        .page(&app, "/models/big?order=oldest&after=25")
+        .await;
     assert_eq!(listed_versions(&oldest2), [26, 27]);
     let (_, archived) = browser.page(&app, "/models/big?stage=Archived").await;
     assert_eq!(listed_versions(&archived), [1]);
-    assert!(!archived.contains("rel=\"next\""));
+    assert!(
+        !archived.contains("id=\"versions-pager\""),
+        "one page needs no pager"
+    );
+    // A page past the end says so and leads back.
+    let (status, empty) = browser.page(&app, "/models/big?after=1").await;
+    assert_eq!(status, 200);
+    assert!(
+        empty.contains("There are no versions on this page."),
+        "{empty}"
+    );
+    assert_eq!(
+        link(&empty, "id=\"versions-first\"").as_deref(),
+        Some("/models/big")
+    );
+}
+
+/// Which version numbers a view of the table selects.
+type Selects = fn(i64) -> bool;
+
+async fn ui_model_every_page_is_reached_both_ways_with_filters(app: TestApp) {
+    // 55 versions: the odd ones in Staging, all but every fifth tagged data=<n % 3>.
+    app.create_model("m").await;
+    for n in 1..=55 {
+        app.create_version("m", "s3://bucket/m").await;
+        if n % 2 == 1 {
+            app.post(
+                "model-versions/transition-stage",
+                json!({"name": "m", "version": n.to_string(), "stage": "Staging",
+                       "archive_existing_versions": false}),
+            )
+            .await;
+        }
+        if n % 5 != 0 {
+            app.post(
+                "model-versions/set-tag",
+                json!({"name": "m", "version": n.to_string(), "key": "data",
+                       "value": (n % 3).to_string()}),
+            )
+            .await;
+        }
+    }
+    let browser = Browser::open(&app).await;
+    let today = utc_day(0);
+    let views: [(String, Selects); 6] = [
+        (String::new(), |_| true),
+        ("stage=Staging".into(), |n| n % 2 == 1),
+        ("tag=data".into(), |n| n % 5 != 0),
+        ("tag=data%3D1".into(), |n| n % 5 != 0 && n % 3 == 1),
+        ("tag=data&stage=Staging".into(), |n| {
+            n % 5 != 0 && n % 2 == 1
+        }),
+        (format!("from={today}&to={today}"), |_| true),
+    ];
+    for (query, keep) in &views {
+        for order in ["", "oldest"] {
+            let mut expected: Vec<i64> = (1..=55).rev().filter(|n| keep(*n)).collect();
+            if order == "oldest" {
+                expected.reverse();
+            }
+            let sep = if query.is_empty() { "" } else { "&" };
+            let view = format!("/models/m?{query}{sep}order={order}");
+            let (forwards, backwards) = walk(&browser, &app, &view).await;
+            if query.starts_with("from=") {
+                // Listed by creation time: versions made in one millisecond may swap places,
+                // but every one is there once.
+                let (mut seen, mut want) = (forwards.clone(), expected.clone());
+                seen.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(seen, want, "{view}");
+            } else {
+                assert_eq!(forwards, expected, "{view}");
+            }
+            assert_eq!(
+                backwards, forwards,
+                "{view}, walked back from the last page"
+            );
+        }
+    }
 }
 
 async fn ui_model_forms_change_the_model(app: TestApp) {
@@ -582,9 +732,9 @@ async fn ui_model_bad_filters_and_unknown_models_get_clear_errors(app: TestApp) 
     let (status, html) = browser.page(&app, "/models/m?from=yesterday").await;
     assert_eq!(status, 400);
     assert!(html.contains("YYYY-MM-DD"), "{html}");
-    let (status, html) = browser.page(&app, "/models/m?page=0").await;
+    let (status, html) = browser.page(&app, "/models/m?after=0x10").await;
     assert_eq!(status, 400);
-    assert!(html.contains("not a page number"), "{html}");
+    assert!(html.contains("is not a version number"), "{html}");
     let (status, html) = browser.page(&app, "/models/nope").await;
     assert_eq!(status, 404);
     assert!(html.contains("nope"), "{html}");
