@@ -96,23 +96,11 @@ pub(crate) async fn refuse_cross_site_writes(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::http::{Method, header};
+    use axum::http::Method;
     use axum::response::IntoResponse;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
-        let headers = req.headers();
-        let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
-        let cross = match site {
-            Some(site) => !matches!(site, b"same-origin" | b"none"),
-            None => headers.get(header::ORIGIN).is_some_and(|origin| {
-                let origin = origin.to_str().unwrap_or("");
-                let host = headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or("");
-                origin.split_once("://").map(|(_, rest)| rest) != Some(host)
-            }),
-        };
+        let cross = crate::ui::same_site(req.headers()).is_err();
         if cross {
             return ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,

@@ -26,6 +26,7 @@ mod version_files;
 mod versions;
 
 pub use page::Ctx;
+pub(crate) use security::same_site;
 
 use crate::AppState;
 use axum::Router;

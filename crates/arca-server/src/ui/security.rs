@@ -102,7 +102,7 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 
 /// A cross-site request is refused on the browser's word (`Sec-Fetch-Site`), or, from browsers
 /// that do not send it, when `Origin` names another host than the one addressed.
-fn same_site(headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn same_site(headers: &HeaderMap) -> Result<(), &'static str> {
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
             b"same-origin" | b"none" => Ok(()),
