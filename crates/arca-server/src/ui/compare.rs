@@ -8,6 +8,7 @@
 //! [`CHART_MAX_VERSIONS`] and says so.
 
 use super::mlmodel::{self, ModelInfo};
+use super::page::OnPage;
 use super::page::{Ctx, UiError, UiResult, encode, format_size, render};
 use super::svg::{self, ChartPoint, LineChart};
 use crate::AppState;
@@ -145,14 +146,14 @@ pub(crate) async fn compare(
     app.metadata
         .get_registered_model(&name)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let mut columns = Vec::with_capacity(numbers.len());
     for &number in &numbers {
         let version = app
             .metadata
             .get_model_version(&name, number)
             .await
-            .map_err(|e| UiError::new(&ctx, e))?;
+            .on_page(&ctx)?;
         columns.push(load_column(&app, version).await);
     }
     let mut sections = sections(&ctx, &columns);
@@ -510,10 +511,8 @@ pub(crate) async fn chart(
     app.metadata
         .get_registered_model(&name)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
-    let (versions, capped) = newest_versions(&app, &name)
-        .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
+    let (versions, capped) = newest_versions(&app, &name).await.on_page(&ctx)?;
     let run_ids: Vec<String> = versions
         .iter()
         .map(|v| v.run_id.clone())
@@ -525,7 +524,7 @@ pub(crate) async fn chart(
         .metadata
         .metric_keys_of_runs(&run_ids)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let metric = params
         .metric
         .filter(|m| !m.trim().is_empty())
@@ -550,7 +549,7 @@ pub(crate) async fn chart(
         app.metadata
             .latest_metrics_of_runs(&run_ids, Some(&metric))
             .await
-            .map_err(|e| UiError::new(&ctx, e))?
+            .on_page(&ctx)?
     };
     let value_of = |v: &ModelVersion| {
         values

@@ -2,6 +2,7 @@
 //! searched with an MLflow run filter or a part of a run's name, paged on the server).
 
 use super::models::{Pager, escape_like, looks_like_filter, parse_page};
+use super::page::OnPage;
 use super::page::{Ctx, UiError, UiResult, encode, render};
 use super::svg::format_value;
 use crate::AppState;
@@ -71,8 +72,7 @@ pub(crate) async fn list(
             format!("The search could not be read as an MLflow experiment filter: {e}"),
         )
     })?;
-    let order = parse_experiment_order_by(&["last_update_time DESC".to_owned()])
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let order = parse_experiment_order_by(&["last_update_time DESC".to_owned()]).on_page(&ctx)?;
     let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
@@ -84,7 +84,7 @@ pub(crate) async fn list(
             Some(&token),
         )
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let experiments = found
         .items
         .iter()
@@ -145,11 +145,7 @@ pub(crate) async fn show(
 ) -> UiResult {
     let ctx = ctx.with_section("experiments");
     let page = parse_page(&ctx, params.page.as_deref())?;
-    let experiment = app
-        .metadata
-        .get_experiment(&id)
-        .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let experiment = app.metadata.get_experiment(&id).await.on_page(&ctx)?;
     let q = params.q.trim().to_owned();
     let (filter_text, is_filter) = as_filter(&q, "attributes.run_name");
     let filter = parse_run_filter(&filter_text).map_err(|e| {
@@ -158,7 +154,7 @@ pub(crate) async fn show(
             format!("The search could not be read as an MLflow run filter: {e}"),
         )
     })?;
-    let order = parse_run_order_by(&[]).map_err(|e| UiError::new(&ctx, e))?;
+    let order = parse_run_order_by(&[]).on_page(&ctx)?;
     let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
@@ -171,7 +167,7 @@ pub(crate) async fn show(
             Some(&token),
         )
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let metric_keys: Vec<String> = found
         .items
         .iter()

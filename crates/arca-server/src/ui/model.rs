@@ -12,6 +12,7 @@
 //! big model.
 
 use super::models::{PAGE_SIZE, first_line, stage_rank};
+use super::page::OnPage;
 use super::page::{Ctx, UiError, UiResult, encode, parse_date, render, see_other};
 use super::security::CsrfForm;
 use crate::AppState;
@@ -267,17 +268,17 @@ pub(crate) async fn show(
         .metadata
         .get_registered_model(&name)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let found = app
         .metadata
         .list_model_versions(&name, &filter, start, PAGE_SIZE)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let version_count = app
         .metadata
         .count_model_versions(&name, COUNT_BOUND)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let url = ctx.model_url(&name);
     let query = params.query();
     let base = if query.is_empty() {
@@ -408,11 +409,11 @@ pub(crate) async fn set_description(
 ) -> UiResult {
     // Browsers send a textarea's line breaks as CRLF; the stored text keeps plain LF.
     let text = form.description.replace("\r\n", "\n");
-    let description = parse_description(&text).map_err(|e| UiError::new(&ctx, e))?;
+    let description = parse_description(&text).on_page(&ctx)?;
     app.metadata
         .update_registered_model(&name, Some(&description))
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&ctx.model_url(&name)))
 }
 
@@ -430,11 +431,11 @@ pub(crate) async fn set_tag(
     Path(name): Path<String>,
     CsrfForm(form): CsrfForm<TagForm>,
 ) -> UiResult {
-    let tag = Tag::parse(form.key.trim(), &form.value).map_err(|e| UiError::new(&ctx, e))?;
+    let tag = Tag::parse(form.key.trim(), &form.value).on_page(&ctx)?;
     app.metadata
         .set_registered_model_tag(&name, &tag)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&format!("{}#tags", ctx.model_url(&name))))
 }
 
@@ -453,7 +454,7 @@ pub(crate) async fn delete_tag(
     app.metadata
         .delete_registered_model_tag(&name, &form.key)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&format!("{}#tags", ctx.model_url(&name))))
 }
 
@@ -469,11 +470,11 @@ pub(crate) async fn delete_alias(
     Path(name): Path<String>,
     CsrfForm(form): CsrfForm<AliasForm>,
 ) -> UiResult {
-    let alias = AliasName::parse_ref(&form.alias).map_err(|e| UiError::new(&ctx, e))?;
+    let alias = AliasName::parse_ref(&form.alias).on_page(&ctx)?;
     app.metadata
         .delete_registered_model_alias(&name, alias.as_str())
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&format!("{}#aliases", ctx.model_url(&name))))
 }
 
@@ -489,12 +490,12 @@ pub(crate) async fn rename(
     Path(name): Path<String>,
     CsrfForm(form): CsrfForm<RenameForm>,
 ) -> UiResult {
-    let new_name = ModelName::parse(form.new_name.trim()).map_err(|e| UiError::new(&ctx, e))?;
+    let new_name = ModelName::parse(form.new_name.trim()).on_page(&ctx)?;
     let model = app
         .metadata
         .rename_registered_model(&name, &new_name)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&ctx.model_url(&model.name)))
 }
 
@@ -510,7 +511,7 @@ pub(crate) async fn delete(
     app.metadata
         .delete_registered_model(&name)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&ctx.url("/models")))
 }
 

@@ -1,5 +1,6 @@
 //! The models list: search (plain text or an MLflow filter), sort, server-side pages.
 
+use super::page::OnPage;
 use super::page::{Ctx, UiError, UiResult, encode, render, see_other};
 use crate::AppState;
 use arca_core::model::RegisteredModel;
@@ -86,14 +87,13 @@ pub(crate) async fn list(
         .iter()
         .find(|(v, _, _)| *v == params.sort)
         .unwrap_or(&SORTS[0]);
-    let order_by =
-        parse_order_by(entity, &[sort.2.to_owned()]).map_err(|e| UiError::new(&ctx, e))?;
+    let order_by = parse_order_by(entity, &[sort.2.to_owned()]).on_page(&ctx)?;
     let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
         .search_registered_models(&filter, &order_by, PAGE_SIZE, Some(&token))
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     let models = found.items.iter().map(|m| model_row(&ctx, m)).collect();
     let base = format!(
         "{}?q={}&sort={}",

@@ -237,6 +237,17 @@ impl IntoResponse for UiError {
 
 pub type UiResult<T = Response> = Result<T, UiError>;
 
+/// `.on_page(&ctx)?`: a store or API error becomes the error page of this request.
+pub trait OnPage<T> {
+    fn on_page(self, ctx: &Ctx) -> UiResult<T>;
+}
+
+impl<T, E: Into<ApiError>> OnPage<T> for Result<T, E> {
+    fn on_page(self, ctx: &Ctx) -> UiResult<T> {
+        self.map_err(|e| UiError::new(ctx, e))
+    }
+}
+
 /// Post/redirect/get: after a change, back to the page that shows it.
 pub fn see_other(url: &str) -> Response {
     Redirect::to(url).into_response()

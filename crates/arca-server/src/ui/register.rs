@@ -5,6 +5,7 @@
 //! (`runs:/<run>/<folder>`, or `models:/<model_id>` with the model's id), through the
 //! `MetadataStore`, whose source rules decide what may be registered.
 
+use super::page::OnPage;
 use super::page::{Ctx, UiError, UiResult, render, see_other};
 use super::security::CsrfForm;
 use crate::AppState;
@@ -100,13 +101,9 @@ pub(crate) async fn form(
     Query(target): Query<Target>,
 ) -> UiResult {
     let ctx = ctx.with_section("experiments");
-    let run = app
-        .metadata
-        .get_run(&run_id)
-        .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let run = app.metadata.get_run(&run_id).await.on_page(&ctx)?;
     let resolved = resolve(&app, &ctx, &run, target).await?;
-    let names = model_names(&app).await.map_err(|e| UiError::new(&ctx, e))?;
+    let names = model_names(&app).await.on_page(&ctx)?;
     Ok(render(&RegisterPage {
         run_url: ctx.run_url(&run.info.run_id),
         what: resolved.what,
@@ -148,11 +145,7 @@ pub(crate) async fn submit(
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> UiResult<Response> {
     let ctx = ctx.with_section("experiments");
-    let run = app
-        .metadata
-        .get_run(&run_id)
-        .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let run = app.metadata.get_run(&run_id).await.on_page(&ctx)?;
     let name = ModelName::parse(form.name.trim()).map_err(|e| {
         UiError::invalid(
             &ctx,
@@ -185,6 +178,6 @@ pub(crate) async fn submit(
             },
         )
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&ctx.version_url(&version.name, &version.version)))
 }

@@ -3,6 +3,7 @@
 //! with download links through the artifact proxy and a "Register" action on every folder
 //! that holds an `MLmodel` file (see `register.rs`).
 
+use super::page::OnPage;
 use super::page::{Ctx, UiError, UiResult, encode, format_size, render};
 use super::svg::{self, ChartPoint, LineChart};
 use crate::AppState;
@@ -94,11 +95,7 @@ pub(crate) async fn show(
     Query(params): Query<RunParams>,
 ) -> UiResult {
     let ctx = ctx.with_section("experiments");
-    let run = app
-        .metadata
-        .get_run(&run_id)
-        .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let run = app.metadata.get_run(&run_id).await.on_page(&ctx)?;
     let experiment_name = app
         .metadata
         .get_experiment(&run.info.experiment_id)
@@ -128,7 +125,7 @@ pub(crate) async fn show(
         charts.push(
             history_chart(&app, &run.info.run_id, key)
                 .await
-                .map_err(|e| UiError::new(&ctx, e))?,
+                .on_page(&ctx)?,
         );
     }
     let metric_rows = metrics
@@ -143,7 +140,7 @@ pub(crate) async fn show(
 
     let logged_models = logged_models_of(&app, &run)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?
+        .on_page(&ctx)?
         .iter()
         .map(|m| LoggedModelRow {
             name: m.name.clone(),
@@ -258,11 +255,7 @@ pub(crate) async fn artifacts(
     Query(params): Query<ArtifactParams>,
 ) -> UiResult {
     let ctx = ctx.with_section("experiments");
-    let run = app
-        .metadata
-        .get_run(&run_id)
-        .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let run = app.metadata.get_run(&run_id).await.on_page(&ctx)?;
     let sub = ArtifactPath::parse_dir(params.path.as_deref().unwrap_or("")).map_err(|e| {
         UiError::invalid(
             &ctx,

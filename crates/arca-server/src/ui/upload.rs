@@ -14,7 +14,8 @@
 //! cross-site requests is the API's concern, not this page's. (The file uploads are PUTs, which
 //! another site cannot send without a CORS preflight that Arca never grants.)
 
-use super::page::{Ctx, UiError, UiResult, render};
+use super::page::OnPage;
+use super::page::{Ctx, UiResult, render};
 use crate::AppState;
 use arca_core::search::{SearchEntity, parse_filter, parse_order_by};
 use askama::Template;
@@ -46,14 +47,13 @@ pub(crate) async fn form(
 ) -> UiResult {
     let ctx = ctx.with_section("upload");
     let entity = SearchEntity::RegisteredModels;
-    let filter = parse_filter(entity, "").map_err(|e| UiError::new(&ctx, e))?;
-    let order_by =
-        parse_order_by(entity, &["name ASC".to_owned()]).map_err(|e| UiError::new(&ctx, e))?;
+    let filter = parse_filter(entity, "").on_page(&ctx)?;
+    let order_by = parse_order_by(entity, &["name ASC".to_owned()]).on_page(&ctx)?;
     let found = app
         .metadata
         .search_registered_models(&filter, &order_by, SUGGESTED_MODELS, None)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(render(&UploadPage {
         ctx,
         model: params.model.trim().to_owned(),

@@ -2,7 +2,8 @@
 //! deletion. Each is a form POST checked by `CsrfForm`, parsed with the same arca-core rules as
 //! the REST API, then a redirect back to the page with `?done=<what>` (see `versions::page`).
 
-use super::page::{Ctx, UiError, UiResult, see_other};
+use super::page::OnPage;
+use super::page::{Ctx, UiResult, see_other};
 use super::security::CsrfForm;
 use super::versions::VersionPath;
 use crate::AppState;
@@ -25,11 +26,11 @@ pub(crate) async fn set_description(
     let (name, version) = target.parse(&ctx)?;
     // Browsers send a textarea's line breaks as CRLF; store them as the API's clients do.
     let text = form.description.unwrap_or_default().replace("\r\n", "\n");
-    let text = parse_description(&text).map_err(|e| UiError::new(&ctx, e))?;
+    let text = parse_description(&text).on_page(&ctx)?;
     app.metadata
         .update_model_version(&name, version, Some(&text))
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(done(&ctx, &name, version, "description", "description"))
 }
 
@@ -47,12 +48,11 @@ pub(crate) async fn set_tag(
 ) -> UiResult {
     let (name, version) = target.parse(&ctx)?;
     let key = form.key.unwrap_or_default();
-    let tag = Tag::parse(key.trim(), &form.value.unwrap_or_default())
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let tag = Tag::parse(key.trim(), &form.value.unwrap_or_default()).on_page(&ctx)?;
     app.metadata
         .set_model_version_tag(&name, version, &tag)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(done(&ctx, &name, version, "tag-set", "tags"))
 }
 
@@ -64,11 +64,11 @@ pub(crate) async fn delete_tag(
 ) -> UiResult {
     let (name, version) = target.parse(&ctx)?;
     let key = form.key.unwrap_or_default();
-    check_tag_key(&key).map_err(|e| UiError::new(&ctx, e))?;
+    check_tag_key(&key).on_page(&ctx)?;
     app.metadata
         .delete_model_version_tag(&name, version, &key)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(done(&ctx, &name, version, "tag-deleted", "tags"))
 }
 
@@ -85,13 +85,13 @@ pub(crate) async fn transition(
     CsrfForm(form): CsrfForm<StageForm>,
 ) -> UiResult {
     let (name, version) = target.parse(&ctx)?;
-    let stage = Stage::parse(&form.stage.unwrap_or_default()).map_err(|e| UiError::new(&ctx, e))?;
+    let stage = Stage::parse(&form.stage.unwrap_or_default()).on_page(&ctx)?;
     // A checkbox is sent only when ticked; archiving applies only to Staging and Production.
     let archive = form.archive_existing.is_some() && stage.is_active();
     app.metadata
         .transition_model_version_stage(&name, version, stage, archive)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(done(&ctx, &name, version, "stage", "stage"))
 }
 
@@ -108,12 +108,11 @@ pub(crate) async fn set_alias(
 ) -> UiResult {
     let (name, version) = target.parse(&ctx)?;
     let raw = form.alias.unwrap_or_default();
-    let alias =
-        AliasName::parse(raw.trim().trim_start_matches('@')).map_err(|e| UiError::new(&ctx, e))?;
+    let alias = AliasName::parse(raw.trim().trim_start_matches('@')).on_page(&ctx)?;
     app.metadata
         .set_registered_model_alias(&name, &alias, version)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(done(&ctx, &name, version, "alias-set", "aliases"))
 }
 
@@ -125,12 +124,11 @@ pub(crate) async fn delete_alias(
 ) -> UiResult {
     let (name, version) = target.parse(&ctx)?;
     let raw = form.alias.unwrap_or_default();
-    let alias =
-        AliasName::parse_ref(raw.trim_start_matches('@')).map_err(|e| UiError::new(&ctx, e))?;
+    let alias = AliasName::parse_ref(raw.trim_start_matches('@')).on_page(&ctx)?;
     app.metadata
         .delete_registered_model_alias(&name, alias.as_str())
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(done(&ctx, &name, version, "alias-deleted", "aliases"))
 }
 
@@ -147,7 +145,7 @@ pub(crate) async fn delete_version(
     app.metadata
         .delete_model_version(&name, version)
         .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+        .on_page(&ctx)?;
     Ok(see_other(&ctx.model_url(&name)))
 }
 

@@ -11,6 +11,7 @@
 //! script-free CSP and as an attachment, so an SVG opened on its own is downloaded rather than
 //! rendered as a document of this origin; the page only ever shows it in an `<img>`.
 
+use super::page::OnPage;
 use super::page::{Ctx, UiError, UiResult, encode};
 use crate::AppState;
 use crate::api::artifact_roots::store_path_of;
@@ -265,9 +266,7 @@ pub(crate) async fn image(
 ) -> UiResult {
     let (name, version) = target.parse(&ctx)?;
     let rel = params.path.unwrap_or_default();
-    let files = list(&app, &name, version)
-        .await
-        .map_err(|e| UiError::new(&ctx, e))?;
+    let files = list(&app, &name, version).await.on_page(&ctx)?;
     let Some(file) = files.find(&rel) else {
         return Err(UiError::new(
             &ctx,
