@@ -14,6 +14,7 @@
 
 mod artifacts;
 mod error;
+mod events_stub;
 mod group_commit;
 mod guard;
 mod keyset;
@@ -29,12 +30,18 @@ mod tracking;
 mod uri;
 pub mod version_list;
 mod versions;
+mod webhooks;
 
 pub use artifacts::{ArtifactPage, PendingArtifactRecord};
+pub use events_stub::Event;
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
 pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
+pub use webhooks::{
+    AttemptOutcome, ClaimedDelivery, Delivery, DispatchState, DispatchTarget, NewWebhook,
+    PlannedDelivery, Webhook, WebhookUpdate,
+};
 
 use anyhow::Context;
 use error::{Result, StoreError};
