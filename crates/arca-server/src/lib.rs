@@ -10,6 +10,7 @@ pub mod extract;
 pub mod metrics;
 pub mod tracking_wire;
 pub mod ui;
+pub mod webhooks;
 pub mod wire;
 
 use crate::error::ApiError;
@@ -39,6 +40,8 @@ pub struct Config {
     /// A path prefix for every route (`/mlflow`), for a reverse proxy that serves Arca below
     /// one; empty for none. As `mlflow server --static-prefix`.
     pub static_prefix: String,
+    /// How webhooks are delivered, and which addresses they may reach.
+    pub webhooks: webhooks::deliver::WebhookConfig,
 }
 
 #[derive(Clone)]
@@ -48,6 +51,9 @@ pub struct AppState {
     /// `Config::static_prefix`, for the links the UI writes.
     pub static_prefix: String,
     pub metrics: metrics::Metrics,
+    pub webhooks: std::sync::Arc<webhooks::deliver::WebhookConfig>,
+    /// The guarded client webhook tests go through (deliveries use their own).
+    pub webhook_client: reqwest::Client,
 }
 
 impl axum::extract::FromRef<AppState> for metrics::Metrics {
@@ -60,6 +66,7 @@ pub struct Application {
     listener: TcpListener,
     metadata: MetadataStore,
     router: Router,
+    webhooks: webhooks::deliver::WebhookConfig,
 }
 
 impl Application {
@@ -80,11 +87,14 @@ impl Application {
             artifacts,
             static_prefix: config.static_prefix.clone(),
             metrics: metrics::Metrics::default(),
+            webhook_client: config.webhooks.guard.client(config.webhooks.timeout),
+            webhooks: std::sync::Arc::new(config.webhooks.clone()),
         });
         Ok(Application {
             listener,
             metadata,
             router,
+            webhooks: config.webhooks,
         })
     }
 
@@ -97,10 +107,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
+        // Stopping mid-attempt is safe: the attempt's lease runs out and it is made again.
+        let dispatcher = tokio::spawn(webhooks::deliver::run(self.metadata.clone(), self.webhooks));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")?;
+            .context("serving HTTP");
+        dispatcher.abort();
+        let _ = dispatcher.await;
+        served?;
         self.metadata.close().await;
         Ok(())
     }
@@ -116,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
+        .merge(api::arca_routes())
         .merge(api::artifacts::artifact_routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -17,8 +17,8 @@
 //! Delivery is therefore at least once: a server killed after the receiver answered but before
 //! the answer was recorded sends again, with the same `X-MLflow-Delivery-Id`.
 
-use crate::error::{Result, StoreError};
 use crate::MetadataStore;
+use crate::error::{Result, StoreError};
 use arca_core::Error;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 

@@ -1,11 +1,13 @@
 //! `arca server`: the registry server with `mlflow server`'s flags.
 
 use anyhow::Context;
+use arca_server::webhooks::deliver::WebhookConfig;
+use arca_server::webhooks::ssrf::Guard;
 use arca_server::{Application, Config};
 use arca_store::StoreUri;
 use clap::Args;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Args)]
@@ -33,6 +35,29 @@ pub struct ServerArgs {
     /// forwards that path to Arca. As `mlflow server --static-prefix`.
     #[arg(long, env = "ARCA_STATIC_PREFIX", value_parser = parse_static_prefix)]
     static_prefix: Option<String>,
+    /// Let webhooks reach loopback, private, link-local and other non-public addresses
+    /// (a receiver on this machine or the internal network). Off by default: see the README.
+    #[arg(long, env = "ARCA_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+    /// URL schemes a webhook may use, comma-separated (as MLflow's
+    /// MLFLOW_WEBHOOK_ALLOWED_SCHEMES).
+    #[arg(
+        long,
+        env = "ARCA_WEBHOOK_ALLOWED_SCHEMES",
+        default_value = "https",
+        value_delimiter = ','
+    )]
+    webhook_allowed_schemes: Vec<String>,
+    /// Seconds a receiver has to answer one delivery attempt.
+    #[arg(long, env = "ARCA_WEBHOOK_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    webhook_timeout: u64,
+    /// Attempts before a delivery is given up as dead.
+    #[arg(long, env = "ARCA_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    webhook_max_attempts: u32,
+    /// Milliseconds to wait after a first failed attempt; the wait doubles after each failure
+    /// (at most an hour) unless the receiver sends Retry-After.
+    #[arg(long, env = "ARCA_WEBHOOK_BACKOFF_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    webhook_backoff_ms: u64,
 }
 
 fn parse_static_prefix(raw: &str) -> Result<String, String> {
@@ -79,6 +104,21 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             artifacts_destination: artifacts_destination.clone(),
             artifacts_options: Vec::new(),
             static_prefix: args.static_prefix.clone().unwrap_or_default(),
+            webhooks: WebhookConfig {
+                guard: Guard {
+                    allow_private: args.webhook_allow_private,
+                    allowed_schemes: args
+                        .webhook_allowed_schemes
+                        .iter()
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                },
+                timeout: Duration::from_secs(args.webhook_timeout),
+                max_attempts: args.webhook_max_attempts,
+                backoff_base: Duration::from_millis(args.webhook_backoff_ms),
+                ..WebhookConfig::default()
+            },
         },
         listener,
     )

@@ -7,6 +7,7 @@ mod logged_models;
 pub(crate) mod multipart;
 mod registry;
 mod tracking;
+pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::TagIn;
@@ -83,7 +84,13 @@ pub fn mlflow_routes() -> Router<AppState> {
         .merge(tracking::routes())
         .merge(logged_models::routes())
         .merge(registry::routes())
+        .merge(webhooks::routes())
         .layer(axum::middleware::from_fn(refuse_cross_site_writes))
+}
+
+/// Arca's own JSON endpoints that live beside the MLflow ones, with their full paths (`/api/2.0/arca/...`).
+pub fn arca_routes() -> Router<AppState> {
+    webhooks::arca_routes().layer(axum::middleware::from_fn(refuse_cross_site_writes))
 }
 
 /// A web page on another site must not change the registry through the visitor's browser.

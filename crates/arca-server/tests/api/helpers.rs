@@ -55,6 +55,7 @@ impl TestApp {
                 artifacts_destination,
                 artifacts_options,
                 static_prefix: String::new(),
+                webhooks: test_webhook_config(),
             },
             listener,
         )
@@ -185,6 +186,21 @@ pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, body)
+}
+
+/// Receivers in tests listen on 127.0.0.1 over plain HTTP, and retries come quickly.
+pub fn test_webhook_config() -> arca_server::webhooks::deliver::WebhookConfig {
+    arca_server::webhooks::deliver::WebhookConfig {
+        guard: arca_server::webhooks::ssrf::Guard {
+            allow_private: true,
+            allowed_schemes: vec!["http".into(), "https".into()],
+        },
+        timeout: std::time::Duration::from_secs(5),
+        max_attempts: 5,
+        backoff_base: std::time::Duration::from_millis(100),
+        backoff_max: std::time::Duration::from_secs(2),
+        poll_interval: std::time::Duration::from_millis(50),
+    }
 }
 
 /// Asserts an MLflow-style error: the status, the error_code and a fragment of the message.
