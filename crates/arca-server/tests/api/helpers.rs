@@ -39,11 +39,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with(store: StoreUri, dir: TempDir) -> TestApp {
-        let artifacts = Artifacts::Local(dir.path().join("artifacts"));
-        TestApp::spawn_configured(store, dir, artifacts).await
+        TestApp::spawn_with_webhooks(store, dir, test_webhook_config()).await
     }
 
-    async fn spawn_configured(store: StoreUri, dir: TempDir, artifacts: Artifacts) -> TestApp {
+    /// A server whose webhooks are delivered with `webhooks` (the guard on, say).
+    pub async fn spawn_with_webhooks(
+        store: StoreUri,
+        dir: TempDir,
+        webhooks: arca_server::webhooks::deliver::WebhookConfig,
+    ) -> TestApp {
+        let artifacts = Artifacts::Local(dir.path().join("artifacts"));
+        TestApp::spawn_configured(store, dir, artifacts, webhooks).await
+    }
+
+    async fn spawn_configured(
+        store: StoreUri,
+        dir: TempDir,
+        artifacts: Artifacts,
+        webhooks: arca_server::webhooks::deliver::WebhookConfig,
+    ) -> TestApp {
         let (artifacts_destination, artifacts_options) = match artifacts {
             Artifacts::Local(path) => (path.display().to_string(), Vec::new()),
             Artifacts::S3(s3) => (s3.uri, s3.options),
@@ -55,7 +69,7 @@ impl TestApp {
                 artifacts_destination,
                 artifacts_options,
                 static_prefix: String::new(),
-                webhooks: test_webhook_config(),
+                webhooks,
             },
             listener,
         )
@@ -87,6 +101,18 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let old_dir = std::mem::replace(&mut self.dir, dir);
         TestApp::spawn_with(self.store.clone(), old_dir).await
+    }
+
+    /// Stops the server and starts one on the same store and folder with other webhook settings.
+    pub async fn restart_with_webhooks(
+        mut self,
+        webhooks: arca_server::webhooks::deliver::WebhookConfig,
+    ) -> TestApp {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.server.take().unwrap().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let old_dir = std::mem::replace(&mut self.dir, dir);
+        TestApp::spawn_with_webhooks(self.store.clone(), old_dir, webhooks).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -298,7 +324,7 @@ impl TestApp {
         let s3 = arca_artifacts::testing::s3_destination().await?;
         let dir = tempfile::tempdir().expect("temp dir");
         let store = StoreUri::sqlite(dir.path().join("arca.db"));
-        Some(TestApp::spawn_configured(store, dir, Artifacts::S3(s3)).await)
+        Some(TestApp::spawn_configured(store, dir, Artifacts::S3(s3), test_webhook_config()).await)
     }
 
     /// The local artifact folder of a server started by `spawn`/`spawn_with`.

@@ -17,3 +17,4 @@ mod ui_runs;
 mod ui_upload;
 mod ui_version;
 mod versions;
+mod webhooks;
