@@ -14,7 +14,6 @@
 
 mod artifacts;
 mod error;
-mod events_stub;
 mod group_commit;
 mod guard;
 mod keyset;
@@ -33,7 +32,6 @@ mod versions;
 mod webhooks;
 
 pub use artifacts::{ArtifactPage, PendingArtifactRecord};
-pub use events_stub::Event;
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
 pub use tracking::{NewLoggedModel, NewRun};
