@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod group_commit;
 mod guard;
+mod history;
 mod keyset;
 mod models;
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use artifacts::{ArtifactPage, PendingArtifactRecord};
 pub use events::{ChainBreak, ChainReport, Event, GENESIS_HASH, with_actor};
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
+pub use history::{AsOfRef, HISTORY_MAX_RESULTS, HistoryFilter, Snapshot};
 pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
 
