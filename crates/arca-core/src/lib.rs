@@ -7,6 +7,7 @@ pub mod model;
 pub mod prompt;
 pub mod registry;
 pub mod search;
+pub mod time;
 pub mod tracking;
 
 pub use error::{Error, ErrorCode, Result};

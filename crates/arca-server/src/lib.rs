@@ -4,7 +4,9 @@
 //! `Application::build` binds nothing itself: it takes a listener, so tests bind `127.0.0.1:0`
 //! and production binds the configured address through the same code path.
 
+pub mod actor;
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -109,7 +111,11 @@ impl Application {
     ) -> anyhow::Result<()> {
         // Stopping mid-attempt is safe: the attempt's lease runs out and it is made again.
         let dispatcher = tokio::spawn(webhooks::deliver::run(self.metadata.clone(), self.webhooks));
-        let served = axum::serve(self.listener, self.router)
+        // The client's address is part of the actor an anonymous change is recorded under.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");
@@ -133,9 +139,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/ajax-api/2.0/mlflow", mlflow)
         .merge(api::arca_routes())
         .merge(api::artifacts::artifact_routes())
+        .merge(api::history::history_routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        .layer(middleware::from_fn(actor::attribute_changes))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::record,

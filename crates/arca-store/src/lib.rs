@@ -14,8 +14,10 @@
 
 mod artifacts;
 mod error;
+mod events;
 mod group_commit;
 mod guard;
+mod history;
 mod keyset;
 mod models;
 #[cfg(test)]
@@ -32,8 +34,10 @@ mod versions;
 mod webhooks;
 
 pub use artifacts::{ArtifactPage, PendingArtifactRecord};
+pub use events::{ChainBreak, ChainReport, Event, GENESIS_HASH, with_actor};
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
+pub use history::{AsOfRef, HISTORY_MAX_RESULTS, HistoryFilter, Snapshot};
 pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
 pub use webhooks::{
@@ -44,10 +48,10 @@ pub use webhooks::{
 use anyhow::Context;
 use error::{Result, StoreError};
 use group_commit::{GroupCommit, WorkFuture, WriteCounters};
+use sqlx::AnyPool;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection};
-use sqlx::{AnyPool, Row};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -150,6 +154,15 @@ impl MetadataStore {
             .run(&store.writer)
             .await
             .context("running database migrations")?;
+        let seal = async {
+            let mut tx = store.writer.begin().await?;
+            events::seal_legacy_events(&mut tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        seal.await
+            .map_err(arca_core::Error::from)
+            .context("chaining the events written before the event log had hashes")?;
         if store.backend == Backend::Sqlite {
             store.group_commit = Some(GroupCommit::start(
                 store.writer.clone(),
@@ -171,6 +184,8 @@ impl MetadataStore {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AnyConnection) -> WorkFuture<'c, T> + Send + 'static,
     {
+        let actor = events::current_actor();
+        let work = unit_of_work(move |conn| Box::pin(events::scope_actor(actor, work(conn))));
         if let Some(group_commit) = &self.group_commit {
             return Ok(group_commit.write(work).await?);
         }
@@ -226,6 +241,15 @@ impl MetadataStore {
     }
 }
 
+/// Gives a closure the higher-ranked signature of a unit of work, which inference alone does
+/// not find.
+fn unit_of_work<T, F>(work: F) -> F
+where
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> WorkFuture<'c, T>,
+{
+    work
+}
+
 async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(max_connections)
@@ -251,29 +275,7 @@ async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool>
 }
 
 pub(crate) use arca_core::now_millis;
-
-/// Writes the history row for a change, inside the change's own transaction.
-pub(crate) async fn record_event(
-    conn: &mut AnyConnection,
-    at: i64,
-    model_name: &str,
-    version: Option<i64>,
-    action: &str,
-    detail: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO registry_events (at, model_name, version, action, detail) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(at)
-    .bind(model_name)
-    .bind(version)
-    .bind(action)
-    .bind(detail)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
+pub(crate) use events::record_event;
 
 /// One connection pool's state, as [`MetadataStore::pool_stats`] reports it.
 #[derive(Debug, Clone, Copy)]
@@ -283,41 +285,4 @@ pub struct PoolStats {
     pub size: u32,
     pub idle: u32,
     pub max: u32,
-}
-
-/// One change from the registry's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryEvent {
-    pub at: i64,
-    pub model_name: String,
-    pub version: Option<i64>,
-    pub action: String,
-    pub detail: String,
-}
-
-impl MetadataStore {
-    /// The history of one model, oldest first.
-    pub async fn model_history(&self, name: &str) -> arca_core::Result<Vec<RegistryEvent>> {
-        self.read(async |conn| {
-            let rows = sqlx::query(
-                "SELECT at, model_name, version, action, detail FROM registry_events \
-                 WHERE model_name = $1 ORDER BY id",
-            )
-            .bind(name)
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(RegistryEvent {
-                        at: r.try_get("at")?,
-                        model_name: r.try_get("model_name")?,
-                        version: r.try_get("version")?,
-                        action: r.try_get("action")?,
-                        detail: r.try_get("detail")?,
-                    })
-                })
-                .collect()
-        })
-        .await
-    }
 }

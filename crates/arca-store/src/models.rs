@@ -1,6 +1,7 @@
 //! Registered models: create, read, rename, update, delete, tags and aliases.
 
 use crate::error::{Result, StoreError};
+use crate::events::{Change, alias_state, alias_target, model_state};
 use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
 use crate::{MetadataStore, now_millis, record_event};
 use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
@@ -100,7 +101,9 @@ impl MetadataStore {
             for tag in dedup_tags(tags) {
                 set_model_tag_row(conn, id, tag).await?;
             }
-            record_event(conn, now, name.as_str(), None, "create_model", "").await?;
+            let after = model_state(conn, name.as_str()).await?;
+            record_event(conn, now, Change::model("create_model", name.as_str()).states(None, after))
+                .await?;
             Ok(RegisteredModel {
                 name: name.as_str().to_owned(),
                 description: description.map(str::to_owned),
@@ -131,6 +134,7 @@ impl MetadataStore {
                 let name = name.as_str();
                 let new_name = &new_name;
                 let id = touch_model(conn, name, now).await?;
+                let before = model_state(conn, name).await?;
                 if name != new_name.as_str() {
                     let taken = sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
                         .bind(new_name.as_str())
@@ -164,7 +168,11 @@ impl MetadataStore {
                         .await?;
                 }
                 let detail = format!("renamed from {name}");
-                record_event(conn, now, new_name.as_str(), None, "rename_model", &detail).await?;
+                let after = model_state(conn, new_name.as_str()).await?;
+                let change = Change::model("rename_model", new_name.as_str())
+                    .detail(&detail)
+                    .states(before, after);
+                record_event(conn, now, change).await?;
                 let model = load_model(conn, new_name.as_str()).await?;
                 Ok(model)
             })
@@ -225,6 +233,7 @@ impl MetadataStore {
             Box::pin(async move {
                 let name = name.as_str();
                 let id = lock_model(conn, name).await?;
+                let before = model_state(conn, name).await?;
                 for table in [
                     "model_version_tags",
                     "registered_model_aliases",
@@ -242,7 +251,8 @@ impl MetadataStore {
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
-                record_event(conn, now, name, None, "delete_model", "").await?;
+                let change = Change::model("delete_model", name).states(before, None);
+                record_event(conn, now, change).await?;
                 Ok(())
             })
         })
@@ -289,6 +299,7 @@ impl MetadataStore {
                 .await
                 .map_err(|e| crate::versions::of_version(e, name, version))?;
             crate::versions::require_live_version(conn, id, name, version).await?;
+            let before = alias_target(conn, id, alias.as_str()).await?;
             sqlx::query(
                 "INSERT INTO registered_model_aliases (model_id, alias, version) VALUES ($1, $2, $3) \
                  ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version",
@@ -298,15 +309,15 @@ impl MetadataStore {
             .bind(version.get())
             .execute(&mut *conn)
             .await?;
-            record_event(
-                conn,
-                now,
-                name,
-                Some(version.get()),
-                "set_alias",
-                alias.as_str(),
-            )
-            .await?;
+            let change = Change {
+                alias: Some(alias.as_str()),
+                ..Change::version("set_alias", name, version.get()).detail(alias.as_str())
+            }
+            .states(
+                before.map(|v| alias_state(alias.as_str(), v)),
+                Some(alias_state(alias.as_str(), version.get())),
+            );
+            record_event(conn, now, change).await?;
             Ok(())
         }))
         .await
@@ -334,7 +345,12 @@ impl MetadataStore {
             // MLflow answers a delete of a missing alias with success; so does Arca, without a history row.
             if let Some(row) = deleted {
                 let version: i64 = row.try_get(0)?;
-                record_event(conn, now, name, Some(version), "delete_alias", alias).await?;
+                let change = Change {
+                    alias: Some(alias),
+                    ..Change::version("delete_alias", name, version).detail(alias)
+                }
+                .states(Some(alias_state(alias, version)), None);
+                record_event(conn, now, change).await?;
             }
             Ok(())
         }))
@@ -557,6 +573,7 @@ pub(crate) async fn update_registered_model_in(
     description: Option<&str>,
 ) -> Result<RegisteredModel> {
     let id = touch_model(conn, name, now).await?;
+    let before = model_state(conn, name).await?;
     if let Some(description) = description {
         sqlx::query("UPDATE registered_models SET description = $2 WHERE id = $1")
             .bind(id)
@@ -564,7 +581,13 @@ pub(crate) async fn update_registered_model_in(
             .execute(&mut *conn)
             .await?;
     }
-    record_event(conn, now, name, None, "update_model", "").await?;
+    let after = model_state(conn, name).await?;
+    record_event(
+        conn,
+        now,
+        Change::model("update_model", name).states(before, after),
+    )
+    .await?;
     let model = load_model(conn, name).await?;
     Ok(model)
 }
@@ -577,8 +600,13 @@ pub(crate) async fn set_registered_model_tag_in(
     tag: &Tag,
 ) -> Result<()> {
     let id = touch_model(conn, name, now).await?;
+    let before = model_state(conn, name).await?;
     set_model_tag_row(conn, id, tag).await?;
-    record_event(conn, now, name, None, "set_model_tag", &tag.key).await?;
+    let after = model_state(conn, name).await?;
+    let change = Change::model("set_model_tag", name)
+        .detail(&tag.key)
+        .states(before, after);
+    record_event(conn, now, change).await?;
     Ok(())
 }
 
@@ -590,6 +618,7 @@ pub(crate) async fn delete_registered_model_tag_in(
     key: &str,
 ) -> Result<()> {
     let id = touch_model(conn, name, now).await?;
+    let before = model_state(conn, name).await?;
     // Deleting a tag that is not there succeeds, as in MLflow.
     let deleted = sqlx::query("DELETE FROM registered_model_tags WHERE model_id = $1 AND key = $2")
         .bind(id)
@@ -597,7 +626,11 @@ pub(crate) async fn delete_registered_model_tag_in(
         .execute(&mut *conn)
         .await?;
     if deleted.rows_affected() > 0 {
-        record_event(conn, now, name, None, "delete_model_tag", key).await?;
+        let after = model_state(conn, name).await?;
+        let change = Change::model("delete_model_tag", name)
+            .detail(key)
+            .states(before, after);
+        record_event(conn, now, change).await?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! with the stage `Deleted_Internal`), moved through stages, tagged and aliased.
 
 use crate::error::{Result, StoreError};
+use crate::events::{Change, version_state};
 use crate::models::{lock_model, touch_model};
 use crate::sql::{Bind, SqlBuilder};
 use crate::{MetadataStore, now_millis, record_event};
@@ -332,15 +333,11 @@ impl MetadataStore {
             for tag in crate::models::dedup_tags(&new.tags) {
                 set_version_tag_row(conn, model_id, version, tag).await?;
             }
-            record_event(
-                conn,
-                now,
-                name.as_str(),
-                Some(version),
-                "create_version",
-                &lineage.source,
-            )
-            .await?;
+            let after = version_state(conn, model_id, version).await?;
+            let change = Change::version("create_version", name.as_str(), version)
+                .detail(&lineage.source)
+                .states(None, after);
+            record_event(conn, now, change).await?;
             let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
             Ok(mv)
         }))
@@ -484,6 +481,7 @@ impl MetadataStore {
                     .await
                     .map_err(|e| of_version(e, name, version))?;
                 require_live_version(conn, model_id, name, version).await?;
+                let before = version_state(conn, model_id, version.get()).await?;
                 sqlx::query(
                     "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
                  WHERE model_id = $1 AND version = $2",
@@ -501,7 +499,9 @@ impl MetadataStore {
                 .bind(version.get())
                 .execute(&mut *conn)
                 .await?;
-                record_event(conn, now, name, Some(version.get()), "delete_version", "").await?;
+                let change =
+                    Change::version("delete_version", name, version.get()).states(before, None);
+                record_event(conn, now, change).await?;
                 Ok(())
             })
         })
@@ -620,6 +620,7 @@ pub(crate) async fn update_model_version_in(
         .map_err(|e| of_version(e, name, version))?;
     require_live_version(conn, model_id, name, version).await?;
     if let Some(description) = description {
+        let before = version_state(conn, model_id, version.get()).await?;
         sqlx::query(
             "UPDATE model_versions SET description = $3, last_updated_time = $4 \
              WHERE model_id = $1 AND version = $2",
@@ -630,7 +631,9 @@ pub(crate) async fn update_model_version_in(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        record_event(conn, now, name, Some(version.get()), "update_version", "").await?;
+        let after = version_state(conn, model_id, version.get()).await?;
+        let change = Change::version("update_version", name, version.get()).states(before, after);
+        record_event(conn, now, change).await?;
     }
     let mv = load_version(conn, name, version).await?;
     Ok(mv)
@@ -649,19 +652,7 @@ pub(crate) async fn transition_model_version_stage_in(
         .await
         .map_err(|e| of_version(e, name, version))?;
     require_live_version(conn, model_id, name, version).await?;
-    if archive_existing_versions {
-        sqlx::query(
-            "UPDATE model_versions SET current_stage = $4, last_updated_time = $5 \
-             WHERE model_id = $1 AND current_stage = $2 AND version <> $3",
-        )
-        .bind(model_id)
-        .bind(stage.as_str())
-        .bind(version.get())
-        .bind(Stage::Archived.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
+    let before = version_state(conn, model_id, version.get()).await?;
     sqlx::query(
         "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
          WHERE model_id = $1 AND version = $2",
@@ -672,22 +663,65 @@ pub(crate) async fn transition_model_version_stage_in(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    let after = version_state(conn, model_id, version.get()).await?;
     let detail = if archive_existing_versions {
         format!("{stage} (archived existing)")
     } else {
         stage.as_str().to_owned()
     };
-    record_event(
-        conn,
-        now,
-        name,
-        Some(version.get()),
-        "transition_stage",
-        &detail,
-    )
-    .await?;
+    let change = Change::version("transition_stage", name, version.get())
+        .detail(&detail)
+        .states(before, after);
+    record_event(conn, now, change).await?;
+    if archive_existing_versions {
+        archive_others(conn, now, model_id, name, version, stage).await?;
+    }
     let mv = load_version(conn, name, version).await?;
     Ok(mv)
+}
+
+/// The side effect of a transition with `archive_existing_versions`: every other version in
+/// `stage` moves to Archived, each with a `transition_stage` event of its own (after the event of
+/// the transition that caused it, in the same transaction), so that a version's history and the
+/// stage as of any time are read from its own events.
+async fn archive_others(
+    conn: &mut AnyConnection,
+    now: i64,
+    model_id: i64,
+    name: &str,
+    cause: VersionNumber,
+    stage: Stage,
+) -> Result<()> {
+    let others = sqlx::query(
+        "SELECT version FROM model_versions WHERE model_id = $1 AND current_stage = $2 \
+         AND version <> $3 ORDER BY version",
+    )
+    .bind(model_id)
+    .bind(stage.as_str())
+    .bind(cause.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    let detail = format!("Archived (archive_existing_versions by version {cause} to {stage})");
+    for row in &others {
+        let other: i64 = row.try_get(0)?;
+        let before = version_state(conn, model_id, other).await?;
+        sqlx::query(
+            "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
+             WHERE model_id = $1 AND version = $2",
+        )
+        .bind(model_id)
+        .bind(other)
+        .bind(Stage::Archived.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        let after = version_state(conn, model_id, other).await?;
+        let change = Change::version("transition_stage", name, other)
+            .detail(&detail)
+            .states(before, after);
+        record_event(conn, now, change).await?;
+    }
+    Ok(())
 }
 
 /// [`MetadataStore::set_model_version_tag`]'s work inside a transaction the caller commits.
@@ -702,16 +736,13 @@ pub(crate) async fn set_model_version_tag_in(
         .await
         .map_err(|e| of_version(e, name, version))?;
     require_live_version(conn, model_id, name, version).await?;
+    let before = version_state(conn, model_id, version.get()).await?;
     set_version_tag_row(conn, model_id, version.get(), tag).await?;
-    record_event(
-        conn,
-        now,
-        name,
-        Some(version.get()),
-        "set_version_tag",
-        &tag.key,
-    )
-    .await?;
+    let after = version_state(conn, model_id, version.get()).await?;
+    let change = Change::version("set_version_tag", name, version.get())
+        .detail(&tag.key)
+        .states(before, after);
+    record_event(conn, now, change).await?;
     Ok(())
 }
 
@@ -727,6 +758,7 @@ pub(crate) async fn delete_model_version_tag_in(
         .await
         .map_err(|e| of_version(e, name, version))?;
     require_live_version(conn, model_id, name, version).await?;
+    let before = version_state(conn, model_id, version.get()).await?;
     let deleted = sqlx::query(
         "DELETE FROM model_version_tags WHERE model_id = $1 AND version = $2 AND key = $3",
     )
@@ -736,15 +768,11 @@ pub(crate) async fn delete_model_version_tag_in(
     .execute(&mut *conn)
     .await?;
     if deleted.rows_affected() > 0 {
-        record_event(
-            conn,
-            now,
-            name,
-            Some(version.get()),
-            "delete_version_tag",
-            key,
-        )
-        .await?;
+        let after = version_state(conn, model_id, version.get()).await?;
+        let change = Change::version("delete_version_tag", name, version.get())
+            .detail(key)
+            .states(before, after);
+        record_event(conn, now, change).await?;
     }
     Ok(())
 }

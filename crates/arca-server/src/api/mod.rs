@@ -3,6 +3,8 @@
 
 pub(crate) mod artifact_roots;
 pub mod artifacts;
+mod diff;
+pub mod history;
 mod logged_models;
 pub(crate) mod multipart;
 mod registry;

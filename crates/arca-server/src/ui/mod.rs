@@ -12,7 +12,7 @@ mod assets;
 mod compare;
 mod experiments;
 mod markdown;
-mod mlmodel;
+pub(crate) mod mlmodel;
 mod model;
 mod models;
 mod page;

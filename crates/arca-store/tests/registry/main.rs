@@ -21,6 +21,8 @@ use errors::{
 /// A registry on its own database, with the folder that holds it (SQLite) kept alive.
 pub struct Store {
     metadata: MetadataStore,
+    /// The database's URL, for tests that reach past the store (tampering with the log).
+    url: String,
     _dir: Option<TempDir>,
 }
 
@@ -34,11 +36,11 @@ impl Deref for Store {
 impl Store {
     async fn sqlite() -> Store {
         let dir = tempfile::tempdir().unwrap();
-        let metadata = MetadataStore::open(&StoreUri::sqlite(dir.path().join("arca.db")))
-            .await
-            .unwrap();
+        let path = dir.path().join("arca.db");
+        let metadata = MetadataStore::open(&StoreUri::sqlite(&path)).await.unwrap();
         Store {
             metadata,
+            url: format!("sqlite://{}", path.display()),
             _dir: Some(dir),
         }
     }
@@ -50,6 +52,7 @@ impl Store {
             .unwrap();
         Some(Store {
             metadata,
+            url,
             _dir: None,
         })
     }
@@ -80,6 +83,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod events;
 mod version_list;
 
 on_both_backends!(
