@@ -456,10 +456,39 @@ async fn deliveries_are_signed_and_carry_mlflows_envelope(app: TestApp) {
             "model_version_alias.deleted",
         ]
     );
-    assert_eq!(events[0].1["name"], "churn");
-    assert_eq!(events[1].1["version"], "1");
-    assert_eq!(events[2].1["key"], "k");
-    assert_eq!(events[4].1["alias"], "champion");
+    assert_eq!(
+        events[0].1,
+        json!({"name": "churn", "tags": {}, "description": null})
+    );
+    let version = &events[1].1;
+    assert_eq!(
+        (
+            &version["name"],
+            &version["version"],
+            &version["source"],
+            &version["run_id"],
+            &version["tags"]
+        ),
+        (
+            &json!("churn"),
+            &json!("1"),
+            &json!("s3://bucket/churn/1"),
+            &Value::Null,
+            &json!({})
+        )
+    );
+    assert_eq!(
+        events[2].1,
+        json!({"name": "churn", "version": "1", "key": "k", "value": "v"})
+    );
+    assert_eq!(
+        events[3].1,
+        json!({"name": "churn", "version": "1", "key": "k"})
+    );
+    assert_eq!(
+        events[4].1,
+        json!({"name": "churn", "alias": "champion", "version": "1"})
+    );
     assert_eq!(events[5].1, json!({"name": "churn", "alias": "champion"}));
 }
 
@@ -639,7 +668,10 @@ async fn stage_transitions_and_deletes_are_delivered_in_mlflows_style(app: TestA
             "registered_model.deleted"
         ]
     );
-    assert_eq!(got[0].json()["data"]["version"], "1");
+    assert_eq!(
+        got[0].json()["data"],
+        json!({"name": "gone", "version": "1", "stage": "Production", "previous_stage": "None"})
+    );
     assert_eq!(got[2].json()["data"], json!({"name": "gone"}));
     wait_settled(&app, &id, 3, 10).await;
 }
