@@ -428,13 +428,18 @@ impl MetadataStore {
             Box::pin(async move {
                 let mut claimed = Vec::new();
                 for id in candidates {
-                    // Re-checked under the row's lock: of two servers racing for one delivery,
-                    // the second finds the lease taken and updates nothing.
-                    let taken = sqlx::query(AssertSqlSafe(format!(
+                    // The conditions on the row itself are re-checked under its lock (PostgreSQL
+                    // re-reads a row another transaction changed before updating it): of two
+                    // servers racing for one delivery, the second finds the lease taken.
+                    let taken = sqlx::query(
                         "UPDATE webhook_deliveries SET lease_owner = $3, lease_until = $4 \
-                         WHERE id = $2 AND id IN (SELECT d.id FROM webhook_deliveries d \
-                           WHERE d.id = $2 AND {due})"
-                    )))
+                         WHERE id = $2 AND state = 'pending' AND next_attempt_at <= $1 \
+                           AND lease_until <= $1 \
+                           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+                             WHERE e.webhook_id = webhook_deliveries.webhook_id \
+                               AND e.model_name = webhook_deliveries.model_name \
+                               AND e.state = 'pending' AND e.id < webhook_deliveries.id)",
+                    )
                     .bind(now)
                     .bind(id)
                     .bind(&owner)

@@ -851,3 +851,34 @@ async fn a_redirect_to_the_metadata_service_is_not_followed() {
     );
     assert_eq!(receiver.received().len(), 1);
 }
+
+/// Two servers on one PostgreSQL database, each with its own dispatcher: every event reaches
+/// the receiver exactly once, whichever server planned or sent it.
+#[tokio::test]
+#[ignore = "needs ARCA_TEST_PG_URL (a PostgreSQL server): run ./scripts/test.sh"]
+async fn two_replicas_on_one_postgres_deliver_each_event_once() {
+    let Some(a) = TestApp::spawn(crate::helpers::Backend::Postgres).await else {
+        return;
+    };
+    let b = TestApp::spawn_with(a.store.clone(), tempfile::tempdir().unwrap()).await;
+    let receiver = Receiver::start().await;
+    let id = create_webhook(&a, &receiver.url, &[("REGISTERED_MODEL", "CREATED")], "s").await;
+    let creates = (0..40).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        async move { app.create_model(&format!("m{i}")).await }
+    });
+    futures::future::join_all(creates).await;
+    let settled = wait_settled(&a, &id, 40, 60).await;
+    assert_eq!(settled.len(), 40, "one delivery planned per event");
+    // Give a duplicate the time to show up, if there were one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut names: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["data"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}

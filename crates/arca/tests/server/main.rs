@@ -1,6 +1,8 @@
 //! `arca server` as an operator runs it: a real process, its flags and defaults, start-up,
 //! graceful and abrupt stops, and two processes sharing one PostgreSQL database.
 
+mod webhooks;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
