@@ -303,8 +303,11 @@ def _server_command(target: str, tmp: Path, port: int, artifacts: str) -> tuple[
         if not Path(binary).exists():
             pytest.exit(f"arca binary not found at {binary}: run `cargo build` first", returncode=2)
         cmd = [binary, "server", *host, "--data-dir", str(tmp / "data"), "--artifacts-destination", artifacts]
+        # Webhook receivers in these tests listen on 127.0.0.1 over plain HTTP.
+        cmd += ["--webhook-allow-private", "--webhook-allowed-schemes", "http,https"]
         return cmd, env, 30.0
     if target == "mlflow":
+        env |= {"MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true", "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https"}
         mlflow_bin = Path(sys.executable).parent / "mlflow"
         cmd = [
             str(mlflow_bin),
