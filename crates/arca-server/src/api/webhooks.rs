@@ -41,6 +41,7 @@ pub fn arca_routes() -> Router<AppState> {
             "/api/2.0/arca/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
             post(redeliver),
         )
+        .route("/api/2.0/arca/events", get(events_feed))
 }
 
 pub fn webhook_json(w: &Webhook) -> Value {
@@ -370,4 +371,53 @@ async fn redeliver(
         .redeliver_webhook_delivery(&id, &delivery_id)
         .await?;
     Ok(Json(json!({ "delivery": delivery_json(&delivery) })))
+}
+
+#[derive(Deserialize)]
+pub struct FeedQuery {
+    after: Option<String>,
+    max_results: Option<String>,
+}
+
+/// The event log as a pull feed, for consumers that cannot take inbound HTTP: events after a
+/// cursor, oldest first, each with the webhook event it is delivered as (`webhook_event`,
+/// `data`) when there is one. Pass `next_cursor` back as `after`; an empty page keeps the cursor.
+async fn events_feed(
+    State(app): State<AppState>,
+    Query(q): Query<FeedQuery>,
+) -> ApiResult<Json<Value>> {
+    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(a) => a.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Invalid cursor '{a}' for parameter 'after': pass 0, or the next_cursor of a \
+                 previous page."
+            ))
+        })?,
+    };
+    let limit = match q.max_results.as_deref().map(str::parse::<u32>) {
+        None => 100,
+        Some(Ok(n @ 1..=1000)) => n,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "max_results must be an integer between 1 and 1000.",
+            ));
+        }
+    };
+    let events = app.metadata.events_after(after, limit).await?;
+    let next = events.last().map_or(after, |e| e.id);
+    let rendered: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let mut v = json!(e);
+            if let Some((name, data)) = webhooks::payload(e) {
+                v["webhook_event"] = json!(name);
+                v["data"] = data;
+            }
+            v
+        })
+        .collect();
+    Ok(Json(
+        json!({ "events": rendered, "next_cursor": next.to_string() }),
+    ))
 }

@@ -184,6 +184,7 @@ crate::on_both_backends!(
     a_delivery_is_dead_after_the_last_attempt_and_can_be_redelivered,
     stage_transitions_and_deletes_are_delivered_in_mlflows_style,
     redirects_are_not_followed,
+    the_pull_feed_pages_through_events_after_a_cursor,
 );
 
 async fn the_webhook_api_answers_as_mlflow_and_never_returns_the_secret(app: TestApp) {
@@ -881,4 +882,46 @@ async fn two_replicas_on_one_postgres_deliver_each_event_once() {
     let mut expected: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
     expected.sort();
     assert_eq!(names, expected);
+}
+
+async fn the_pull_feed_pages_through_events_after_a_cursor(app: TestApp) {
+    let feed = |after: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .get(format!("{}/api/2.0/arca/events", app.base))
+                .query(&[("after", after.as_str()), ("max_results", "2")])
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    app.create_model("fed").await;
+    app.create_version("fed", "s3://b/x").await;
+    let (status, _) = app
+        .post(
+            "registered-models/alias",
+            json!({"name": "fed", "alias": "prod", "version": "1"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page1) = feed("0".into()).await;
+    let events = page1["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["action"], "create_model");
+    assert_eq!(events[0]["webhook_event"], "registered_model.created");
+    assert_eq!(events[1]["data"]["source"], "s3://b/x");
+    let (_, page2) = feed(page1["next_cursor"].as_str().unwrap().to_owned()).await;
+    let events = page2["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["webhook_event"], "model_version_alias.created");
+    let cursor = page2["next_cursor"].as_str().unwrap().to_owned();
+    let (_, page3) = feed(cursor.clone()).await;
+    assert_eq!(page3, json!({"events": [], "next_cursor": cursor}));
+    let (status, body) = feed("yesterday".into()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
 }
