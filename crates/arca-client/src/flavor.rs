@@ -72,6 +72,26 @@ impl HttpRegistry {
         &self.client
     }
 
+    /// A JSON call to an endpoint outside the `ModelRegistry` trait (webhooks, Arca's own API),
+    /// with the trait's error mapping. `path` starts at the server's root (`/api/2.0/...`).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, RegistryError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| RegistryError::Invalid(format!("not an HTTP method: {method}")))?;
+        let result = match body {
+            Some(body) if method != reqwest::Method::GET => {
+                self.client.call_json(method, path, body).await
+            }
+            _ => self.client.get_json(path, query).await,
+        };
+        result.map_err(|e| self.error(e))
+    }
+
     fn error(&self, err: ClientError) -> RegistryError {
         let base = self.client.base();
         match err {

@@ -214,7 +214,7 @@ impl Client {
         })
     }
 
-    async fn get_json<T: DeserializeOwned>(
+    pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],
@@ -225,7 +225,7 @@ impl Client {
         self.json(response).await
     }
 
-    async fn call_json<T: DeserializeOwned>(
+    pub(crate) async fn call_json<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,

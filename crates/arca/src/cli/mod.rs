@@ -19,6 +19,7 @@ mod target;
 mod time;
 mod transfer;
 mod versions;
+mod webhooks;
 
 use crate::server::ServerArgs;
 use arca_core::model::Tag;
@@ -44,6 +45,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Copy models with their versions, metadata and files from one registry to another.
     Copy(copy::CopyArgs),
+    /// Webhooks of a registry server: list, create, delete, test, and their deliveries.
+    Webhooks(webhooks::WebhooksCommand),
     /// Print a shell completion script: `arca completions bash > /etc/bash_completion.d/arca`.
     Completions(CompletionsArgs),
 }
@@ -157,6 +160,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Aliases(cmd) => aliases::run(cmd).await,
         Command::Pull(args) => pull::run(args).await,
         Command::Copy(args) => copy::run(args).await,
+        Command::Webhooks(cmd) => webhooks::run(cmd).await,
         Command::Completions(args) => {
             let mut cmd = global::completion_command();
             clap_complete::generate(args.shell, &mut cmd, "arca", &mut std::io::stdout());

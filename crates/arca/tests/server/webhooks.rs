@@ -150,3 +150,91 @@ async fn a_kill_mid_delivery_loses_no_event() {
         .await;
     drop(server);
 }
+
+/// Runs `arca <args> --output json` against `base` and returns its JSON and exit code.
+fn arca_json(base: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arca"))
+        .args(args)
+        .args(["--output", "json", "--tracking-uri", base])
+        .output()
+        .expect("arca runs");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), json)
+}
+
+#[tokio::test]
+async fn the_cli_creates_lists_tests_and_deletes_webhooks_and_shows_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start().await;
+    let server = ServerProcess::start(dir.path(), &WEBHOOK_FLAGS);
+    let base = server.base.clone();
+    let url = receiver.url.clone();
+    let b = base.clone();
+    let (code, created) = tokio::task::spawn_blocking(move || {
+        arca_json(
+            &b,
+            &[
+                "webhooks",
+                "create",
+                "cd",
+                &url,
+                "--event",
+                "registered_model.created",
+                "--secret",
+                "s",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{created}");
+    let id = created["webhook_id"].as_str().unwrap().to_owned();
+    assert!(
+        !created.to_string().contains("\"s\""),
+        "the secret is not shown"
+    );
+
+    let client = reqwest::Client::new();
+    post(
+        &client,
+        server.api("registered-models/create"),
+        json!({"name": "cli"}),
+    )
+    .await;
+    receiver
+        .wait_until("the delivery", 20, |b| {
+            b.iter().any(|v| v["data"]["name"] == "cli")
+        })
+        .await;
+
+    let (b, i) = (base.clone(), id.clone());
+    let (list, tested, deliveries, deleted, gone) = tokio::task::spawn_blocking(move || {
+        let list = arca_json(&b, &["webhooks", "list"]);
+        let tested = arca_json(&b, &["webhooks", "test", &i]);
+        // The delivery is settled shortly after the receiver answered.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let deliveries = loop {
+            let d = arca_json(&b, &["webhooks", "deliveries", &i]);
+            if d.1[0]["state"] == "delivered" || Instant::now() > deadline {
+                break d;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let refused = arca_json(&b, &["webhooks", "delete", &i]);
+        assert_eq!(refused.0, Some(2), "deleting asks for --yes");
+        let deleted = arca_json(&b, &["webhooks", "delete", &i, "--yes"]);
+        let gone = arca_json(&b, &["webhooks", "test", &i]);
+        (list, tested, deliveries, deleted, gone)
+    })
+    .await
+    .unwrap();
+    assert_eq!(list.0, Some(0));
+    assert_eq!(list.1[0]["webhook_id"], json!(id));
+    assert_eq!(tested.0, Some(0), "{}", tested.1);
+    assert_eq!(tested.1["success"], true);
+    assert_eq!(deliveries.0, Some(0));
+    assert_eq!(deliveries.1[0]["event"], "registered_model.created");
+    assert_eq!(deliveries.1[0]["state"], "delivered");
+    assert_eq!(deleted.0, Some(0));
+    assert_eq!(gone.0, Some(3), "not found");
+}
