@@ -24,6 +24,7 @@ mod upload;
 mod version_actions;
 mod version_files;
 mod versions;
+mod webhooks;
 
 pub use page::Ctx;
 pub(crate) use security::same_site;
@@ -89,6 +90,9 @@ pub fn routes() -> Router<AppState> {
         .route("/models/{name}/aliases/delete", post(model::delete_alias))
         .route("/models/{name}/rename", post(model::rename))
         .route("/models/{name}/delete", post(model::delete))
+        .route("/webhooks", get(webhooks::list))
+        .route("/webhooks/{id}", get(webhooks::show))
+        .route("/webhooks/{id}/redeliver", post(webhooks::redeliver))
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }

@@ -16,5 +16,6 @@ mod ui_models;
 mod ui_runs;
 mod ui_upload;
 mod ui_version;
+mod ui_webhooks;
 mod versions;
-mod webhooks;
+pub mod webhooks;
