@@ -4,6 +4,7 @@ mod artifacts;
 mod concurrency;
 mod errors;
 mod helpers;
+mod history;
 mod metrics;
 mod models;
 mod multipart;
