@@ -12,6 +12,7 @@
 mod aliases;
 mod copy;
 mod global;
+mod history;
 mod models;
 mod output;
 mod pull;
@@ -42,6 +43,8 @@ pub enum Command {
     Aliases(aliases::AliasesCommand),
     /// Download a version's files, e.g. `arca pull models:/churn@champion --output ./model`.
     Pull(pull::PullArgs),
+    /// Who changed a model, and how (Arca only); `arca history verify` checks the log's chain.
+    History(history::HistoryCommand),
     /// Copy models with their versions, metadata and files from one registry to another.
     Copy(copy::CopyArgs),
     /// Print a shell completion script: `arca completions bash > /etc/bash_completion.d/arca`.
@@ -157,6 +160,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Aliases(cmd) => aliases::run(cmd).await,
         Command::Pull(args) => pull::run(args).await,
         Command::Copy(args) => copy::run(args).await,
+        Command::History(cmd) => history::run(cmd).await,
         Command::Completions(args) => {
             let mut cmd = global::completion_command();
             clap_complete::generate(args.shell, &mut cmd, "arca", &mut std::io::stdout());
