@@ -12,6 +12,7 @@ mod prompts;
 mod search;
 mod tracking;
 mod ui_compare;
+mod ui_history;
 mod ui_model;
 mod ui_models;
 mod ui_runs;
