@@ -10,6 +10,7 @@ crate::on_both_backends!(
     ui_history_shows_who_changed_what_newest_first,
     ui_history_as_of_shows_the_model_then,
     ui_history_bad_input_gets_a_clear_page,
+    ui_history_compare_flags_breaking_signature_changes,
 );
 
 async fn promote(app: &TestApp, version: &str) {
@@ -132,4 +133,44 @@ async fn ui_history_bad_input_gets_a_clear_page(app: TestApp) {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _, _) = page(&app, "/models/nope/history").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+async fn ui_history_compare_flags_breaking_signature_changes(app: TestApp) {
+    use crate::ui_runs::{MLMODEL, experiment_with_run, new_run, put_run_files};
+    app.create_model("c").await;
+    let (exp, run1) = experiment_with_run(&app, "e", "first").await;
+    let run2 = new_run(&app, &exp, "second").await;
+    let run3 = new_run(&app, &exp, "third").await;
+    let renamed = MLMODEL.replace("\"age\"", "\"income\"");
+    for (run, mlmodel) in [
+        (&run1, MLMODEL),
+        (&run2, MLMODEL),
+        (&run3, renamed.as_str()),
+    ] {
+        put_run_files(&app, &exp, run, &[("model/MLmodel", mlmodel.as_bytes())]).await;
+        let (s, b) = app
+            .post(
+                "model-versions/create",
+                json!({"name": "c", "source": format!("runs:/{run}/model"), "run_id": run}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, html, _) = page(&app, "/models/c/compare?v=1&v=2").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !html.contains("compare-breaking"),
+        "same signature: nothing breaks"
+    );
+    let (_, html, _) = page(&app, "/models/c/compare?v=1&v=3").await;
+    let notice = element(&html, "div", "compare-breaking");
+    assert!(
+        notice.contains("Version 3 breaks callers of version 1"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("input &#39;age&#39; (double) removed")
+            || notice.contains("input 'age' (double) removed"),
+        "{notice}"
+    );
 }
