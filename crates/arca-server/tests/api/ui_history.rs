@@ -169,8 +169,7 @@ async fn ui_history_compare_flags_breaking_signature_changes(app: TestApp) {
         "{notice}"
     );
     assert!(
-        notice.contains("input &#39;age&#39; (double) removed")
-            || notice.contains("input 'age' (double) removed"),
+        notice.contains("input &#39;age&#39; (double) removed"),
         "{notice}"
     );
 }
