@@ -92,6 +92,30 @@ impl HttpRegistry {
         result.map_err(|e| self.error(e))
     }
 
+    /// An Arca-only `GET /api/2.0/arca/<endpoint>`; `None` from a plain MLflow server.
+    pub async fn arca_get(
+        &self,
+        endpoint: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Option<serde_json::Value>, RegistryError> {
+        self.client
+            .arca_get(endpoint, query)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// An Arca-only `POST /api/2.0/arca/<endpoint>`; `None` from a plain MLflow server.
+    pub async fn arca_post(
+        &self,
+        endpoint: &str,
+        body: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, RegistryError> {
+        self.client
+            .arca_post(endpoint, body)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     fn error(&self, err: ClientError) -> RegistryError {
         let base = self.client.base();
         match err {

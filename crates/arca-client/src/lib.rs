@@ -11,6 +11,7 @@
 mod artifacts;
 mod auth;
 mod flavor;
+mod history;
 mod registry;
 mod tracking;
 pub mod wire;

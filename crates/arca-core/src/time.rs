@@ -25,8 +25,8 @@ fn number(s: &str, len: usize) -> Option<i64> {
 pub fn parse_instant(raw: &str) -> Result<i64, String> {
     let fail = || {
         format!(
-            "invalid time '{raw}': use epoch milliseconds or an RFC 3339 time such as \
-             2026-11-30T14:05:00Z (a date alone, or minutes without seconds, are read as UTC)"
+            "invalid time '{raw}': use YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC), RFC 3339 such as \
+             2026-11-30T14:05:00+01:00, or epoch milliseconds"
         )
     };
     let s = raw.trim();

@@ -127,6 +127,11 @@ impl LocalRegistry {
         self.metadata.close().await;
     }
 
+    /// The store itself, for what only Arca has (the event log).
+    pub fn metadata(&self) -> &MetadataStore {
+        &self.metadata
+    }
+
     fn artifacts(&self) -> Result<&ArtifactStore, RegistryError> {
         self.artifacts.as_ref().ok_or_else(|| {
             RegistryError::Invalid(format!(

@@ -223,6 +223,16 @@ fn signature_part_diff(
     json!({"added": added, "removed": removed, "changed": changed})
 }
 
+/// What in `b`'s signature breaks a caller written against `a`'s; empty when either has none.
+pub(crate) fn breaking_changes(a: &ModelInfo, b: &ModelInfo) -> Vec<String> {
+    let mut breaking = Vec::new();
+    if a.has_signature() && b.has_signature() {
+        signature_part_diff("inputs", &a.inputs, &b.inputs, &mut breaking);
+        signature_part_diff("outputs", &a.outputs, &b.outputs, &mut breaking);
+    }
+    breaking
+}
+
 /// The whole diff of two loaded versions, as the endpoint answers it.
 fn diff_json(a: &Side, b: &Side) -> Value {
     let (va, vb) = (&a.version, &b.version);

@@ -3,7 +3,7 @@
 
 pub(crate) mod artifact_roots;
 pub mod artifacts;
-mod diff;
+pub(crate) mod diff;
 pub mod history;
 mod logged_models;
 pub(crate) mod multipart;

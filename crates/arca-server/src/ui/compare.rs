@@ -87,6 +87,9 @@ struct ComparePage {
     differing: usize,
     chosen: String,
     toggle_url: String,
+    /// (later version, earlier version, what breaks) for each version whose signature breaks
+    /// callers of the first version's.
+    breaking: Vec<(String, String, Vec<String>)>,
 }
 
 /// `v=1&v=3` (repeated) or `versions=1, 3` (the page's own form), in the order given.
@@ -156,6 +159,25 @@ pub(crate) async fn compare(
             .on_page(&ctx)?;
         columns.push(load_column(&app, version).await);
     }
+    let breaking = match columns.split_first() {
+        Some((first, rest)) => rest
+            .iter()
+            .filter_map(|c| {
+                let changes = crate::api::diff::breaking_changes(
+                    first.mlmodel.as_ref()?,
+                    c.mlmodel.as_ref()?,
+                );
+                (!changes.is_empty()).then(|| {
+                    (
+                        c.version.version.to_string(),
+                        first.version.version.to_string(),
+                        changes,
+                    )
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let mut sections = sections(&ctx, &columns);
     let differing = sections
         .iter()
@@ -187,6 +209,7 @@ pub(crate) async fn compare(
         format!("{base}&only=differences")
     };
     Ok(render(&ComparePage {
+        breaking,
         model_url: ctx.model_url(&name),
         versions: columns
             .iter()

@@ -11,6 +11,7 @@
 mod assets;
 mod compare;
 mod experiments;
+mod history;
 mod markdown;
 pub(crate) mod mlmodel;
 mod model;
@@ -83,6 +84,7 @@ pub fn routes() -> Router<AppState> {
             "/runs/{id}/register",
             get(register::form).post(register::submit),
         )
+        .route("/models/{name}/history", get(history::show))
         .route("/models/{name}", get(model::show))
         .route("/models/{name}/description", post(model::set_description))
         .route("/models/{name}/tags", post(model::set_tag))

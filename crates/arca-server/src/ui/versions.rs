@@ -151,6 +151,9 @@ struct VersionPage {
     /// `alias=version` of every alias of the model, for the script's alias confirmation.
     model_aliases: String,
     delete_confirm: String,
+    /// The version's latest events, newest first, and the link to all of them.
+    events: Vec<super::history::EventRow>,
+    history_url: String,
 }
 
 pub(crate) async fn page(
@@ -230,7 +233,27 @@ pub(crate) async fn page(
             from: a.version.to_string(),
         })
         .collect();
+    // A missing history leaves the section empty rather than failing the page.
+    let recent = app
+        .metadata
+        .search_events(
+            &arca_store::HistoryFilter {
+                name: Some(name.clone()),
+                version: Some(version.get()),
+                ..arca_store::HistoryFilter::default()
+            },
+            10,
+            None,
+        )
+        .await
+        .map(|page| page.items)
+        .unwrap_or_default();
     let page = VersionPage {
+        events: recent
+            .iter()
+            .map(|e| super::history::event_row(&ctx, e))
+            .collect(),
+        history_url: format!("{}/history?version={version}", ctx.model_url(&name)),
         notice: params.done.as_deref().and_then(done_message),
         model_url: ctx.model_url(&name),
         stage: mv.current_stage.to_string(),

@@ -34,6 +34,14 @@ enum AliasesSubcommand {
         #[arg(value_parser = parse_version)]
         version: VersionNumber,
     },
+    /// Move an alias back to the version it pointed at before its last change (Arca only; the
+    /// rollback is itself recorded in the history).
+    Rollback {
+        /// The registered model.
+        model: String,
+        /// The alias to move back.
+        alias: String,
+    },
     /// Remove an alias; the version stays.
     Delete {
         /// The registered model.
@@ -79,6 +87,15 @@ pub async fn run(cmd: AliasesCommand) -> CliResult {
                     Format::Table => {
                         println!("{model}@{} -> version {version}", alias.as_str())
                     }
+                }
+            }
+            AliasesSubcommand::Rollback { model, alias } => {
+                let version = super::history::rollback_alias(&registry, &model, &alias).await?;
+                match format {
+                    Format::Json => output::print_json(
+                        &json!({"name": model, "alias": alias, "version": version}),
+                    ),
+                    Format::Table => println!("{model}@{alias} -> version {version} (rolled back)"),
                 }
             }
             AliasesSubcommand::Delete { model, alias } => {

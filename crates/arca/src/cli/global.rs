@@ -258,6 +258,10 @@ impl Command {
                 cmd.registry.fill_from(&leading);
                 cmd.output.output = cmd.output.output.or(output);
             }
+            Command::History(cmd) => {
+                cmd.registry.fill_from(&leading);
+                cmd.output.output = cmd.output.output.or(output);
+            }
             Command::Pull(args) => {
                 args.registry.fill_from(&leading);
                 // Pull's own --output is its folder; the print style is its --format.

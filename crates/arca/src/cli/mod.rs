@@ -12,6 +12,7 @@
 mod aliases;
 mod copy;
 mod global;
+mod history;
 mod models;
 mod output;
 mod pull;
@@ -43,6 +44,8 @@ pub enum Command {
     Aliases(aliases::AliasesCommand),
     /// Download a version's files, e.g. `arca pull models:/churn@champion --output ./model`.
     Pull(pull::PullArgs),
+    /// Who changed a model, and how (Arca only); `arca history verify` checks the log's chain.
+    History(history::HistoryCommand),
     /// Copy models with their versions, metadata and files from one registry to another.
     Copy(copy::CopyArgs),
     /// Webhooks of a registry server: list, create, delete, test, and their deliveries.
@@ -161,6 +164,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Pull(args) => pull::run(args).await,
         Command::Copy(args) => copy::run(args).await,
         Command::Webhooks(cmd) => webhooks::run(cmd).await,
+        Command::History(cmd) => history::run(cmd).await,
         Command::Completions(args) => {
             let mut cmd = global::completion_command();
             clap_complete::generate(args.shell, &mut cmd, "arca", &mut std::io::stdout());

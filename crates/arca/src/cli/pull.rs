@@ -28,6 +28,10 @@ pub struct PullArgs {
     /// `--output FORMAT` sets it too.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(super) format: Option<Format>,
+    /// Pull the version the URI named at this time (epoch milliseconds or RFC 3339), read from
+    /// Arca's event log: e.g. what `@champion` was last Tuesday.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
 }
 
 pub async fn run(args: PullArgs) -> CliResult {
@@ -36,6 +40,10 @@ pub async fn run(args: PullArgs) -> CliResult {
     let r = registry.get();
     let mut sink = DiskSink::new(&args.output, true);
     let result = async {
+        let uri = match &args.as_of {
+            Some(as_of) => super::history::resolve_as_of(&registry, &uri, as_of).await?,
+            None => uri.clone(),
+        };
         let version = r.resolve_model_uri(&uri).await?;
         let files = r
             .download_version(&version.name, version.version, &mut sink)

@@ -148,6 +148,18 @@ enum VersionsSubcommand {
         #[arg(long)]
         archive_existing: bool,
     },
+    /// What changed from version A to version B: fields, tags, params, metrics, aliases, files
+    /// and the MLmodel signature, with the changes that break callers (Arca servers only).
+    Diff {
+        /// The registered model.
+        model: String,
+        /// The version compared from.
+        #[arg(value_parser = parse_version)]
+        a: VersionNumber,
+        /// The version compared to.
+        #[arg(value_parser = parse_version)]
+        b: VersionNumber,
+    },
 }
 
 fn parse_stage(raw: &str) -> Result<Stage, String> {
@@ -161,7 +173,9 @@ pub fn parse_version(raw: &str) -> Result<VersionNumber, String> {
 pub async fn run(cmd: VersionsCommand) -> CliResult {
     let writes = !matches!(
         cmd.command,
-        VersionsSubcommand::List { .. } | VersionsSubcommand::Get { .. }
+        VersionsSubcommand::List { .. }
+            | VersionsSubcommand::Get { .. }
+            | VersionsSubcommand::Diff { .. }
     );
     if let VersionsSubcommand::Delete {
         model,
@@ -179,6 +193,12 @@ pub async fn run(cmd: VersionsCommand) -> CliResult {
     // Fail on a bad PATH before anything is created in the registry.
     let register = match cmd.command {
         VersionsSubcommand::Register(args) => Some(args),
+        VersionsSubcommand::Diff { model, a, b } => {
+            let registry = target::open(&cmd.registry, false).await?;
+            let result = super::history::diff(&registry, &model, a, b, format).await;
+            registry.close().await;
+            return result;
+        }
         other => {
             let registry = target::open(&cmd.registry, writes).await?;
             let result = execute(registry.get(), other, format).await;
@@ -209,7 +229,9 @@ fn show(version: &ModelVersion, run: Option<&arca_core::registry::RunRecord>, fo
 
 async fn execute(r: &dyn ModelRegistry, command: VersionsSubcommand, format: Format) -> CliResult {
     match command {
-        VersionsSubcommand::Register(_) => unreachable!("handled by run"),
+        VersionsSubcommand::Register(_) | VersionsSubcommand::Diff { .. } => {
+            unreachable!("handled by run")
+        }
         VersionsSubcommand::List {
             model,
             stage,

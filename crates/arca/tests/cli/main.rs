@@ -6,4 +6,5 @@ mod errors;
 mod every_command;
 mod flags;
 mod foreign_database;
+mod history;
 mod support;
