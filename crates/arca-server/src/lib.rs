@@ -8,6 +8,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod serve;
 pub mod tracking_wire;
 pub mod ui;
 pub mod wire;
@@ -39,6 +40,10 @@ pub struct Config {
     /// A path prefix for every route (`/mlflow`), for a reverse proxy that serves Arca below
     /// one; empty for none. As `mlflow server --static-prefix`.
     pub static_prefix: String,
+    /// Connection limits and shutdown grace (`arca server`'s flags).
+    pub limits: serve::Limits,
+    /// How long the database may take before a request gets a 503.
+    pub store_options: arca_store::StoreOptions,
 }
 
 #[derive(Clone)]
@@ -60,6 +65,7 @@ pub struct Application {
     listener: TcpListener,
     metadata: MetadataStore,
     router: Router,
+    limits: serve::Limits,
 }
 
 impl Application {
@@ -74,7 +80,7 @@ impl Application {
                 config.artifacts_destination
             )
         })?;
-        let metadata = MetadataStore::open(&config.store).await?;
+        let metadata = MetadataStore::open_with(&config.store, config.store_options).await?;
         let router = router(AppState {
             metadata: metadata.clone(),
             artifacts,
@@ -85,6 +91,7 @@ impl Application {
             listener,
             metadata,
             router,
+            limits: config.limits,
         })
     }
 
@@ -92,15 +99,13 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the store.
+    /// Serves until `shutdown` resolves, lets in-flight requests finish (within
+    /// `Limits::shutdown_grace`), then closes the store.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        serve::serve(self.listener, self.router, self.limits, shutdown).await;
         self.metadata.close().await;
         Ok(())
     }
@@ -112,6 +117,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(ui::routes())
         .route("/health", get(|| async { "OK" }))
+        .route("/ready", get(ready))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .route("/metrics", get(metrics::serve))
         .nest("/api/2.0/mlflow", mlflow.clone())
@@ -134,6 +140,32 @@ pub fn router(state: AppState) -> Router {
     };
     app.layer(middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+}
+
+/// Readiness, as opposed to `/health` (liveness: the process answers): whether the database
+/// and the artifact store answer now. A load balancer sends traffic elsewhere while this is a
+/// 503; the server itself recovers when they return, without a restart.
+async fn ready(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    let (database, artifacts) = tokio::join!(state.metadata.ping(), state.artifacts.ping());
+    let mut down = Vec::new();
+    if let Err(e) = database {
+        tracing::warn!(error = %e, "readiness: the database is not answering");
+        down.push("the metadata database");
+    }
+    if let Err(e) = artifacts {
+        tracing::warn!(error = %e, "readiness: the artifact store is not answering");
+        down.push("the artifact store");
+    }
+    if down.is_empty() {
+        return Ok("OK");
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        arca_core::ErrorCode::TemporarilyUnavailable,
+        format!("Not ready: {} not answering.", down.join(" and ")),
+    ))
 }
 
 async fn endpoint_not_found(method: Method, uri: Uri) -> ApiError {

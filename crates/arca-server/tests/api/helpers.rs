@@ -55,6 +55,8 @@ impl TestApp {
                 artifacts_destination,
                 artifacts_options,
                 static_prefix: String::new(),
+                limits: arca_server::serve::Limits::default(),
+                store_options: arca_store::StoreOptions::default(),
             },
             listener,
         )
