@@ -2,6 +2,8 @@
 //! artifact folder, and SIGTERM in the middle of uploads, each against the real binary with
 //! short timeouts given as flags.
 
+mod dependencies;
+
 use super::ServerProcess;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
