@@ -84,9 +84,14 @@ impl Connections {
     }
 
     /// Closes the oldest connection without a request in flight; false if every one is busy.
+    /// It leaves the list at once, so that the next call picks another.
     fn evict_one(&self) -> bool {
-        let open = self.open.lock().unwrap();
-        match open.values().find(|(activity, _)| !activity.is_busy()) {
+        let mut open = self.open.lock().unwrap();
+        let idle = open
+            .iter()
+            .find(|(_, (activity, _))| !activity.is_busy())
+            .map(|(id, _)| *id);
+        match idle.and_then(|id| open.remove(&id)) {
             Some((_, close)) => {
                 close.cancel();
                 true
@@ -143,6 +148,7 @@ pub async fn serve(
         stall: limits.body_read_timeout,
         min_rate: limits.body_min_rate,
     };
+    let sockets = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut next_id = 0u64;
     tokio::pin!(shutdown);
     loop {
@@ -160,10 +166,30 @@ pub async fn serve(
                 }
             },
         };
-        if connections.len() >= limits.max_connections && !connections.evict_one() {
-            let _ = stream.try_write(&BUSY_RESPONSE);
-            continue;
-        }
+        // A permit per open socket, released when its task has dropped the socket: the cap
+        // counts file descriptors, not connections still listed.
+        let permit = match Arc::clone(&sockets).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) if connections.evict_one() => {
+                // The evicted task closes its socket as soon as it runs.
+                match tokio::time::timeout(
+                    Duration::from_secs(1),
+                    Arc::clone(&sockets).acquire_owned(),
+                )
+                .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        let _ = stream.try_write(&BUSY_RESPONSE);
+                        continue;
+                    }
+                }
+            }
+            Err(_) => {
+                let _ = stream.try_write(&BUSY_RESPONSE);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         next_id += 1;
         let id = next_id;
@@ -181,7 +207,7 @@ pub async fn serve(
             activity,
             (read_timeouts, body_timeouts),
             [close, draining.clone(), cut.clone()],
-            (Arc::clone(&connections), id, alive.clone()),
+            (Arc::clone(&connections), id, alive.clone(), permit),
         ));
     }
     drop(listener);
@@ -214,7 +240,12 @@ async fn serve_connection(
     activity: Arc<Activity>,
     (read_timeouts, body_timeouts): (ReadTimeouts, body::BodyTimeouts),
     [close, draining, cut]: [CancellationToken; 3],
-    (connections, id, _alive): (Arc<Connections>, u64, mpsc::Sender<()>),
+    (connections, id, _alive, _permit): (
+        Arc<Connections>,
+        u64,
+        mpsc::Sender<()>,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
 ) {
     let io = TokioIo::new(TimedIo::new(stream, Arc::clone(&activity), read_timeouts));
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -248,4 +279,5 @@ async fn serve_connection(
         }
     }
     connections.open.lock().unwrap().remove(&id);
+    // `conn`, which owns the socket, is a local: it drops before `_permit`, a parameter.
 }
