@@ -12,6 +12,7 @@
 //!
 //! A read that passes its deadline fails with `TimedOut`, and hyper closes the connection.
 
+use futures::task::AtomicWaker;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -29,6 +30,10 @@ use tokio::time::{Instant, Sleep};
 pub(crate) struct Activity {
     in_flight: AtomicUsize,
     changes: AtomicU64,
+    /// The socket's read, parked while a request was in flight. hyper may try a read before
+    /// the response body is dropped and then wait for the socket alone, so the last request
+    /// to finish wakes it to arm the idle timer.
+    reader: AtomicWaker,
 }
 
 impl Activity {
@@ -48,8 +53,11 @@ pub(crate) struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let was = self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.0.changes.fetch_add(1, Ordering::AcqRel);
+        if was == 1 {
+            self.0.reader.wake();
+        }
     }
 }
 
@@ -132,6 +140,7 @@ impl AsyncRead for TimedIo {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
+                this.activity.reader.register(cx.waker());
                 let Some(deadline) = this.deadline() else {
                     return Poll::Pending;
                 };

@@ -330,3 +330,62 @@ fn a_read_only_artifact_folder_gives_a_clear_error_and_records_no_version() {
         "once writable again, without a restart: {body}"
     );
 }
+
+#[test]
+fn idle_connections_are_closed_but_a_slowly_read_download_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &["--idle-timeout", "1", "--header-read-timeout", "1"],
+    );
+    let addr = addr(&server);
+    const SIZE: usize = 16 << 20;
+    let (status, body) = request(
+        &addr,
+        &upload_head("0/big/model.bin", SIZE),
+        &vec![3u8; SIZE],
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    // Kept alive after an answer, then silent: closed once the idle timeout has passed.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut answer = [0u8; 256];
+    assert!(idle.read(&mut answer).unwrap() > 0);
+    let answered = Instant::now();
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest).unwrap();
+    let closed_after = answered.elapsed();
+    assert!(
+        closed_after >= Duration::from_millis(900) && closed_after < Duration::from_secs(10),
+        "an idle connection was closed after {closed_after:?}; the idle timeout is 1 s"
+    );
+
+    // A download read slowly keeps its request in flight: no idle or head timeout applies.
+    let mut download = TcpStream::connect(&addr).unwrap();
+    download
+        .write_all(
+            b"GET /api/2.0/mlflow-artifacts/artifacts/0/big/model.bin HTTP/1.1\r\n\
+              Host: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    download
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut first = vec![0u8; 64 * 1024];
+    let n = download.read(&mut first).unwrap();
+    assert!(n > 0);
+    let paused = Instant::now();
+    // Three idle timeouts without reading, while the server's writes wait on a full socket.
+    wait_until(Duration::from_secs(10), "a pause of 3 s", || {
+        paused.elapsed() >= Duration::from_secs(3)
+    });
+    let mut all = first[..n].to_vec();
+    download.read_to_end(&mut all).unwrap();
+    let body_len = all.len() - (all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4);
+    assert_eq!(body_len, SIZE, "the download was cut");
+}
