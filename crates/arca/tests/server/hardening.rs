@@ -389,3 +389,60 @@ fn idle_connections_are_closed_but_a_slowly_read_download_is_not() {
     let body_len = all.len() - (all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4);
     assert_eq!(body_len, SIZE, "the download was cut");
 }
+
+#[test]
+fn an_upload_dripping_below_the_minimum_rate_is_cut_though_it_never_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &["--body-read-timeout", "1", "--body-min-rate", "1000"],
+    );
+    let addr = addr(&server);
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    stream
+        .write_all(upload_head("0/drip/model.bin", 100_000).as_bytes())
+        .unwrap();
+    // 10 bytes every 100 ms: never a second without a byte, but 100 B/s, a tenth of the minimum.
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    while answer.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "a body at 100 B/s was not cut"
+        );
+        if stream.write_all(&[5u8; 10]).is_err() {
+            break;
+        }
+        let mut buf = [0u8; 1024];
+        match stream.read(&mut buf) {
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    let cut_after = started.elapsed();
+    assert!(
+        cut_after >= Duration::from_millis(900),
+        "cut after {cut_after:?}, inside the 1 s of grace"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 400"),
+        "{text}"
+    );
+    assert_eq!(
+        get(
+            &addr,
+            "/api/2.0/mlflow-artifacts/artifacts/0/drip/model.bin"
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        files_under(&dir.path().join("arca-data/artifacts")),
+        Vec::<PathBuf>::new()
+    );
+}
