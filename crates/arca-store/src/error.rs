@@ -47,8 +47,8 @@ impl StoreError {
 /// retry, the second is not.
 fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
+        // A closed pool is not listed: only the store's own `close` does that.
         sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
