@@ -276,19 +276,19 @@ fn a_read_only_artifact_folder_gives_a_clear_error_and_records_no_version() {
     // Root writes through any permission bits, so as root the server runs as `nobody`.
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    let mut cmd = if root {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_arca"));
+    if root {
+        // `nobody` is 65534 on Linux. Set on the command itself (not through `runuser`), the
+        // child is the server, so dropping the ServerProcess stops it.
+        use std::os::unix::process::CommandExt;
         let status = Command::new("chown")
-            .args(["-R", "nobody"])
+            .args(["-R", "65534"])
             .arg(dir.path())
             .status()
             .unwrap();
         assert!(status.success());
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_arca")]);
-        cmd
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_arca"))
-    };
+        cmd.uid(65534).gid(65534);
+    }
     cmd.args(["server", "--port", "0"]);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
