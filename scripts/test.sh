@@ -276,6 +276,8 @@ EOF
         die "could not start s3s-fs"
     fi
     export ARCA_TEST_S3_ENDPOINT="$url"
+    # Tests that stop and restart the object store start a private s3s-fs.
+    export ARCA_TEST_S3S_BIN="$S3S_BIN"
     export ARCA_TEST_S3_ACCESS_KEY="$key"
     export ARCA_TEST_S3_SECRET_KEY="$secret"
     export ARCA_REQUIRE_S3=1
@@ -543,6 +545,8 @@ fi
 
 export ARCA_TEST_PG_URL="postgres://postgres@127.0.0.1:${PG_PORT}/postgres"
 export ARCA_REQUIRE_PG=1
+# Tests that stop and restart PostgreSQL start a private cluster with these programs.
+export ARCA_TEST_PGBIN="$PGBIN"
 psql "$ARCA_TEST_PG_URL" -Atqc 'select version()'
 echo "ARCA_TEST_PG_URL=$ARCA_TEST_PG_URL"
 

@@ -83,6 +83,57 @@ pub enum Error {
 
 /// What was stored: the size and SHA-256 (lowercase hex) of the bytes, computed while they
 /// streamed through.
+/// Why the store failed, when it is neither the caller's doing nor a bug: what the server tells
+/// the client instead of a bare internal error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// The object store cannot be reached or did not answer in time; worth retrying.
+    Unreachable,
+    /// The disk (or quota) is full.
+    Full,
+    /// The folder is read-only or not writable by the server.
+    ReadOnly,
+}
+
+impl Error {
+    /// Reads the cause chain (object_store, reqwest, hyper and io errors) for a failure the
+    /// operator has to fix or wait out, rather than a bug.
+    pub fn store_failure(&self) -> Option<StoreFailure> {
+        use std::io::ErrorKind as Kind;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(err) = cause {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    Kind::StorageFull | Kind::QuotaExceeded => return Some(StoreFailure::Full),
+                    Kind::ReadOnlyFilesystem | Kind::PermissionDenied => {
+                        return Some(StoreFailure::ReadOnly);
+                    }
+                    Kind::ConnectionRefused
+                    | Kind::ConnectionReset
+                    | Kind::ConnectionAborted
+                    | Kind::NotConnected
+                    | Kind::TimedOut
+                    | Kind::HostUnreachable
+                    | Kind::NetworkUnreachable => return Some(StoreFailure::Unreachable),
+                    _ => {}
+                }
+                // `io::Error::other(e)` keeps `e` behind `get_ref`, not always as `source`.
+                if let Some(inner) = io.get_ref() {
+                    cause = Some(inner);
+                    continue;
+                }
+            }
+            // reqwest's timeouts and connect failures carry no io::Error of their own.
+            let text = err.to_string();
+            if text.contains("timed out") || text.contains("error sending request") {
+                return Some(StoreFailure::Unreachable);
+            }
+            cause = err.source();
+        }
+        None
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
     pub size: u64,
@@ -254,6 +305,16 @@ impl ArtifactStore {
 
     /// The direct children of `dir` (`None`: the root), sorted by name. A missing directory,
     /// or a file, lists as empty.
+    /// Whether the store answers: one listing of its root, bounded in time. The server's
+    /// readiness check.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let listing = self.inner.list_with_delimiter(None);
+        match tokio::time::timeout(location::RETRY_TIMEOUT, listing).await {
+            Ok(listed) => listed.map(|_| ()).map_err(Error::from),
+            Err(_) => Err(Error::Io(std::io::ErrorKind::TimedOut.into())),
+        }
+    }
+
     pub async fn list(&self, dir: Option<&ArtifactPath>) -> Result<Vec<Entry>, Error> {
         let prefix = dir.map(to_store_path);
         let listing = match self.inner.list_with_delimiter(prefix.as_ref()).await {

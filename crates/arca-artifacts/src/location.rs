@@ -120,7 +120,9 @@ impl Location {
         let allow_http = ClientConfigKey::AllowHttp;
         let (store, direct): (Arc<dyn ObjectStore>, Option<Direct>) = match scheme {
             Scheme::S3 => {
-                let mut builder = AmazonS3Builder::from_env().with_url(&url);
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_url(&url)
+                    .with_retry(fail_fast());
                 let mut allow_http_set = std::env::var_os("AWS_ALLOW_HTTP").is_some();
                 for (key, value) in options {
                     let key: AmazonS3ConfigKey = key.parse().map_err(|_| unknown(key))?;
@@ -141,7 +143,9 @@ impl Location {
                 (s3, Some(direct))
             }
             Scheme::Gcs => {
-                let mut builder = GoogleCloudStorageBuilder::from_env().with_url(&url);
+                let mut builder = GoogleCloudStorageBuilder::from_env()
+                    .with_url(&url)
+                    .with_retry(fail_fast());
                 let mut allow_http_set = std::env::var_os("GOOGLE_ALLOW_HTTP").is_some();
                 for (key, value) in options {
                     let key: GoogleConfigKey = key.parse().map_err(|_| unknown(key))?;
@@ -162,7 +166,9 @@ impl Location {
                 (gcs, Some(direct))
             }
             Scheme::Azure => {
-                let mut builder = MicrosoftAzureBuilder::from_env().with_url(&url);
+                let mut builder = MicrosoftAzureBuilder::from_env()
+                    .with_url(&url)
+                    .with_retry(fail_fast());
                 let mut allow_http_set = std::env::var_os("AZURE_ALLOW_HTTP").is_some();
                 for (key, value) in options {
                     let key: AzureConfigKey = key.parse().map_err(|_| unknown(key))?;
@@ -184,6 +190,20 @@ impl Location {
             None => store,
         };
         Ok((store, direct))
+    }
+}
+
+/// How long a request to the object store is retried before the caller is told the store is
+/// unavailable. `object_store`'s default keeps retrying for 3 minutes, during which every
+/// upload and download through the server hangs; the `mlflow` client retries the 503 it then
+/// gets on its own, so the server need not wait long.
+pub(crate) const RETRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn fail_fast() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        max_retries: 3,
+        retry_timeout: RETRY_TIMEOUT,
+        ..Default::default()
     }
 }
 

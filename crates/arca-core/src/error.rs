@@ -18,6 +18,9 @@ pub enum ErrorCode {
     NotImplemented,
     /// The caller may not do this (403).
     PermissionDenied,
+    /// A dependency (the database, the object store) is down or too slow for now (503); the
+    /// `mlflow` client retries it with back-off, so a short outage costs a delay, not an error.
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -31,6 +34,7 @@ impl ErrorCode {
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
         }
     }
 }
@@ -53,7 +57,11 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
-    /// Something failed on our side (database down, bug). The message is logged, never shown.
+    /// A dependency is unreachable or too slow; worth retrying. The message names which one,
+    /// never its address or credentials.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something failed on our side (a bug, a broken disk). The message is logged, never shown.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -73,6 +81,7 @@ impl Error {
             Error::AlreadyExists(_) => ErrorCode::ResourceAlreadyExists,
             Error::BadRequest(_) => ErrorCode::BadRequest,
             Error::NotFound(_) => ErrorCode::ResourceDoesNotExist,
+            Error::Unavailable(_) => ErrorCode::TemporarilyUnavailable,
             Error::Internal(_) => ErrorCode::InternalError,
         }
     }

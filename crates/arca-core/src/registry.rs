@@ -89,6 +89,7 @@ impl From<crate::Error> for RegistryError {
             crate::Error::AlreadyExists(m) => RegistryError::AlreadyExists(m),
             crate::Error::NotFound(m) => RegistryError::NotFound(m),
             crate::Error::Internal(e) => RegistryError::Other(e),
+            crate::Error::Unavailable(m) => RegistryError::Other(anyhow::anyhow!("{m}")),
         }
     }
 }

@@ -31,6 +31,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE_NO_PAD, URL_SAFE_NO_PAD_INDIFFERENT};
 use std::fmt;
 
+pub use comparisons::{MAX_FILTER_LEN, MAX_ORDER_BY_ITEMS, MAX_ORDER_ITEM_LEN};
 pub use experiments::{
     ExperimentAttribute, ExperimentClause, ExperimentFilter, ExperimentOrderBy,
     parse_experiment_filter, parse_experiment_order_by,

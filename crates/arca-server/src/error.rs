@@ -77,6 +77,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -91,6 +92,9 @@ impl From<Error> for ApiError {
                 "Internal error; the server log has the details.",
             );
         }
+        if let Error::Unavailable(message) = &err {
+            tracing::warn!(%message, "answering 503: a dependency is unavailable");
+        }
         ApiError::new(status_of(code), code, err.to_string())
     }
 }
@@ -101,7 +105,16 @@ impl IntoResponse for ApiError {
             error_code: self.code.as_str(),
             message: &self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // The mlflow client (urllib3) waits this long before its next try instead of its
+            // own back-off, which starts at a fraction of a second and doubles.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 

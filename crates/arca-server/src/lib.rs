@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod serve;
 pub mod tracking_wire;
 pub mod ui;
 pub mod webhooks;
@@ -44,6 +45,10 @@ pub struct Config {
     pub static_prefix: String,
     /// How webhooks are delivered, and which addresses they may reach.
     pub webhooks: webhooks::deliver::WebhookConfig,
+    /// Connection limits and shutdown grace (`arca server`'s flags).
+    pub limits: serve::Limits,
+    /// How long the database may take before a request gets a 503.
+    pub store_options: arca_store::StoreOptions,
 }
 
 #[derive(Clone)]
@@ -69,6 +74,7 @@ pub struct Application {
     metadata: MetadataStore,
     router: Router,
     webhooks: webhooks::deliver::WebhookConfig,
+    limits: serve::Limits,
 }
 
 impl Application {
@@ -83,7 +89,7 @@ impl Application {
                 config.artifacts_destination
             )
         })?;
-        let metadata = MetadataStore::open(&config.store).await?;
+        let metadata = MetadataStore::open_with(&config.store, config.store_options).await?;
         let router = router(AppState {
             metadata: metadata.clone(),
             artifacts,
@@ -97,6 +103,7 @@ impl Application {
             metadata,
             router,
             webhooks: config.webhooks,
+            limits: config.limits,
         })
     }
 
@@ -104,24 +111,17 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the store.
+    /// Serves until `shutdown` resolves, lets in-flight requests finish (within
+    /// `Limits::shutdown_grace`), then closes the store.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         // Stopping mid-attempt is safe: the attempt's lease runs out and it is made again.
         let dispatcher = tokio::spawn(webhooks::deliver::run(self.metadata.clone(), self.webhooks));
-        // The client's address is part of the actor an anonymous change is recorded under.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP");
+        serve::serve(self.listener, self.router, self.limits, shutdown).await;
         dispatcher.abort();
         let _ = dispatcher.await;
-        served?;
         self.metadata.close().await;
         Ok(())
     }
@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(ui::routes())
         .route("/health", get(|| async { "OK" }))
+        .route("/ready", get(ready))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .route("/metrics", get(metrics::serve))
         .nest("/api/2.0/mlflow", mlflow.clone())
@@ -158,6 +159,32 @@ pub fn router(state: AppState) -> Router {
     };
     app.layer(middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+}
+
+/// Readiness, as opposed to `/health` (liveness: the process answers): whether the database
+/// and the artifact store answer now. A load balancer sends traffic elsewhere while this is a
+/// 503; the server itself recovers when they return, without a restart.
+async fn ready(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    let (database, artifacts) = tokio::join!(state.metadata.ping(), state.artifacts.ping());
+    let mut down = Vec::new();
+    if let Err(e) = database {
+        tracing::warn!(error = %e, "readiness: the database is not answering");
+        down.push("the metadata database");
+    }
+    if let Err(e) = artifacts {
+        tracing::warn!(error = %e, "readiness: the artifact store is not answering");
+        down.push("the artifact store");
+    }
+    if down.is_empty() {
+        return Ok("OK");
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        arca_core::ErrorCode::TemporarilyUnavailable,
+        format!("Not ready: {} not answering.", down.join(" and ")),
+    ))
 }
 
 async fn endpoint_not_found(method: Method, uri: Uri) -> ApiError {

@@ -28,15 +28,49 @@ impl StoreError {
             Error::AlreadyExists(m) => Error::AlreadyExists(m.clone()),
             Error::BadRequest(m) => Error::BadRequest(m.clone()),
             Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::Unavailable(m) => Error::Unavailable(m.clone()),
             Error::Internal(cause) => Error::Internal(anyhow::anyhow!("{cause:#}")),
         })
     }
 }
 
+impl StoreError {
+    pub(crate) fn unavailable() -> StoreError {
+        StoreError(Error::Unavailable(
+            "The metadata database is unavailable or not answering; try again shortly.".into(),
+        ))
+    }
+}
+
+/// Whether `err` says the database cannot be reached right now (down, restarting, refusing
+/// connections, the connection cut), as opposed to a failing statement: the first is worth a
+/// retry, the second is not.
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        // A closed pool is not listed: only the store's own `close` does that.
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's SQLSTATE classes 08 (connection exception) and 57P (operator
+        // intervention: shutting down, starting up), 53300 (too many connections); SQLite's
+        // SQLITE_BUSY (5) once busy_timeout has run out.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "5"
+        }),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     /// A database failure is ours, never the caller's: the server logs the cause chain and
-    /// answers INTERNAL_ERROR without it.
+    /// answers INTERNAL_ERROR without it, or TEMPORARILY_UNAVAILABLE when the database is
+    /// unreachable.
     fn from(err: sqlx::Error) -> Self {
+        if is_unavailable(&err) {
+            tracing::warn!(error = %err, "the database is unavailable");
+            return StoreError::unavailable();
+        }
         StoreError(Error::Internal(
             anyhow::Error::new(err).context("database error"),
         ))

@@ -70,6 +70,26 @@ pub struct MetadataStore {
     write_counters: Arc<WriteCounters>,
     /// Orders "make a file visible, then record it" per path (see `begin_artifact_record`).
     artifact_commits: artifacts::CommitOrder,
+    /// `StoreOptions::timeout`; bounds each unit of work on PostgreSQL.
+    timeout: Duration,
+}
+
+/// How the store behaves when its database goes away.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// On PostgreSQL, the longest a unit of work waits for a connection and runs: past it the
+    /// caller gets `Error::Unavailable` (a 503 the `mlflow` client retries) instead of hanging
+    /// while the database is down, restarting or stuck. The pool reconnects by itself when the
+    /// database returns. SQLite, a file on the server's own disk, is not bounded.
+    pub timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +112,11 @@ impl MetadataStore {
     /// A database that holds another application's tables (an MLflow database, say) is refused
     /// with a [`ForeignDatabase`] error before anything is written to it.
     pub async fn open(uri: &StoreUri) -> anyhow::Result<MetadataStore> {
+        MetadataStore::open_with(uri, StoreOptions::default()).await
+    }
+
+    /// [`MetadataStore::open`] with other [`StoreOptions`].
+    pub async fn open_with(uri: &StoreUri, options: StoreOptions) -> anyhow::Result<MetadataStore> {
         sqlx::any::install_default_drivers();
         let mut store = match uri {
             StoreUri::Sqlite { path } => {
@@ -121,12 +146,13 @@ impl MetadataStore {
                     group_commit: None,
                     write_counters: Arc::default(),
                     artifact_commits: artifacts::CommitOrder::default(),
+                    timeout: options.timeout,
                 }
             }
             StoreUri::Postgres { url } => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(options.timeout)
                     .connect(url)
                     .await
                     .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
@@ -143,6 +169,7 @@ impl MetadataStore {
                     group_commit: None,
                     write_counters: Arc::default(),
                     artifact_commits: artifacts::CommitOrder::default(),
+                    timeout: options.timeout,
                 }
             }
         };
@@ -197,7 +224,10 @@ impl MetadataStore {
             self.write_counters.record(1, commit_started.elapsed());
             Ok::<_, StoreError>(out)
         };
-        Ok(unit.await?)
+        // Cut off mid-way, the transaction is rolled back when sqlx gets the connection back:
+        // nothing is written, unless the COMMIT itself had already reached the server, which a
+        // retried create then reports as "already exists".
+        Ok(self.bounded(unit).await?)
     }
 
     /// How the writes so far were committed: transactions, writes, the largest batch and the
@@ -216,7 +246,28 @@ impl MetadataStore {
             let mut conn = self.reader.acquire().await?;
             work(&mut conn).await
         };
-        Ok(unit.await?)
+        match self.backend {
+            Backend::Sqlite => Ok(unit.await?),
+            Backend::Postgres => Ok(self.bounded(unit).await?),
+        }
+    }
+
+    async fn bounded<T>(&self, unit: impl Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.timeout, unit).await {
+            Ok(out) => out,
+            Err(_) => Err(StoreError::unavailable()),
+        }
+    }
+
+    /// Whether the database answers a trivial query within the store's timeout: the server's
+    /// readiness check.
+    pub async fn ping(&self) -> arca_core::Result<()> {
+        let unit = async {
+            let mut conn = self.reader.acquire().await?;
+            sqlx::query("SELECT 1").execute(&mut *conn).await?;
+            Ok(())
+        };
+        Ok(self.bounded(unit).await?)
     }
 
     /// How full the connection pools are, for `/metrics`. On PostgreSQL readers and writers

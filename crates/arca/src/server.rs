@@ -3,8 +3,9 @@
 use anyhow::Context;
 use arca_server::webhooks::deliver::WebhookConfig;
 use arca_server::webhooks::ssrf::Guard;
+use arca_server::serve::Limits;
 use arca_server::{Application, Config};
-use arca_store::StoreUri;
+use arca_store::{StoreOptions, StoreUri};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -58,6 +59,92 @@ pub struct ServerArgs {
     /// (at most an hour) unless the receiver sends Retry-After.
     #[arg(long, env = "ARCA_WEBHOOK_BACKOFF_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     webhook_backoff_ms: u64,
+    /// Seconds a client has to send a request's head (request line and headers), counted from
+    /// its first byte, and from the connection's opening for the first request.
+    #[arg(long, env = "ARCA_HEADER_READ_TIMEOUT", default_value_t = 10.0, value_parser = parse_seconds)]
+    header_read_timeout: f64,
+    /// Seconds a kept-alive connection may stay open with no request.
+    #[arg(long, env = "ARCA_IDLE_TIMEOUT", default_value_t = 60.0, value_parser = parse_seconds)]
+    idle_timeout: f64,
+    /// Seconds a request body (an upload) may go without a byte before it is dropped, with
+    /// nothing stored.
+    #[arg(long, env = "ARCA_BODY_READ_TIMEOUT", default_value_t = 30.0, value_parser = parse_seconds)]
+    body_read_timeout: f64,
+    /// Bytes a second a request body must average once --body-read-timeout has passed; 0 for
+    /// no minimum.
+    #[arg(long, env = "ARCA_BODY_MIN_RATE", default_value_t = 1024)]
+    body_min_rate: u64,
+    /// Connections open at once. Past it a new connection closes the oldest one with no
+    /// request in flight, or gets a 503 when all are busy. Lowered at start to fit the open-file
+    /// limit (raised to its hard limit first), less an eighth for the database and files.
+    #[arg(long, env = "ARCA_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds in-flight requests may run after SIGTERM or Ctrl-C before they are cut.
+    #[arg(long, env = "ARCA_SHUTDOWN_GRACE", default_value_t = 30.0, value_parser = parse_seconds)]
+    shutdown_grace: f64,
+    /// Seconds a request waits for PostgreSQL (a connection, then its work) before it is
+    /// answered 503 TEMPORARILY_UNAVAILABLE, which the mlflow client retries.
+    #[arg(long, env = "ARCA_STORE_TIMEOUT", default_value_t = 10.0, value_parser = parse_seconds)]
+    store_timeout: f64,
+    /// HTTP/2 (h2c): streams open at once on one connection.
+    #[arg(long, env = "ARCA_H2_MAX_CONCURRENT_STREAMS", default_value_t = 100)]
+    h2_max_concurrent_streams: u32,
+    /// HTTP/2 (h2c): the largest header list a request may send, in bytes.
+    #[arg(long, env = "ARCA_H2_MAX_HEADER_LIST_SIZE", default_value_t = 65_536)]
+    h2_max_header_list_size: u32,
+}
+
+fn parse_seconds(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "'{raw}' is not a number of seconds between 0 and 86400 (e.g. 0.5 or 30)"
+        )),
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: the default soft limit (often 1024)
+/// is far below what a server with thousands of connections needs, and the hard limit is ours to
+/// take. Returns the soft limit now in force.
+#[cfg(unix)]
+fn raise_open_file_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() -> Option<u64> {
+    None
+}
+
+/// `--max-connections`, lowered so that connections alone cannot use up the open-file limit:
+/// an eighth of it (at least 64) stays for the database pool, files being read or written and
+/// connections to the object store.
+fn connection_cap(wanted: usize, open_files: Option<u64>) -> usize {
+    let Some(open_files) = open_files else {
+        return wanted;
+    };
+    let reserve = (open_files / 8).max(64);
+    let fits = usize::try_from(open_files.saturating_sub(reserve)).unwrap_or(usize::MAX);
+    wanted.min(fits).max(1)
 }
 
 fn parse_static_prefix(raw: &str) -> Result<String, String> {
@@ -83,6 +170,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
+    let open_files = raise_open_file_limit();
+    let max_connections = connection_cap(args.max_connections, open_files);
+    if max_connections < args.max_connections {
+        tracing::info!(
+            open_files,
+            max_connections,
+            "fewer connections than --max-connections fit the open-file limit"
+        );
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data dir {}", args.data_dir.display()))?;
     let data_dir = std::path::absolute(&args.data_dir)?;
@@ -118,6 +214,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 max_attempts: args.webhook_max_attempts,
                 backoff_base: Duration::from_millis(args.webhook_backoff_ms),
                 ..WebhookConfig::default()
+            },
+            limits: Limits {
+                header_read_timeout: Duration::from_secs_f64(args.header_read_timeout),
+                idle_timeout: Duration::from_secs_f64(args.idle_timeout),
+                body_read_timeout: Duration::from_secs_f64(args.body_read_timeout),
+                body_min_rate: args.body_min_rate,
+                max_connections,
+                shutdown_grace: Duration::from_secs_f64(args.shutdown_grace),
+                h2_max_concurrent_streams: args.h2_max_concurrent_streams,
+                h2_max_header_list_size: args.h2_max_header_list_size,
+            },
+            store_options: StoreOptions {
+                timeout: Duration::from_secs_f64(args.store_timeout),
             },
         },
         listener,

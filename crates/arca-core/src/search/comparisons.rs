@@ -83,8 +83,22 @@ pub(super) trait Grammar {
     ) -> Result<Self::Clause, String>;
 }
 
+/// The longest filter accepted, in bytes. Reading is linear in the input, so this bounds the
+/// time and memory one request can spend parsing; it leaves room for `IN` lists of thousands of
+/// run ids. MLflow sets no bound.
+pub const MAX_FILTER_LEN: usize = 100_000;
+/// The most `order_by` items accepted, and the longest item (a key is at most 250 characters).
+pub const MAX_ORDER_BY_ITEMS: usize = 100;
+pub const MAX_ORDER_ITEM_LEN: usize = 1_000;
+
 /// Parses a `filter` of grammar `G`; empty or whitespace-only input has no clauses.
 pub(super) fn parse_conjunction<G: Grammar>(input: &str) -> Result<Vec<G::Clause>, Error> {
+    if input.len() > MAX_FILTER_LEN {
+        return Err(Error::invalid(format!(
+            "Invalid filter: it is {} bytes long; at most {MAX_FILTER_LEN} are accepted",
+            input.len()
+        )));
+    }
     let fail = |detail: String| Error::invalid(format!("Invalid filter '{input}': {detail}"));
     let tokens = tokenize(input).map_err(fail)?;
     let mut reader = Reader {
@@ -95,12 +109,29 @@ pub(super) fn parse_conjunction<G: Grammar>(input: &str) -> Result<Vec<G::Clause
     reader.conjunction::<G>().map_err(fail)
 }
 
+/// Refuses an `order_by` list longer than [`MAX_ORDER_BY_ITEMS`] before any item is read.
+pub(super) fn check_order_by_items(items: &[String]) -> Result<(), Error> {
+    if items.len() > MAX_ORDER_BY_ITEMS {
+        return Err(Error::invalid(format!(
+            "Invalid order_by: it has {} items; at most {MAX_ORDER_BY_ITEMS} are accepted",
+            items.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Reads one order_by item, `<identifier> [ASC|DESC]`, into the identifier, its text and the
 /// direction (ascending unless `DESC`). `expected` completes "expected ..." in messages.
 pub(super) fn parse_order_item<'a>(
     item: &'a str,
     expected: &str,
 ) -> Result<(Ident, &'a str, bool), String> {
+    if item.len() > MAX_ORDER_ITEM_LEN {
+        return Err(format!(
+            "it is {} bytes long; at most {MAX_ORDER_ITEM_LEN} are accepted",
+            item.len()
+        ));
+    }
     let tokens = tokenize(item).map_err(|detail| format!("{detail}; {expected}"))?;
     let text = |token: &Token| &item[token.span.clone()];
     let (first, direction, rest) = match tokens.as_slice() {
@@ -501,5 +532,36 @@ mod tests {
                 .unwrap_err()
                 .starts_with("unterminated quoted text")
         );
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+    use crate::search::{SearchEntity, parse_filter, parse_order_by, parse_run_order_by};
+
+    #[test]
+    fn an_oversized_filter_or_order_by_is_refused_without_echoing_it() {
+        let long = format!("name = '{}'", "x".repeat(MAX_FILTER_LEN));
+        let err = parse_filter(SearchEntity::RegisteredModels, &long)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most 100000"), "{err}");
+        assert!(
+            err.len() < 200,
+            "the message quotes the filter: {} bytes",
+            err.len()
+        );
+        let near = format!("name = '{}'", "x".repeat(MAX_FILTER_LEN - 20));
+        assert!(parse_filter(SearchEntity::RegisteredModels, &near).is_ok());
+
+        let many = vec!["name ASC".to_owned(); MAX_ORDER_BY_ITEMS + 1];
+        let err = parse_run_order_by(&many).unwrap_err().to_string();
+        assert!(err.contains("at most 100 are accepted"), "{err}");
+        let item = format!("{} ASC", "a".repeat(MAX_ORDER_ITEM_LEN));
+        let err = parse_order_by(SearchEntity::ModelVersions, &[item])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most 1000 are accepted"), "{err}");
     }
 }

@@ -108,6 +108,7 @@ pub fn parse_experiment_filter(input: &str) -> Result<ExperimentFilter, Error> {
 /// MLflow appends it) breaks ties unless experiment_id is already a key. MLflow accepts a key
 /// twice; the repeat changes nothing, so it is dropped.
 pub fn parse_experiment_order_by(items: &[String]) -> Result<Vec<ExperimentOrderBy>, Error> {
+    super::comparisons::check_order_by_items(items)?;
     if items.is_empty() {
         return Ok(vec![
             ExperimentOrderBy {

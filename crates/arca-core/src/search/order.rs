@@ -12,6 +12,7 @@ use crate::Error;
 /// `last_updated_timestamp DESC, name ASC, version_number DESC` and otherwise get whichever of
 /// `name ASC`, `version_number DESC` is missing.
 pub fn parse_order_by(entity: SearchEntity, items: &[String]) -> Result<Vec<OrderBy>, Error> {
+    super::comparisons::check_order_by_items(items)?;
     let mut order: Vec<OrderBy> = Vec::with_capacity(items.len() + 2);
     for item in items {
         let clause = parse_item(entity, item).map_err(|detail| {

@@ -182,6 +182,7 @@ pub fn parse_run_filter(input: &str) -> Result<RunFilter, Error> {
 /// does: `start_time DESC` is appended unless start_time is already a key, then `run_id ASC`
 /// unless run_id is. So no items give MLflow's default, `start_time DESC, run_id ASC`.
 pub fn parse_run_order_by(items: &[String]) -> Result<Vec<RunOrderBy>, Error> {
+    super::comparisons::check_order_by_items(items)?;
     let mut order: Vec<RunOrderBy> = Vec::with_capacity(items.len() + 2);
     for item in items {
         let fail =

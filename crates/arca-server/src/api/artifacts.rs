@@ -23,7 +23,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Mlflow, RequestMessage};
-use arca_artifacts::{Error as StoreError, StoredFile};
+use arca_artifacts::{Error as StoreError, StoreFailure, StoredFile};
 use arca_core::ErrorCode;
 use arca_core::artifact_path::ArtifactPath;
 use axum::body::Body;
@@ -120,8 +120,38 @@ pub(crate) fn store_error(err: StoreError) -> ApiError {
                 "The upload was interrupted before the body ended ({source}); nothing was stored."
             ))
         }
-        other => arca_core::Error::Internal(anyhow::Error::new(other)).into(),
+        other => match other.store_failure() {
+            Some(failure) => store_failure(failure, &other),
+            None => arca_core::Error::Internal(anyhow::Error::new(other)).into(),
+        },
     }
+}
+
+/// A failing store is the operator's to fix or wait out, so the answer says which: a 503 the
+/// client retries while the store is unreachable, and a 507 it does not retry when the disk is
+/// full or read-only (MLflow answers these with a 500 and a traceback). An upload that fails
+/// this way has left nothing behind, and no version or record was written for it.
+pub(crate) fn store_failure(failure: StoreFailure, err: &StoreError) -> ApiError {
+    tracing::warn!(error = ?err, ?failure, "the artifact store failed");
+    let (status, code, message) = match failure {
+        StoreFailure::Unreachable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::TemporarilyUnavailable,
+            "The artifact store is unavailable or not answering; try again shortly.",
+        ),
+        StoreFailure::Full => (
+            StatusCode::INSUFFICIENT_STORAGE,
+            ErrorCode::InternalError,
+            "The artifact store is full (no space left on its disk or quota); nothing was stored.",
+        ),
+        StoreFailure::ReadOnly => (
+            StatusCode::INSUFFICIENT_STORAGE,
+            ErrorCode::InternalError,
+            "The artifact store refused the write: its folder is read-only or not writable by \
+             the server; nothing was stored.",
+        ),
+    };
+    ApiError::new(status, code, message)
 }
 
 async fn upload_artifact(

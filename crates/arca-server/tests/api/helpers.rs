@@ -70,6 +70,8 @@ impl TestApp {
                 artifacts_options,
                 static_prefix: String::new(),
                 webhooks,
+                limits: arca_server::serve::Limits::default(),
+                store_options: arca_store::StoreOptions::default(),
             },
             listener,
         )

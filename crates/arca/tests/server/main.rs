@@ -8,17 +8,26 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+mod hardening;
+
 struct ServerProcess {
     child: Child,
     base: String,
+    /// The server's log lines after the one that gave its address.
+    log: std::sync::mpsc::Receiver<String>,
 }
 
 impl ServerProcess {
     /// Starts `arca server --port 0` and reads the bound address from its log.
     fn start(dir: &Path, extra: &[&str]) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_arca"))
-            .args(["server", "--port", "0"])
-            .args(extra)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_arca"));
+        cmd.args(["server", "--port", "0"]).args(extra);
+        ServerProcess::spawn(cmd, dir)
+    }
+
+    /// Starts the server with `cmd` (the arca binary, or a shell or `runuser` that execs it).
+    fn spawn(mut cmd: Command, dir: &Path) -> ServerProcess {
+        let mut child = cmd
             .current_dir(dir)
             .env("ARCA_LOG", "info")
             .env("NO_COLOR", "1")
@@ -38,8 +47,33 @@ impl ServerProcess {
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        ServerProcess { child, base }
+        let (tx, log) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        ServerProcess { child, base, log }
+    }
+
+    /// Waits until the log has a line containing `needle`, or fails after `within`.
+    fn wait_for_log(&self, needle: &str, within: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with '{needle}' within {within:?}"),
+            }
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
     }
 
     fn api(&self, path: &str) -> String {
