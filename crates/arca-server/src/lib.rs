@@ -5,6 +5,7 @@
 //! and production binds the configured address through the same code path.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -39,6 +40,10 @@ pub struct Config {
     /// A path prefix for every route (`/mlflow`), for a reverse proxy that serves Arca below
     /// one; empty for none. As `mlflow server --static-prefix`.
     pub static_prefix: String,
+    /// `Some` with `--auth`: every request but the public ones must authenticate.
+    pub auth: Option<auth::AuthConfig>,
+    /// Users to create at start when missing (`ARCA_ADMIN_USER`/`ARCA_ADMIN_PASSWORD`).
+    pub bootstrap_admin: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -48,6 +53,8 @@ pub struct AppState {
     /// `Config::static_prefix`, for the links the UI writes.
     pub static_prefix: String,
     pub metrics: metrics::Metrics,
+    /// `None` without `--auth`.
+    pub auth: Option<std::sync::Arc<auth::Auth>>,
 }
 
 impl axum::extract::FromRef<AppState> for metrics::Metrics {
@@ -75,11 +82,22 @@ impl Application {
             )
         })?;
         let metadata = MetadataStore::open(&config.store).await?;
+        if let Some((username, password)) = &config.bootstrap_admin {
+            bootstrap_admin(&metadata, username, password).await?;
+        }
+        if config.auth.is_some() && metadata.count_admins().await? == 0 {
+            anyhow::bail!(
+                "--auth needs an admin, and the store has none: set ARCA_ADMIN_PASSWORD (and \
+                 ARCA_ADMIN_USER, default `admin`) for the first start, or run \
+                 `arca admin create-user <name> --admin`"
+            );
+        }
         let router = router(AppState {
             metadata: metadata.clone(),
             artifacts,
             static_prefix: config.static_prefix.clone(),
             metrics: metrics::Metrics::default(),
+            auth: config.auth.clone().map(auth::Auth::new),
         });
         Ok(Application {
             listener,
@@ -97,7 +115,10 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;
@@ -117,8 +138,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
         .merge(api::artifacts::artifact_routes())
+        .merge(auth::api::routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Innermost of the app's own layers, so that it sees the matched route; every route
+        // and the fallback pass through it.
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
@@ -130,10 +155,33 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
             .nest(&prefix, app)
-            .fallback(endpoint_not_found)
+            .fallback(auth::outside_prefix)
     };
-    app.layer(middleware::from_fn(log_request))
+    app.layer(middleware::from_fn(auth::require_guard))
+        .layer(middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+}
+
+/// Creates the first admin from the environment when that user does not exist yet; an existing
+/// user keeps the password it has (rotate it through the API).
+async fn bootstrap_admin(
+    metadata: &MetadataStore,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    match metadata.get_user(username).await {
+        Ok(_) => Ok(()),
+        Err(arca_core::Error::NotFound(_)) => {
+            if password.is_empty() {
+                anyhow::bail!("ARCA_ADMIN_PASSWORD is empty");
+            }
+            let hash = auth::credentials::hash_password(password)?;
+            metadata.create_user(username, &hash, true).await?;
+            tracing::info!(username, "created the admin user");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn endpoint_not_found(method: Method, uri: Uri) -> ApiError {

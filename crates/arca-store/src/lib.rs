@@ -13,6 +13,7 @@
 //! (`group_commit.rs`); readers use their own pool and never wait for writers (WAL).
 
 mod artifacts;
+pub mod auth;
 mod error;
 mod group_commit;
 mod guard;
@@ -31,6 +32,7 @@ pub mod version_list;
 mod versions;
 
 pub use artifacts::{ArtifactPage, PendingArtifactRecord};
+pub use auth::{ExperimentOwner, GrantTarget, Protected, ReadScope, TokenInfo, TokenKind, User};
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
 pub use tracking::{NewLoggedModel, NewRun};

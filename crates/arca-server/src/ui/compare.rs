@@ -648,6 +648,7 @@ mod tests {
             prefix: String::new(),
             csrf: String::new(),
             section: "",
+            viewer: None,
         }
     }
 

@@ -92,3 +92,15 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security::guard))
 }
+
+/// The UI session's secret, from its cookie.
+pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    security::cookie(headers, crate::auth::SESSION_COOKIE)
+}
+
+/// Where a browser without a session is sent: the login page, which comes back here after.
+pub(crate) fn login_redirect(prefix: &str, uri: &axum::http::Uri) -> axum::response::Response {
+    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let here = here.strip_prefix(prefix).unwrap_or(here);
+    page::see_other(&format!("{prefix}/login?next={}", page::encode(here)))
+}
