@@ -6,6 +6,8 @@ use crate::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Permission {
+    /// MLflow 3's explicit "never", for a grant that overrides a permissive default.
+    Deny,
     NoPermissions,
     Read,
     /// MLflow 3's level between READ and EDIT: use a resource (load a model) without changing it.
@@ -15,7 +17,8 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
+        Permission::Deny,
         Permission::NoPermissions,
         Permission::Read,
         Permission::Use,
@@ -29,20 +32,27 @@ impl Permission {
             .find(|p| p.as_str() == s)
             .ok_or_else(|| {
                 Error::invalid(format!(
-                    "Invalid permission '{s}'. Valid permissions are: NO_PERMISSIONS, READ, USE, \
-                     EDIT, MANAGE."
+                    "Invalid permission '{s}'. Valid permissions are: DENY, NO_PERMISSIONS, READ, \
+                     USE, EDIT, MANAGE."
                 ))
             })
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Permission::Deny => "DENY",
             Permission::NoPermissions => "NO_PERMISSIONS",
             Permission::Read => "READ",
             Permission::Use => "USE",
             Permission::Edit => "EDIT",
             Permission::Manage => "MANAGE",
         }
+    }
+
+    /// What a per-resource grant may be, as MLflow 3.17 accepts it (NO_PERMISSIONS is only a
+    /// default; DENY is its grant).
+    pub fn grantable(self) -> bool {
+        self != Permission::NoPermissions
     }
 
     /// The levels that include READ, as their stored names.
@@ -70,6 +80,6 @@ mod tests {
             assert_eq!(Permission::parse(p.as_str()).unwrap(), p);
         }
         assert!(Permission::parse("read").is_err());
-        assert!(Permission::parse("DENY").is_err());
+        assert!(Permission::Deny < Permission::NoPermissions);
     }
 }

@@ -172,8 +172,8 @@ async fn bootstrap_admin(
     match metadata.get_user(username).await {
         Ok(_) => Ok(()),
         Err(arca_core::Error::NotFound(_)) => {
-            if password.is_empty() {
-                anyhow::bail!("ARCA_ADMIN_PASSWORD is empty");
+            if password.chars().count() < 12 {
+                anyhow::bail!("ARCA_ADMIN_PASSWORD must be at least 12 characters");
             }
             let hash = auth::credentials::hash_password(password)?;
             metadata.create_user(username, &hash, true).await?;

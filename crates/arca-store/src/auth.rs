@@ -82,8 +82,12 @@ impl ReadScope {
                 " AND {id_column} NOT IN (SELECT g.{key} FROM {grants} g WHERE g.user_id = "
             ));
             q.bind(crate::sql::Bind::Int(self.user_id));
-            q.push(" AND g.permission = ");
-            q.bind_text(Permission::NoPermissions.as_str());
+            q.push(" AND g.permission IN ");
+            q.bind_list(
+                [Permission::Deny, Permission::NoPermissions]
+                    .into_iter()
+                    .map(|p| crate::sql::Bind::Text(p.as_str().to_owned())),
+            );
             q.push(")");
         } else {
             q.push(&format!(

@@ -69,8 +69,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            if password.is_empty() {
-                anyhow::bail!("no password: set ARCA_ADMIN_PASSWORD or pass it on standard input");
+            if password.chars().count() < 12 {
+                anyhow::bail!(
+                    "a password of at least 12 characters is needed: set ARCA_ADMIN_PASSWORD or \
+                     pass it on standard input"
+                );
             }
             let hash = credentials::hash_password(&password)?;
             let user = metadata.create_user(&username, &hash, admin).await?;

@@ -123,11 +123,22 @@ async fn create_user(
     let username = required(req.username, "username")?;
     let password = required(req.password, "password")?;
     check_username(&username)?;
+    check_password(&password)?;
     let user = app
         .metadata
         .create_user(&username, &hash(password).await?, false)
         .await?;
     Ok(Json(json!({ "user": user_json(&user) })))
+}
+
+/// MLflow's rule for passwords.
+pub(crate) fn check_password(password: &str) -> ApiResult<()> {
+    if password.chars().count() < 12 {
+        return Err(ApiError::invalid(
+            "Password must be at least 12 characters.",
+        ));
+    }
+    Ok(())
 }
 
 /// Names travel in Basic credentials (`user:password`) and in URLs.
@@ -179,6 +190,7 @@ async fn update_password(
     let me = caller(me)?;
     let username = required(req.username, "username")?;
     let password = required(req.password, "password")?;
+    check_password(&password)?;
     // As MLflow: changing one's own password proves the current one, so a borrowed session
     // cannot take the account over.
     if username == me.username {
@@ -260,11 +272,15 @@ async fn grant_permission(
         .metadata
         .get_user(&required(req.username, "username")?)
         .await?;
-    let target = grant_target(
-        &required(req.resource_type, "resource_type")?,
-        required(req.resource_id, "resource_id")?,
-    )?;
+    let kind = required(req.resource_type, "resource_type")?;
+    let target = grant_target(&kind, required(req.resource_id, "resource_id")?)?;
     let permission = Permission::parse(&required(req.permission, "permission")?)?;
+    if !permission.grantable() {
+        return Err(ApiError::invalid(format!(
+            "Invalid permission '{permission}' for resource_type='{kind}'. Resource-level grants \
+             accept only: ('DENY', 'EDIT', 'MANAGE', 'READ', 'USE')."
+        )));
+    }
     app.metadata
         .set_grant(&target, user.id, Some(permission))
         .await?;

@@ -221,7 +221,7 @@ async fn world(app: &TestApp) -> World {
         json!({"name": model, "source": "s3://b/m"}),
     )
     .await;
-    app.add_user("outsider", "outsider-pw").await;
+    app.add_user("outsider", "outsider-password-1").await;
     World {
         experiment,
         run,
@@ -327,7 +327,7 @@ fn only_the_listed_routes_are_public_or_open_to_every_user() {
 
 async fn every_route_refuses_the_anonymous_and_the_unpermitted(app: TestApp) {
     let w = world(&app).await;
-    let outsider = Who::Basic("outsider", "outsider-pw");
+    let outsider = Who::Basic("outsider", "outsider-password-1");
     let mut checked = 0;
     for rule in RULES {
         let mut paths = vec![concrete(rule.path, &w)];
@@ -404,7 +404,7 @@ async fn every_route_refuses_the_anonymous_and_the_unpermitted(app: TestApp) {
             )
             .await;
         if status == 404 {
-            app.add_user("outsider", "outsider-pw").await;
+            app.add_user("outsider", "outsider-password-1").await;
         }
     }
     assert!(checked > 150, "walked {checked} routes");
@@ -421,10 +421,10 @@ async fn every_route_refuses_the_anonymous_and_the_unpermitted(app: TestApp) {
 }
 
 async fn creators_manage_and_grants_open_and_close_a_model(app: TestApp) {
-    app.add_user("ana", "ana-pw").await;
-    app.add_user("bo", "bo-pw").await;
-    let ana = Who::Basic("ana", "ana-pw");
-    let bo = Who::Basic("bo", "bo-pw");
+    app.add_user("ana", "ana-password-1").await;
+    app.add_user("bo", "bo-password-1").await;
+    let ana = Who::Basic("ana", "ana-password-1");
+    let bo = Who::Basic("bo", "bo-password-1");
     app.ok(
         &ana,
         Method::POST,
@@ -548,8 +548,8 @@ async fn creators_manage_and_grants_open_and_close_a_model(app: TestApp) {
 }
 
 async fn searches_show_only_what_the_caller_may_read_with_full_pages(app: TestApp) {
-    app.add_user("reader", "reader-pw").await;
-    let reader = Who::Basic("reader", "reader-pw");
+    app.add_user("reader", "reader-password-1").await;
+    let reader = Who::Basic("reader", "reader-password-1");
     for i in 0..7 {
         let name = format!("m{i}");
         app.ok(
@@ -642,8 +642,8 @@ async fn searches_show_only_what_the_caller_may_read_with_full_pages(app: TestAp
 }
 
 async fn tokens_are_shown_once_used_as_bearer_and_revocable(app: TestApp) {
-    app.add_user("ci", "ci-pw").await;
-    let ci = Who::Basic("ci", "ci-pw");
+    app.add_user("ci", "ci-password-1").await;
+    let ci = Who::Basic("ci", "ci-password-1");
     let (status, body) = app
         .call(
             &ci,
@@ -670,10 +670,10 @@ async fn tokens_are_shown_once_used_as_bearer_and_revocable(app: TestApp) {
     assert!(listed["last_used_time"].as_i64().is_some(), "{list}");
     assert!(!list.to_string().contains(&secret));
     // Only its owner (or an admin) revokes it; then it stops working.
-    app.add_user("other", "other-pw").await;
+    app.add_user("other", "other-password-1").await;
     let (status, _) = app
         .call(
-            &Who::Basic("other", "other-pw"),
+            &Who::Basic("other", "other-password-1"),
             Method::POST,
             "/api/2.0/arca/tokens/revoke",
             json!({"id": id}),
@@ -706,7 +706,7 @@ async fn tokens_are_shown_once_used_as_bearer_and_revocable(app: TestApp) {
 }
 
 async fn failed_logins_are_rate_limited_per_user_and_address(app: TestApp) {
-    app.add_user("victim", "right-pw").await;
+    app.add_user("victim", "right-password-1").await;
     for _ in 0..5 {
         let (status, _) = app
             .api(
@@ -722,7 +722,7 @@ async fn failed_logins_are_rate_limited_per_user_and_address(app: TestApp) {
     let resp = app
         .client
         .get(app.url("users/current"))
-        .basic_auth("victim", Some("right-pw"))
+        .basic_auth("victim", Some("right-password-1"))
         .send()
         .await
         .unwrap();
@@ -734,8 +734,8 @@ async fn failed_logins_are_rate_limited_per_user_and_address(app: TestApp) {
 }
 
 async fn protected_stages_and_aliases_need_manage(app: TestApp) {
-    app.add_user("dev", "dev-pw").await;
-    let dev = Who::Basic("dev", "dev-pw");
+    app.add_user("dev", "dev-password-1").await;
+    let dev = Who::Basic("dev", "dev-password-1");
     app.ok(
         &ADMIN,
         Method::POST,
@@ -843,7 +843,7 @@ async fn users_are_managed_through_mlflows_endpoints(app: TestApp) {
             &ADMIN,
             Method::POST,
             "users/create",
-            json!({"username": "eve", "password": "eve-pw"}),
+            json!({"username": "eve", "password": "eve-password-1"}),
         )
         .await;
     assert_eq!(created["user"]["username"], "eve");
@@ -853,14 +853,14 @@ async fn users_are_managed_through_mlflows_endpoints(app: TestApp) {
             &ADMIN,
             Method::POST,
             "users/create",
-            json!({"username": "eve", "password": "x"}),
+            json!({"username": "eve", "password": "another-password"}),
         )
         .await;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("RESOURCE_ALREADY_EXISTS"))
     );
-    let eve = Who::Basic("eve", "eve-pw");
+    let eve = Who::Basic("eve", "eve-password-1");
     // A user reads herself, not others, and cannot make users or admins.
     app.ok(&eve, Method::GET, "users/get", json!({"username": "eve"}))
         .await;
@@ -892,7 +892,7 @@ async fn users_are_managed_through_mlflows_endpoints(app: TestApp) {
             &eve,
             Method::PATCH,
             "users/update-password",
-            json!({"username": "eve", "password": "new-pw"}),
+            json!({"username": "eve", "password": "new-password-1"}),
         )
         .await;
     assert_eq!(status, 400, "{body}");
@@ -900,12 +900,12 @@ async fn users_are_managed_through_mlflows_endpoints(app: TestApp) {
         &eve,
         Method::PATCH,
         "users/update-password",
-        json!({"username": "eve", "password": "new-pw", "current_password": "eve-pw"}),
+        json!({"username": "eve", "password": "new-password-1", "current_password": "eve-password-1"}),
     )
     .await;
     let (status, _) = app.api(&eve, Method::GET, "users/current", json!({})).await;
     assert_eq!(status, 401, "the old password no longer works");
-    let eve = Who::Basic("eve", "new-pw");
+    let eve = Who::Basic("eve", "new-password-1");
     app.ok(&eve, Method::GET, "users/current", json!({})).await;
     app.ok(
         &ADMIN,
@@ -939,8 +939,8 @@ async fn users_are_managed_through_mlflows_endpoints(app: TestApp) {
 }
 
 async fn cve_wrong_resource_checked_run_uuid_and_camel_case_cannot_dodge_the_check(app: TestApp) {
-    app.add_user("mallory", "m-pw").await;
-    let mallory = Who::Basic("mallory", "m-pw");
+    app.add_user("mallory", "m-password-1").await;
+    let mallory = Who::Basic("mallory", "m-password-1");
     let mine = app
         .ok(
             &mallory,
@@ -1030,8 +1030,8 @@ async fn cve_wrong_resource_checked_run_uuid_and_camel_case_cannot_dodge_the_che
 }
 
 async fn cve_artifact_paths_are_checked_against_the_experiment_that_owns_them(app: TestApp) {
-    app.add_user("mallory", "m-pw").await;
-    let mallory = Who::Basic("mallory", "m-pw");
+    app.add_user("mallory", "m-password-1").await;
+    let mallory = Who::Basic("mallory", "m-password-1");
     let mine = app
         .ok(
             &mallory,
@@ -1116,8 +1116,8 @@ async fn cve_artifact_paths_are_checked_against_the_experiment_that_owns_them(ap
 }
 
 async fn cve_permissions_follow_a_rename_and_die_with_a_delete(app: TestApp) {
-    app.add_user("dev", "dev-pw").await;
-    let dev = Who::Basic("dev", "dev-pw");
+    app.add_user("dev", "dev-password-1").await;
+    let dev = Who::Basic("dev", "dev-password-1");
     app.ok(
         &ADMIN,
         Method::POST,
