@@ -107,6 +107,9 @@ pub static RULES: &[Rule] = &[
     r("GET", "/version", Public),
     r("GET", "/metrics", Signed),
     r("GET", "/static/{file}", Public),
+    r("GET", "/login", Public),
+    r("POST", "/login", Public),
+    r("POST", "/logout", Signed),
     // Tracking: experiments.
     creates(
         "POST",
@@ -447,6 +450,16 @@ pub static RULES: &[Rule] = &[
     ),
     r("GET", "/models/{name}", Model(Path("name"), Read)),
     r("GET", "/models/{name}/compare", Model(Path("name"), Read)),
+    r(
+        "GET",
+        "/models/{name}/permissions",
+        Model(Path("name"), Manage),
+    ),
+    r(
+        "POST",
+        "/models/{name}/permissions",
+        Model(Path("name"), Manage),
+    ),
     r("GET", "/models/{name}/chart", Model(Path("name"), Read)),
     r(
         "POST",
@@ -511,6 +524,10 @@ pub static RULES: &[Rule] = &[
         "/models/{name}/versions/{version}/delete",
         Model(Path("name"), Manage),
     ),
+    r("GET", "/admin/users", Admin),
+    r("POST", "/admin/users", Admin),
+    r("GET", "/account/tokens", Signed),
+    r("POST", "/account/tokens", Signed),
 ];
 
 /// The rule for a request, by its method and matched template (already without the static

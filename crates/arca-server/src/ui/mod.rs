@@ -8,6 +8,7 @@
 //! `security::guard`: `Sec-Fetch-Site`/`Origin` must say same-origin and the form must carry the
 //! token of the `arca_csrf` cookie. The REST API the clients use is not affected.
 
+mod access;
 mod assets;
 mod compare;
 mod experiments;
@@ -90,6 +91,20 @@ pub fn routes() -> Router<AppState> {
         .route("/models/{name}/rename", post(model::rename))
         .route("/models/{name}/delete", post(model::delete))
         .route("/static/{file}", get(assets::serve))
+        .route("/login", get(access::login_form).post(access::login))
+        .route("/logout", post(access::logout))
+        .route(
+            "/account/tokens",
+            get(access::tokens_page).post(access::tokens_post),
+        )
+        .route(
+            "/admin/users",
+            get(access::users_page).post(access::users_post),
+        )
+        .route(
+            "/models/{name}/permissions",
+            get(access::model_permissions).post(access::model_permissions_post),
+        )
         .layer(middleware::from_fn(security::guard))
 }
 

@@ -282,6 +282,7 @@ crate::on_both_backends_with_auth!(
     cve_wrong_resource_checked_run_uuid_and_camel_case_cannot_dodge_the_check,
     cve_artifact_paths_are_checked_against_the_experiment_that_owns_them,
     cve_permissions_follow_a_rename_and_die_with_a_delete,
+    the_ui_signs_in_with_a_session_cookie_and_manages_a_models_permissions,
 );
 
 /// The routes served without a login, and those open to any signed-in user (each shows only
@@ -291,10 +292,13 @@ const PUBLIC: &[&str] = &[
     "GET /health",
     "GET /version",
     "GET /static/{file}",
+    "GET /login",
+    "POST /login",
     "GET /api/3.0/mlflow/server-info",
 ];
 const SIGNED: &[&str] = &[
     "GET /metrics",
+    "POST /logout",
     "POST /api/2.0/mlflow/experiments/create",
     "POST /api/2.0/mlflow/experiments/search",
     "GET /api/2.0/mlflow/experiments/search",
@@ -310,6 +314,8 @@ const SIGNED: &[&str] = &[
     "GET /models",
     "GET /upload",
     "GET /experiments",
+    "GET /account/tokens",
+    "POST /account/tokens",
 ];
 
 #[test]
@@ -1182,4 +1188,157 @@ async fn cve_permissions_follow_a_rename_and_die_with_a_delete(app: TestApp) {
         )
         .await;
     assert_eq!(status, 403);
+}
+
+async fn the_ui_signs_in_with_a_session_cookie_and_manages_a_models_permissions(app: TestApp) {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |path: &str, session: Option<&str>| {
+        let mut req = browser
+            .get(format!("{}{path}", app.base))
+            .header("accept", "text/html");
+        if let Some(s) = session {
+            req = req.header("cookie", format!("arca_session={s}"));
+        }
+        req.send()
+    };
+    // A browser without a session is sent to the login page, which comes back after.
+    let resp = page("/models", None).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/login?next=%2Fmodels");
+    let form = |pairs: &[(&str, &str)]| {
+        let mut all: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        all.push(("_csrf".into(), CSRF.into()));
+        encode_form(&all)
+    };
+    let post = |path: &str, body: String, session: Option<&str>| {
+        let mut cookie = format!("arca_csrf={CSRF}");
+        if let Some(s) = session {
+            cookie.push_str(&format!("; arca_session={s}"));
+        }
+        browser
+            .post(format!("{}{path}", app.base))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let wrong = post(
+        "/login",
+        form(&[
+            ("username", "admin"),
+            ("password", "nope"),
+            ("next", "/models"),
+        ]),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong username or password")
+    );
+    // An address of another site is not followed after the login.
+    let resp = post(
+        "/login",
+        form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "//evil.example/"),
+        ]),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/models");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "not behind TLS in this test");
+    let session = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("arca_session=")
+        .unwrap()
+        .to_owned();
+    let resp = page("/models", Some(&session)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("id=\"logout\"") && html.contains(">admin</a>"),
+        "{html}"
+    );
+    // The model's permissions page grants and protects.
+    app.ok(
+        &ADMIN,
+        Method::POST,
+        "registered-models/create",
+        json!({"name": "ui-model"}),
+    )
+    .await;
+    app.add_user("viewer", "viewer-password-1").await;
+    let resp = post(
+        "/models/ui-model/permissions",
+        form(&[
+            ("action", "grant"),
+            ("username", "viewer"),
+            ("permission", "EDIT"),
+        ]),
+        Some(&session),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    let resp = post(
+        "/models/ui-model/permissions",
+        form(&[("action", "protect"), ("stage", "Production")]),
+        Some(&session),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = page("/models/ui-model/permissions", Some(&session))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("viewer") && html.contains("EDIT"), "{html}");
+    assert!(html.contains("Unprotect Production"), "{html}");
+    let (status, body) = app
+        .call(
+            &Who::Basic("viewer", "viewer-password-1"),
+            Method::GET,
+            "/api/2.0/arca/registered-models/protections",
+            json!({"name": "ui-model"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["stages"].clone()),
+        (200, json!(["Production"]))
+    );
+    // Signing out ends the session on the server, not only in the browser.
+    let resp = post("/logout", form(&[]), Some(&session)).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(
+        resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let resp = page("/models", Some(&session)).await.unwrap();
+    assert_eq!(resp.status(), 303);
 }
