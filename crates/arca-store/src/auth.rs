@@ -116,7 +116,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
-        is_admin: row.try_get::<i32, _>("is_admin")? != 0,
+        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
         creation_time: row.try_get("creation_time")?,
     })
 }
@@ -208,7 +208,7 @@ impl MetadataStore {
                 )
                 .bind(username.as_str())
                 .bind(hash.as_str())
-                .bind(i32::from(is_admin))
+                .bind(i64::from(is_admin))
                 .bind(now)
                 .execute(&mut *conn)
                 .await
@@ -299,7 +299,7 @@ impl MetadataStore {
                 let user = user_in(conn, &username).await?;
                 sqlx::query("UPDATE users SET is_admin = $2 WHERE id = $1")
                     .bind(user.id)
-                    .bind(i32::from(is_admin))
+                    .bind(i64::from(is_admin))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
