@@ -27,6 +27,8 @@
 #   BENCH_ARCA_STARTS=10 BENCH_MLFLOW_STARTS=3   start-time runs of each kind
 #   ARCA_BIN                     arca binary (default: cargo build --release -p arca)
 #   MLFLOW_BIN                   mlflow executable (default: .venv/bin/mlflow)
+#   BENCH_AUTH=basic|bearer      run Arca with --auth and send the admin's password (Basic) or
+#                                an API token (Bearer) with every request, to measure what auth costs
 #   BENCH_OUT=FILE               also write the report there
 #   BENCH_KEEP=1                 keep the temp dir (logs, databases, raw JSON lines)
 set -euo pipefail
@@ -75,13 +77,24 @@ if [[ " $SERVERS " == *" arca "* ]]; then
     prepare_arca_bin "$ARCA"
 fi
 
+AUTH_FLAG=""
+case "${BENCH_AUTH:-}" in
+"") ;;
+basic | bearer)
+    AUTH_FLAG=" --auth"
+    export ARCA_ADMIN_PASSWORD="bench-admin-password"
+    export BENCH_AUTH_HEADER="Basic $(printf 'admin:%s' "$ARCA_ADMIN_PASSWORD" | base64 -w0)"
+    ;;
+*) die "BENCH_AUTH must be basic or bearer" ;;
+esac
+
 LOAD_BEFORE="$(load_line)"
 DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "==> $DATE; $(machine_line); load average $LOAD_BEFORE"
 
 server_cmd() { # server_cmd NAME -> argv with {port} and {dir}
     case "$1" in
-    arca) echo "$ARCA server --host 127.0.0.1 --port {port} --data-dir {dir}/data" ;;
+    arca) echo "$ARCA server --host 127.0.0.1 --port {port} --data-dir {dir}/data${AUTH_FLAG}" ;;
     mlflow) echo "$MLFLOW server --host 127.0.0.1 --port {port} --backend-store-uri sqlite:///{dir}/mlflow.db --artifacts-destination {dir}/artifacts" ;;
     esac
 }
@@ -131,6 +144,12 @@ bench_server() {
     (cd "$dir" && exec setsid $cmd >"$dir/server.log" 2>&1) &
     PGID=$!
     wait_health "$BASE" "$PGID" 300
+    if [[ "$name" == arca && "${BENCH_AUTH:-}" == bearer ]]; then
+        BENCH_AUTH_HEADER="Bearer $(curl -fsS -u "admin:$ARCA_ADMIN_PASSWORD" -H 'Content-Type: application/json' \
+            -d '{"name":"bench"}' "$BASE/api/2.0/arca/tokens/create" |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+        export BENCH_AUTH_HEADER
+    fi
     mem_row "$name" "memory once started (settled)" "$(python3 "$LIB/proctree.py" settle "$PGID")"
 
     python3 "$LIB/seed_registry.py" "$BASE" "$MODELS" "$VERSIONS" bench-m- bench-writes

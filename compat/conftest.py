@@ -259,9 +259,16 @@ def _require_module(module: str, package: str) -> None:
         pytest.exit(f"mlflow server with {ARTIFACTS} artifacts needs {package} in this venv", returncode=2)
 
 
-def _server_command(target: str, tmp: Path, port: int, artifacts: str) -> tuple[list[str], dict[str, str], float]:
+AUTH_ADMIN_PASSWORD = "compat-admin-pw"
+
+
+def _server_command(
+    target: str, tmp: Path, port: int, artifacts: str, auth: bool = False
+) -> tuple[list[str], dict[str, str], float]:
     """The command that starts a `target` server, its extra environment, and its
-    start-up deadline (s). `artifacts` is the --artifacts-destination."""
+    start-up deadline (s). `artifacts` is the --artifacts-destination. With `auth`, Arca runs
+    with --auth and MLflow with its basic-auth app, both with the admin `admin` /
+    AUTH_ADMIN_PASSWORD."""
     host = ["--host", "127.0.0.1", "--port", str(port)]
     env: dict[str, str] = {}
     if ARTIFACTS == "s3":
@@ -305,6 +312,9 @@ def _server_command(target: str, tmp: Path, port: int, artifacts: str) -> tuple[
         cmd = [binary, "server", *host, "--data-dir", str(tmp / "data"), "--artifacts-destination", artifacts]
         # Webhook receivers in these tests listen on 127.0.0.1 over plain HTTP.
         cmd += ["--webhook-allow-private", "--webhook-allowed-schemes", "http,https"]
+        if auth:
+            cmd.append("--auth")
+            env |= {"ARCA_ADMIN_PASSWORD": AUTH_ADMIN_PASSWORD}
         return cmd, env, 30.0
     if target == "mlflow":
         env |= {"MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true", "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https"}
@@ -320,6 +330,9 @@ def _server_command(target: str, tmp: Path, port: int, artifacts: str) -> tuple[
             "--artifacts-destination",
             artifacts,
         ]
+        if auth:
+            cmd += ["--app-name", "basic-auth"]
+            env |= {"MLFLOW_AUTH_ADMIN_PASSWORD": AUTH_ADMIN_PASSWORD, "MLFLOW_FLASK_SERVER_SECRET_KEY": "compat"}
         return cmd, env, 120.0
     pytest.exit(f"unknown ARCA_COMPAT_TARGET={target!r} (want arca or mlflow)", returncode=2)
     raise AssertionError("unreachable")
@@ -348,7 +361,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def spawn_server(target: str = TARGET, backend: str = BACKEND):
+def spawn_server(target: str = TARGET, backend: str = BACKEND, auth: bool = False):
     """Start a `target` server (arca or mlflow) on a free port with its own temporary folder,
     database and artifact destination (ARCA_COMPAT_ARTIFACTS), wait until it is healthy, and
     yield it as a `Server`; stop it and remove what it made on exit."""
@@ -378,7 +391,7 @@ def spawn_server(target: str = TARGET, backend: str = BACKEND):
         else:
             artifact_root = tmp / "artifacts"
             destination = str(artifact_root)
-        cmd, extra_env, deadline_s = _server_command(target, tmp, port, destination)
+        cmd, extra_env, deadline_s = _server_command(target, tmp, port, destination, auth)
     except BaseException:  # pytest.exit for a missing binary or S3 server
         shutil.rmtree(tmp, ignore_errors=True)
         raise

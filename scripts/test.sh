@@ -561,7 +561,7 @@ if [[ "${ARCA_SKIP_COMPAT:-0}" != 1 ]]; then
 import sys
 import importlib.metadata as md
 import importlib.util as iu
-ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests", "sklearn", "boto3", "psycopg2"))
+ok = all(iu.find_spec(m) for m in ("mlflow", "pytest", "requests", "sklearn", "boto3", "psycopg2", "flask_wtf"))
 sys.exit(0 if ok and md.version("mlflow") == sys.argv[1] else 1)
 EOF
     }
@@ -571,8 +571,9 @@ EOF
         echo "installing mlflow==$MLFLOW_VERSION, scikit-learn, boto3, psycopg2-binary and pytest into $VENV (takes a few minutes)"
         [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
         # boto3: the compat fixture creates its S3 bucket with it; psycopg2: the Rust tests let
-        # the real mlflow create its schema in PostgreSQL (postgresql+psycopg2://)
-        "$VENV/bin/pip" install -q --progress-bar off "mlflow==$MLFLOW_VERSION" scikit-learn pytest boto3 psycopg2-binary
+        # the real mlflow create its schema in PostgreSQL (postgresql+psycopg2://); mlflow[auth]:
+        # compat/test_auth.py uses get_app_client("basic-auth") and mlflow's basic-auth app
+        "$VENV/bin/pip" install -q --progress-bar off "mlflow[auth]==$MLFLOW_VERSION" scikit-learn pytest boto3 psycopg2-binary
         venv_ok || die "the venv at $VENV has no working mlflow==$MLFLOW_VERSION"
     fi
     "$VENV/bin/python" -c 'import importlib.metadata as md; print("mlflow", md.version("mlflow"))'

@@ -11,6 +11,13 @@
 
 local API = "/api/2.0/mlflow/"
 local JSON = { ["Content-Type"] = "application/json" }
+-- BENCH_AUTH_HEADER: an Authorization value sent with every request (a server with --auth).
+local AUTH = os.getenv("BENCH_AUTH_HEADER")
+local GET = {}
+if AUTH and AUTH ~= "" then
+    JSON["Authorization"] = AUTH
+    GET["Authorization"] = AUTH
+end
 local STAGES = { "Staging", "Production", "None", "Archived" }
 
 local threads = {}
@@ -55,11 +62,11 @@ end
 
 function request()
     if op == "get_version" then
-        return wrk.format("GET", API .. "model-versions/get?name=" .. model() .. "&version=" .. version())
+        return wrk.format("GET", API .. "model-versions/get?name=" .. model() .. "&version=" .. version(), GET)
     elseif op == "get_alias" then
-        return wrk.format("GET", API .. "registered-models/alias?name=" .. model() .. "&alias=champion")
+        return wrk.format("GET", API .. "registered-models/alias?name=" .. model() .. "&alias=champion", GET)
     elseif op == "latest" then
-        return wrk.format("GET", API .. "registered-models/get-latest-versions?name=" .. model())
+        return wrk.format("GET", API .. "registered-models/get-latest-versions?name=" .. model(), GET)
     elseif op == "create_version" then
         counter = counter + 1
         local body = string.format('{"name":"%s","source":"s3://bench/writes/%s-%d-%d"}',
@@ -83,7 +90,7 @@ function request()
         local body = string.format('{"name":"bench-new-%s-%d-%d"}', run, tid or 0, counter)
         return wrk.format("POST", API .. "registered-models/create", JSON, body)
     else
-        return wrk.format("GET", wrk.path)
+        return wrk.format("GET", wrk.path, GET)
     end
 end
 

@@ -11,6 +11,7 @@ each. Prints how long seeding took.
 
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -26,6 +27,8 @@ def call(base, method, path, body=None):
         local.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
     data = json.dumps(body) if body is not None else None
     headers = {"Content-Type": "application/json"} if data else {}
+    if os.environ.get("BENCH_AUTH_HEADER"):
+        headers["Authorization"] = os.environ["BENCH_AUTH_HEADER"]
     local.conn.request(method, "/api/2.0/mlflow/" + path, body=data, headers=headers)
     resp = local.conn.getresponse()
     text = resp.read()

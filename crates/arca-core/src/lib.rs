@@ -2,6 +2,7 @@
 //! No I/O lives here, so it compiles in seconds and every other crate can depend on it.
 
 pub mod artifact_path;
+pub mod auth;
 pub mod error;
 pub mod model;
 pub mod prompt;

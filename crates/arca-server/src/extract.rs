@@ -67,6 +67,44 @@ impl<S: Send + Sync, T: RequestMessage> FromRequest<S> for Mlflow<T> {
     }
 }
 
+/// The fields of an MLflow message as `Mlflow<T>` reads them (query string for GET, else the
+/// JSON body, names in snake_case), for the permission check: it must see the same experiment,
+/// run or model the handler will act on, so it uses the same reader.
+pub(crate) fn message_fields(
+    method: &Method,
+    query: &str,
+    has_content_type: bool,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    if method == Method::GET || method == Method::HEAD {
+        // Repeated so that every experiment of a search is checked, not only the first.
+        return Ok(snake_case_keys(query_to_json(query, &["experiment_ids"])?));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    if !has_content_type {
+        return Err(ApiError::invalid(
+            "Bad Request. Content-Type header is missing.",
+        ));
+    }
+    let value: Value = serde_json::from_slice(&quote_non_finite(body))
+        .map_err(|e| ApiError::invalid(format!("Invalid JSON in request body: {e}")))?;
+    match value {
+        Value::Object(_) => Ok(snake_case_keys(value)),
+        _ => Err(ApiError::invalid(
+            "Invalid JSON in request body: it must be an object.",
+        )),
+    }
+}
+
+/// The fields of an HTML form body, as axum's `Form` reads them (the first of a repeated name).
+pub(crate) fn form_fields(body: &[u8]) -> Result<Value, ApiError> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| ApiError::invalid("The form is not valid UTF-8."))?;
+    query_to_json(text, &[])
+}
+
 /// Protobuf's JSON reader, which MLflow uses, takes a field by its lowerCamelCase JSON name as
 /// well as by its proto name (`runId` for `run_id`); the request structs know the proto names.
 fn snake_case_keys(value: Value) -> Value {

@@ -49,6 +49,10 @@ pub struct Config {
     pub limits: serve::Limits,
     /// How long the database may take before a request gets a 503.
     pub store_options: arca_store::StoreOptions,
+    /// `Some` with `--auth`: every request but the public ones must authenticate.
+    pub auth: Option<auth::AuthConfig>,
+    /// Users to create at start when missing (`ARCA_ADMIN_USER`/`ARCA_ADMIN_PASSWORD`).
+    pub bootstrap_admin: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -61,6 +65,8 @@ pub struct AppState {
     pub webhooks: std::sync::Arc<webhooks::deliver::WebhookConfig>,
     /// The guarded client webhook tests go through (deliveries use their own).
     pub webhook_client: reqwest::Client,
+    /// `None` without `--auth`.
+    pub auth: Option<std::sync::Arc<auth::Auth>>,
 }
 
 impl axum::extract::FromRef<AppState> for metrics::Metrics {
@@ -90,6 +96,16 @@ impl Application {
             )
         })?;
         let metadata = MetadataStore::open_with(&config.store, config.store_options).await?;
+        if let Some((username, password)) = &config.bootstrap_admin {
+            bootstrap_admin(&metadata, username, password).await?;
+        }
+        if config.auth.is_some() && metadata.count_admins().await? == 0 {
+            anyhow::bail!(
+                "--auth needs an admin, and the store has none: set ARCA_ADMIN_PASSWORD (and \
+                 ARCA_ADMIN_USER, default `admin`) for the first start, or run \
+                 `arca admin create-user <name> --admin`"
+            );
+        }
         let router = router(AppState {
             metadata: metadata.clone(),
             artifacts,
@@ -97,6 +113,7 @@ impl Application {
             metrics: metrics::Metrics::default(),
             webhook_client: config.webhooks.guard.client(config.webhooks.timeout),
             webhooks: std::sync::Arc::new(config.webhooks.clone()),
+            auth: config.auth.clone().map(auth::Auth::new),
         });
         Ok(Application {
             listener,
@@ -141,10 +158,15 @@ pub fn router(state: AppState) -> Router {
         .merge(api::arca_routes())
         .merge(api::artifacts::artifact_routes())
         .merge(api::history::history_routes())
+        .merge(auth::api::routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        // Inside the guard, so that it sees the Identity the guard found.
         .layer(middleware::from_fn(actor::attribute_changes))
+        // Innermost but one of the app's own layers, so that it sees the matched route; every
+        // route and the fallback pass through it.
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::record,
@@ -155,9 +177,10 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
             .nest(&prefix, app)
-            .fallback(endpoint_not_found)
+            .fallback(auth::outside_prefix)
     };
-    app.layer(middleware::from_fn(log_request))
+    app.layer(middleware::from_fn(auth::require_guard))
+        .layer(middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
 }
 
@@ -185,6 +208,28 @@ async fn ready(
         arca_core::ErrorCode::TemporarilyUnavailable,
         format!("Not ready: {} not answering.", down.join(" and ")),
     ))
+}
+
+/// Creates the first admin from the environment when that user does not exist yet; an existing
+/// user keeps the password it has (rotate it through the API).
+async fn bootstrap_admin(
+    metadata: &MetadataStore,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    match metadata.get_user(username).await {
+        Ok(_) => Ok(()),
+        Err(arca_core::Error::NotFound(_)) => {
+            if password.chars().count() < 12 {
+                anyhow::bail!("ARCA_ADMIN_PASSWORD must be at least 12 characters");
+            }
+            let hash = auth::credentials::hash_password(password)?;
+            metadata.create_user(username, &hash, true).await?;
+            tracing::info!(username, "created the admin user");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn endpoint_not_found(method: Method, uri: Uri) -> ApiError {

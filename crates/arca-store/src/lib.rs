@@ -13,6 +13,7 @@
 //! (`group_commit.rs`); readers use their own pool and never wait for writers (WAL).
 
 mod artifacts;
+pub mod auth;
 mod error;
 mod events;
 mod group_commit;
@@ -34,6 +35,7 @@ mod versions;
 mod webhooks;
 
 pub use artifacts::{ArtifactPage, PendingArtifactRecord};
+pub use auth::{ExperimentOwner, GrantTarget, Protected, ReadScope, TokenInfo, TokenKind, User};
 pub use events::{ChainBreak, ChainReport, Event, GENESIS_HASH, with_actor};
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;

@@ -204,7 +204,7 @@ async fn every_search_is_served_by_an_index(store: MetadataStore) {
                 .check_pages_served_by_index(
                     &mut failures,
                     &format!("registered-models/search filter={filter:?} order_by={order:?}"),
-                    |t| registered_models_query(&f, &o, 100, t),
+                    |t| registered_models_query(&f, &o, 100, t, None),
                 )
                 .await;
         }
@@ -242,7 +242,7 @@ async fn every_search_is_served_by_an_index(store: MetadataStore) {
             .check_pages_served_by_index(
                 &mut failures,
                 &format!("model-versions/search filter={filter:?} order_by={order:?}"),
-                |t| model_versions_query(&f, &o, 1000, t),
+                |t| model_versions_query(&f, &o, 1000, t, None),
             )
             .await;
     }
@@ -365,7 +365,7 @@ async fn every_search_is_served_by_an_index(store: MetadataStore) {
                 .check_pages_served_by_index(
                     &mut failures,
                     &format!("experiments/search filter={filter:?} order_by={order:?}"),
-                    |t| experiments_query(&f, &o, ViewType::ActiveOnly, 1000, t),
+                    |t| experiments_query(&f, &o, ViewType::ActiveOnly, 1000, t, None),
                 )
                 .await;
         }

@@ -6,6 +6,7 @@
 //! served by indexes of `model_versions` alone.
 
 use crate::MetadataStore;
+use crate::auth::ReadScope;
 use crate::error::Result;
 use crate::keyset::{self, KeyType, Paging, SortKey};
 use crate::models::{RM_COLUMNS, load_models};
@@ -209,6 +210,7 @@ fn search_query(
     order_by: &[OrderBy],
     max_results: u64,
     page_token: Option<&PageToken>,
+    scope: Option<&ReadScope>,
 ) -> Result<SearchQuery> {
     let keys = sort_keys(target, order_by);
     let mut q = SqlBuilder::new(&select.replace("{keys}", &keyset::select_list(&keys)));
@@ -216,6 +218,12 @@ fn search_query(
         q.bind_text(DELETED_STAGE);
     }
     push_filter(&mut q, target, filter, &keys);
+    if let Some(scope) = scope {
+        match target {
+            Target::Models => scope.push(&mut q, "rm.id", "model_grants"),
+            Target::Versions => scope.push(&mut q, "mv.model_id", "model_grants"),
+        }
+    }
     let paging = Paging::begin(&mut q, Some(&keys), "", page_token, max_results)?;
     keyset::push_order_by(&mut q, &keys);
     paging.push_limit(&mut q);
@@ -227,6 +235,7 @@ pub(crate) fn registered_models_query(
     order_by: &[OrderBy],
     max_results: u64,
     page_token: Option<&PageToken>,
+    scope: Option<&ReadScope>,
 ) -> Result<SearchQuery> {
     search_query(
         Target::Models,
@@ -235,6 +244,7 @@ pub(crate) fn registered_models_query(
         order_by,
         max_results,
         page_token,
+        scope,
     )
 }
 
@@ -243,6 +253,7 @@ pub(crate) fn model_versions_query(
     order_by: &[OrderBy],
     max_results: u64,
     page_token: Option<&PageToken>,
+    scope: Option<&ReadScope>,
 ) -> Result<SearchQuery> {
     search_query(
         Target::Versions,
@@ -251,6 +262,7 @@ pub(crate) fn model_versions_query(
         order_by,
         max_results,
         page_token,
+        scope,
     )
 }
 
@@ -262,9 +274,23 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<RegisteredModel>> {
+        self.search_registered_models_as(None, filter, order_by, max_results, page_token)
+            .await
+    }
+
+    /// A search that shows only the models `scope`'s user may read, paged as any search: the
+    /// condition is part of the query, so every page is full and tokens resume exactly.
+    pub async fn search_registered_models_as(
+        &self,
+        scope: Option<&ReadScope>,
+        filter: &Filter,
+        order_by: &[OrderBy],
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> arca_core::Result<Page<RegisteredModel>> {
         self.read(async |conn| {
             let SearchQuery { sql, paging } =
-                registered_models_query(filter, order_by, max_results, page_token)?;
+                registered_models_query(filter, order_by, max_results, page_token, scope)?;
             let mut rows = sql.query().fetch_all(&mut *conn).await?;
             let next_page_token = paging.next_token(&rows)?;
             rows.truncate(max_results as usize);
@@ -285,9 +311,22 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<ModelVersion>> {
+        self.search_model_versions_as(None, filter, order_by, max_results, page_token)
+            .await
+    }
+
+    /// Versions of the models `scope`'s user may read (see `search_registered_models_as`).
+    pub async fn search_model_versions_as(
+        &self,
+        scope: Option<&ReadScope>,
+        filter: &Filter,
+        order_by: &[OrderBy],
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> arca_core::Result<Page<ModelVersion>> {
         self.read(async |conn| {
             let SearchQuery { sql, paging } =
-                model_versions_query(filter, order_by, max_results, page_token)?;
+                model_versions_query(filter, order_by, max_results, page_token, scope)?;
             let mut rows = sql.query().fetch_all(&mut *conn).await?;
             let next_page_token = paging.next_token(&rows)?;
             rows.truncate(max_results as usize);

@@ -1,6 +1,7 @@
 //! The `arca` binary: `arca server` runs the registry; the other commands (`cli`) manage models
 //! in any MLflow-compatible registry, over HTTP or in an Arca store opened directly (`local`).
 
+mod admin;
 mod cli;
 mod local;
 mod server;
@@ -17,6 +18,13 @@ async fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("Error: {err:?}");
+                ExitCode::FAILURE
+            }
+        },
+        cli::Command::Admin(args) => match admin::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
                 ExitCode::FAILURE
             }
         },

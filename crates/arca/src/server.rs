@@ -1,9 +1,9 @@
 //! `arca server`: the registry server with `mlflow server`'s flags.
 
 use anyhow::Context;
+use arca_server::serve::Limits;
 use arca_server::webhooks::deliver::WebhookConfig;
 use arca_server::webhooks::ssrf::Guard;
-use arca_server::serve::Limits;
 use arca_server::{Application, Config};
 use arca_store::{StoreOptions, StoreUri};
 use clap::Args;
@@ -92,6 +92,27 @@ pub struct ServerArgs {
     /// HTTP/2 (h2c): the largest header list a request may send, in bytes.
     #[arg(long, env = "ARCA_H2_MAX_HEADER_LIST_SIZE", default_value_t = 65_536)]
     h2_max_header_list_size: u32,
+    /// Require users to authenticate (Basic, Bearer token or a UI session) and check their
+    /// permissions on every route. Needs an admin: ARCA_ADMIN_PASSWORD at first start, or
+    /// `arca admin create-user <name> --admin`.
+    #[arg(long, env = "ARCA_AUTH", conflicts_with = "no_auth")]
+    auth: bool,
+    /// Serve without authentication on an address other than loopback (anyone who can reach it
+    /// can change or delete every model). Without --auth or this flag, only 127.0.0.1/::1 are
+    /// allowed.
+    #[arg(long, env = "ARCA_NO_AUTH")]
+    no_auth: bool,
+    /// With --auth: what a user may do on an experiment or model without a grant of their own
+    /// (NO_PERMISSIONS, READ, USE, EDIT or MANAGE), as MLflow's default_permission.
+    #[arg(long, env = "ARCA_DEFAULT_PERMISSION", default_value = "READ")]
+    default_permission: String,
+    /// The first admin's name, created at start with ARCA_ADMIN_PASSWORD when missing.
+    #[arg(long, env = "ARCA_ADMIN_USER", default_value = "admin")]
+    admin_user: String,
+    /// Mark the UI's session cookie Secure (set this when clients reach Arca over HTTPS, e.g.
+    /// behind a TLS-terminating proxy).
+    #[arg(long, env = "ARCA_SECURE_COOKIES")]
+    secure_cookies: bool,
 }
 
 fn parse_seconds(raw: &str) -> Result<f64, String> {
@@ -147,6 +168,15 @@ fn connection_cap(wanted: usize, open_files: Option<u64>) -> usize {
     wanted.min(fits).max(1)
 }
 
+/// Whether binding `host` exposes the server beyond this machine.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn parse_static_prefix(raw: &str) -> Result<String, String> {
     let trimmed = raw.trim_end_matches('/');
     if !trimmed.starts_with('/') || trimmed.len() < 2 {
@@ -190,6 +220,33 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Some(dest) => dest.clone(),
         None => data_dir.join("artifacts").display().to_string(),
     };
+    let auth = if args.auth {
+        Some(arca_server::auth::AuthConfig {
+            default_permission: arca_core::auth::Permission::parse(&args.default_permission)?,
+            secure_cookies: args.secure_cookies,
+        })
+    } else {
+        None
+    };
+    if auth.is_none() && !is_loopback(&args.host) {
+        if !args.no_auth {
+            anyhow::bail!(
+                "refusing to serve {} without authentication: anyone who can reach it could \
+                 change or delete every model. Start with --auth (see `arca admin create-user`), \
+                 or pass --no-auth to serve it open anyway.",
+                args.host
+            );
+        }
+        tracing::warn!(
+            host = %args.host,
+            "serving WITHOUT authentication on a non-loopback address (--no-auth): anyone who \
+             can reach it can change or delete every model"
+        );
+    }
+    let bootstrap_admin = std::env::var("ARCA_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(|p| (args.admin_user.clone(), p));
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
@@ -228,6 +285,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             store_options: StoreOptions {
                 timeout: Duration::from_secs_f64(args.store_timeout),
             },
+            auth,
+            bootstrap_admin,
         },
         listener,
     )
@@ -237,6 +296,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         store = %store.redacted(),
         artifacts = %artifacts_destination,
         startup_ms = started.elapsed().as_millis() as u64,
+        auth = args.auth,
         "arca server listening on http://{addr}{}",
         args.static_prefix.as_deref().unwrap_or("")
     );

@@ -148,6 +148,7 @@ impl RequestMessage for Search {
 
 pub async fn search_registered_models(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     Mlflow(req): Mlflow<Search>,
 ) -> ApiResult<Json<Value>> {
     let entity = SearchEntity::RegisteredModels;
@@ -157,7 +158,13 @@ pub async fn search_registered_models(
     let token = page_token_arg(req.page_token)?;
     let page = app
         .metadata
-        .search_registered_models(&filter, &order_by, max_results, token.as_ref())
+        .search_registered_models_as(
+            crate::auth::read_scope(&app, caller.as_ref().map(|c| &c.0)).as_ref(),
+            &filter,
+            &order_by,
+            max_results,
+            token.as_ref(),
+        )
         .await?;
     Ok(super::paged("registered_models", page, |m| {
         json!(RegisteredModelJson::from(m))
@@ -330,6 +337,7 @@ pub async fn transition_model_version_stage(
 
 pub async fn search_model_versions(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     Mlflow(req): Mlflow<Search>,
 ) -> ApiResult<Json<Value>> {
     let entity = SearchEntity::ModelVersions;
@@ -339,7 +347,13 @@ pub async fn search_model_versions(
     let token = page_token_arg(req.page_token)?;
     let page = app
         .metadata
-        .search_model_versions(&filter, &order_by, max_results, token.as_ref())
+        .search_model_versions_as(
+            crate::auth::read_scope(&app, caller.as_ref().map(|c| &c.0)).as_ref(),
+            &filter,
+            &order_by,
+            max_results,
+            token.as_ref(),
+        )
         .await?;
     Ok(super::paged("model_versions", page, |v| {
         json!(ModelVersionJson::from(v))

@@ -586,6 +586,7 @@ impl RequestMessage for SearchExperiments {
 
 pub async fn search_experiments(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     Mlflow(req): Mlflow<SearchExperiments>,
 ) -> ApiResult<Json<Value>> {
     // MLflow's experiment search has no default page size: a request without one is refused.
@@ -601,7 +602,8 @@ pub async fn search_experiments(
     let token = super::page_token_arg(req.page_token)?;
     let page = app
         .metadata
-        .search_experiments(
+        .search_experiments_as(
+            crate::auth::read_scope(&app, caller.as_ref().map(|c| &c.0)).as_ref(),
             &filter,
             &order_by,
             view_arg(req.view_type)?,

@@ -30,18 +30,24 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/{webhook_id}/test", post(test))
 }
 
-/// Arca's delivery log, under `/api/2.0/arca`.
+/// Arca's delivery log and event feed, under `/api/2.0/arca` (and its `/ajax-api` twin).
 pub fn arca_routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/2.0/arca/webhooks/{webhook_id}/deliveries",
-            get(deliveries),
-        )
-        .route(
-            "/api/2.0/arca/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
-            post(redeliver),
-        )
-        .route("/api/2.0/arca/events", get(events_feed))
+    let mut router = Router::new();
+    for base in ["/api", "/ajax-api"] {
+        router = router
+            .route(
+                &format!("{base}/2.0/arca/webhooks/{{webhook_id}}/deliveries"),
+                get(deliveries),
+            )
+            .route(
+                &format!(
+                    "{base}/2.0/arca/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/redeliver"
+                ),
+                post(redeliver),
+            )
+            .route(&format!("{base}/2.0/arca/events"), get(events_feed));
+    }
+    router
 }
 
 pub fn webhook_json(w: &Webhook) -> Value {

@@ -671,6 +671,7 @@ mod tests {
             prefix: String::new(),
             csrf: String::new(),
             section: "",
+            viewer: None,
         }
     }
 

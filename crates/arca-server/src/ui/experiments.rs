@@ -76,7 +76,8 @@ pub(crate) async fn list(
     let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
-        .search_experiments(
+        .search_experiments_as(
+            ctx.scope(),
             &filter,
             &order,
             ViewType::ActiveOnly,

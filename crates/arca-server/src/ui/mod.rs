@@ -8,6 +8,7 @@
 //! `security::guard`: `Sec-Fetch-Site`/`Origin` must say same-origin and the form must carry the
 //! token of the `arca_csrf` cookie. The REST API the clients use is not affected.
 
+mod access;
 mod assets;
 mod compare;
 mod experiments;
@@ -96,5 +97,31 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/{id}", get(webhooks::show))
         .route("/webhooks/{id}/redeliver", post(webhooks::redeliver))
         .route("/static/{file}", get(assets::serve))
+        .route("/login", get(access::login_form).post(access::login))
+        .route("/logout", post(access::logout))
+        .route(
+            "/account/tokens",
+            get(access::tokens_page).post(access::tokens_post),
+        )
+        .route(
+            "/admin/users",
+            get(access::users_page).post(access::users_post),
+        )
+        .route(
+            "/models/{name}/permissions",
+            get(access::model_permissions).post(access::model_permissions_post),
+        )
         .layer(middleware::from_fn(security::guard))
+}
+
+/// The UI session's secret, from its cookie.
+pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    security::cookie(headers, crate::auth::SESSION_COOKIE)
+}
+
+/// Where a browser without a session is sent: the login page, which comes back here after.
+pub(crate) fn login_redirect(prefix: &str, uri: &axum::http::Uri) -> axum::response::Response {
+    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let here = here.strip_prefix(prefix).unwrap_or(here);
+    page::see_other(&format!("{prefix}/login?next={}", page::encode(here)))
 }

@@ -91,7 +91,7 @@ pub(crate) async fn list(
     let token = PageToken::offset((page - 1) * PAGE_SIZE);
     let found = app
         .metadata
-        .search_registered_models(&filter, &order_by, PAGE_SIZE, Some(&token))
+        .search_registered_models_as(ctx.scope(), &filter, &order_by, PAGE_SIZE, Some(&token))
         .await
         .on_page(&ctx)?;
     let models = found.items.iter().map(|m| model_row(&ctx, m)).collect();

@@ -30,6 +30,17 @@ pub struct Ctx {
     pub csrf: String,
     /// The top-level section, for the navigation's `aria-current`.
     pub section: &'static str,
+    /// The signed-in user, with `--auth` (shared, so that a page's error stays small).
+    pub viewer: Option<std::sync::Arc<Viewer>>,
+}
+
+/// Who is looking at a page, with `--auth`.
+#[derive(Debug)]
+pub struct Viewer {
+    pub name: String,
+    pub admin: bool,
+    /// What lists show them (`None`: everything).
+    pub scope: Option<arca_store::ReadScope>,
 }
 
 impl Ctx {
@@ -62,6 +73,11 @@ impl Ctx {
         format_time(*millis)
     }
 
+    /// What lists show the viewer (`None`: everything).
+    pub fn scope(&self) -> Option<&arca_store::ReadScope> {
+        self.viewer.as_ref().and_then(|v| v.scope.as_ref())
+    }
+
     pub fn with_section(mut self, section: &'static str) -> Ctx {
         self.section = section;
         self
@@ -80,10 +96,18 @@ impl FromRequestParts<AppState> for Ctx {
             .get::<CsrfToken>()
             .map(|t| t.value.clone())
             .unwrap_or_default();
+        let caller = parts.extensions.get::<crate::auth::Caller>();
         Ok(Ctx {
             prefix: state.static_prefix.clone(),
             csrf,
             section: "",
+            viewer: caller.map(|c| {
+                std::sync::Arc::new(Viewer {
+                    name: c.0.username.clone(),
+                    admin: c.0.is_admin,
+                    scope: crate::auth::read_scope(state, caller),
+                })
+            }),
         })
     }
 }
@@ -168,6 +192,7 @@ impl ErrorPage {
                 prefix: String::new(),
                 csrf: String::new(),
                 section: "",
+                viewer: None,
             },
             status,
             title: title.to_owned(),

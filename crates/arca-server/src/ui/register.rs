@@ -103,7 +103,7 @@ pub(crate) async fn form(
     let ctx = ctx.with_section("experiments");
     let run = app.metadata.get_run(&run_id).await.on_page(&ctx)?;
     let resolved = resolve(&app, &ctx, &run, target).await?;
-    let names = model_names(&app).await.on_page(&ctx)?;
+    let names = model_names(&app, &ctx).await.on_page(&ctx)?;
     Ok(render(&RegisterPage {
         run_url: ctx.run_url(&run.info.run_id),
         what: resolved.what,
@@ -116,11 +116,12 @@ pub(crate) async fn form(
     }))
 }
 
-async fn model_names(app: &AppState) -> arca_core::Result<Vec<String>> {
+async fn model_names(app: &AppState, ctx: &Ctx) -> arca_core::Result<Vec<String>> {
     let entity = SearchEntity::RegisteredModels;
     let found = app
         .metadata
-        .search_registered_models(
+        .search_registered_models_as(
+            ctx.scope(),
             &parse_filter(entity, "")?,
             &parse_order_by(entity, &["name ASC".to_owned()])?,
             NAMES_OFFERED,

@@ -51,7 +51,7 @@ pub(crate) async fn form(
     let order_by = parse_order_by(entity, &["name ASC".to_owned()]).on_page(&ctx)?;
     let found = app
         .metadata
-        .search_registered_models(&filter, &order_by, SUGGESTED_MODELS, None)
+        .search_registered_models_as(ctx.scope(), &filter, &order_by, SUGGESTED_MODELS, None)
         .await
         .on_page(&ctx)?;
     Ok(render(&UploadPage {

@@ -11,6 +11,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+/// The admin password of a server spawned with `spawn_with_auth`.
+pub const ADMIN_PASSWORD: &str = "admin-pw-for-tests";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -49,15 +52,43 @@ impl TestApp {
         webhooks: arca_server::webhooks::deliver::WebhookConfig,
     ) -> TestApp {
         let artifacts = Artifacts::Local(dir.path().join("artifacts"));
-        TestApp::spawn_configured(store, dir, artifacts, webhooks).await
+        TestApp::spawn_full(store, dir, artifacts, webhooks, None).await
     }
 
-    async fn spawn_configured(
+    /// A server with `--auth`, whose admin is `admin` / [`ADMIN_PASSWORD`].
+    pub async fn spawn_with_auth(
+        backend: Backend,
+        default_permission: arca_core::auth::Permission,
+    ) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = match backend {
+            Backend::Sqlite => StoreUri::sqlite(dir.path().join("arca.db")),
+            Backend::Postgres => {
+                StoreUri::parse(&arca_store::testing::fresh_postgres_database().await?).unwrap()
+            }
+        };
+        let artifacts = Artifacts::Local(dir.path().join("artifacts"));
+        let auth = arca_server::auth::AuthConfig {
+            default_permission,
+            secure_cookies: false,
+        };
+        Some(TestApp::spawn_full(store, dir, artifacts, test_webhook_config(), Some(auth)).await)
+    }
+
+    async fn spawn_configured(store: StoreUri, dir: TempDir, artifacts: Artifacts) -> TestApp {
+        TestApp::spawn_full(store, dir, artifacts, test_webhook_config(), None).await
+    }
+
+    async fn spawn_full(
         store: StoreUri,
         dir: TempDir,
         artifacts: Artifacts,
         webhooks: arca_server::webhooks::deliver::WebhookConfig,
+        auth: Option<arca_server::auth::AuthConfig>,
     ) -> TestApp {
+        let bootstrap_admin = auth
+            .is_some()
+            .then(|| ("admin".to_owned(), ADMIN_PASSWORD.to_owned()));
         let (artifacts_destination, artifacts_options) = match artifacts {
             Artifacts::Local(path) => (path.display().to_string(), Vec::new()),
             Artifacts::S3(s3) => (s3.uri, s3.options),
@@ -72,6 +103,8 @@ impl TestApp {
                 webhooks,
                 limits: arca_server::serve::Limits::default(),
                 store_options: arca_store::StoreOptions::default(),
+                auth,
+                bootstrap_admin,
             },
             listener,
         )
@@ -326,7 +359,7 @@ impl TestApp {
         let s3 = arca_artifacts::testing::s3_destination().await?;
         let dir = tempfile::tempdir().expect("temp dir");
         let store = StoreUri::sqlite(dir.path().join("arca.db"));
-        Some(TestApp::spawn_configured(store, dir, Artifacts::S3(s3), test_webhook_config()).await)
+        Some(TestApp::spawn_configured(store, dir, Artifacts::S3(s3)).await)
     }
 
     /// The local artifact folder of a server started by `spawn`/`spawn_with`.

@@ -1,6 +1,7 @@
 //! The server driven over HTTP, as the `mlflow` client drives it.
 
 mod artifacts;
+mod auth;
 mod concurrency;
 mod errors;
 mod helpers;

@@ -112,6 +112,7 @@ pub(crate) fn experiments_query(
     view: ViewType,
     max_results: u64,
     page_token: Option<&PageToken>,
+    scope: Option<&crate::auth::ReadScope>,
 ) -> Result<SearchQuery> {
     let mut keys: Vec<SortKey> = order_by
         .iter()
@@ -134,6 +135,9 @@ pub(crate) fn experiments_query(
         keyset::select_list(&keys)
     ));
     push_lifecycles(&mut q, "e.lifecycle_stage", view);
+    if let Some(scope) = scope {
+        scope.push(&mut q, "e.experiment_id", "experiment_grants");
+    }
     let tag_subquery = "SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id";
     for clause in &filter.clauses {
         match clause {
@@ -405,9 +409,23 @@ impl MetadataStore {
         max_results: u64,
         page_token: Option<&PageToken>,
     ) -> arca_core::Result<Page<Experiment>> {
+        self.search_experiments_as(None, filter, order_by, view, max_results, page_token)
+            .await
+    }
+
+    /// Only the experiments `scope`'s user may read, paged in the query itself.
+    pub async fn search_experiments_as(
+        &self,
+        scope: Option<&crate::auth::ReadScope>,
+        filter: &ExperimentFilter,
+        order_by: &[ExperimentOrderBy],
+        view: ViewType,
+        max_results: u64,
+        page_token: Option<&PageToken>,
+    ) -> arca_core::Result<Page<Experiment>> {
         self.read(async |conn| {
             let SearchQuery { sql, paging } =
-                experiments_query(filter, order_by, view, max_results, page_token)?;
+                experiments_query(filter, order_by, view, max_results, page_token, scope)?;
             let rows = sql.query().fetch_all(&mut *conn).await?;
             let next_page_token = paging.next_token(&rows)?;
             let mut items = rows

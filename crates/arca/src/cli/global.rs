@@ -269,7 +269,7 @@ impl Command {
             }
             Command::Copy(args) => args.output.output = args.output.output.or(output),
             // `from_arg_matches` refused any leading flag for these.
-            Command::Server(_) | Command::Completions(_) => {}
+            Command::Server(_) | Command::Admin(_) | Command::Completions(_) => {}
         }
         self
     }

@@ -50,6 +50,8 @@ pub enum Command {
     Copy(copy::CopyArgs),
     /// Webhooks of a registry server: list, create, delete, test, and their deliveries.
     Webhooks(webhooks::WebhooksCommand),
+    /// Users and API tokens of an Arca store: `arca admin create-user alice --admin`.
+    Admin(crate::admin::AdminArgs),
     /// Print a shell completion script: `arca completions bash > /etc/bash_completion.d/arca`.
     Completions(CompletionsArgs),
 }
@@ -157,7 +159,7 @@ pub type CliResult<T = ()> = Result<T, Failure>;
 /// Runs a registry command and turns its outcome into an exit code.
 pub async fn run(command: Command) -> ExitCode {
     let result = match command {
-        Command::Server(_) => unreachable!("main runs the server itself"),
+        Command::Server(_) | Command::Admin(_) => unreachable!("main runs these itself"),
         Command::Models(cmd) => models::run(cmd).await,
         Command::Versions(cmd) => versions::run(cmd).await,
         Command::Aliases(cmd) => aliases::run(cmd).await,

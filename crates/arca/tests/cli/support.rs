@@ -240,12 +240,18 @@ impl ArcaServer {
 
     /// `arca server` with `extra` flags after the ones every test server gets.
     pub fn start_with(extra: &[&str]) -> ArcaServer {
-        let dir = tempfile::tempdir().unwrap();
+        ArcaServer::start_in(tempfile::tempdir().unwrap(), extra, &[])
+    }
+
+    /// `arca server` on `dir/data` (which may already hold a store) with `extra` flags and
+    /// environment.
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> ArcaServer {
         let mut process = Spawned::spawn(
             Command::new(env!("CARGO_BIN_EXE_arca"))
                 .args(["server", "--port", "0", "--data-dir"])
                 .arg(dir.path().join("data"))
                 .args(extra)
+                .envs(env.iter().copied())
                 .env("ARCA_LOG", "info")
                 .env("NO_COLOR", "1")
                 .env_remove("ARCA_BACKEND_STORE_URI")

@@ -1,0 +1,110 @@
+//! `arca admin`: users and API tokens, written straight into an Arca store (no server needed),
+//! so the first admin of an `--auth` server can be made before it starts.
+
+use anyhow::Context;
+use arca_server::auth::credentials;
+use arca_store::{MetadataStore, StoreUri, TokenKind};
+use clap::{Args, Subcommand};
+use std::io::BufRead;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    command: AdminCommand,
+    /// The store: sqlite:///relative.db, sqlite:////absolute.db or postgresql://...
+    /// Default: sqlite in the data dir.
+    #[arg(long, env = "ARCA_BACKEND_STORE_URI", global = true)]
+    backend_store_uri: Option<String>,
+    /// The server's data dir (where its default database is).
+    #[arg(
+        long,
+        env = "ARCA_DATA_DIR",
+        default_value = "./arca-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user. The password is read from ARCA_ADMIN_PASSWORD when set, else from the
+    /// first line of standard input (e.g. `printf '%s\n' "$PW" | arca admin create-user ...`).
+    CreateUser {
+        username: String,
+        /// Make the user an admin (may do everything, manages users).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Create an API token for a user and print its secret (shown this once only). Use it as
+    /// MLFLOW_TRACKING_TOKEN.
+    CreateToken {
+        username: String,
+        /// What the token is for, shown in the token list.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Days until the token expires; without it, it lasts until revoked.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let store = match &args.backend_store_uri {
+        Some(uri) => StoreUri::parse(uri)?,
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("creating {}", args.data_dir.display()))?;
+            StoreUri::sqlite(std::path::absolute(&args.data_dir)?.join("arca.db"))
+        }
+    };
+    let metadata = MetadataStore::open(&store).await?;
+    let result = match args.command {
+        AdminCommand::CreateUser { username, admin } => {
+            let password = match std::env::var("ARCA_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            if password.chars().count() < 12 {
+                anyhow::bail!(
+                    "a password of at least 12 characters is needed: set ARCA_ADMIN_PASSWORD or \
+                     pass it on standard input"
+                );
+            }
+            let hash = credentials::hash_password(&password)?;
+            let user = metadata.create_user(&username, &hash, admin).await?;
+            println!(
+                "created user {}{}",
+                user.username,
+                if user.is_admin { " (admin)" } else { "" }
+            );
+            Ok(())
+        }
+        AdminCommand::CreateToken {
+            username,
+            name,
+            expires_in_days,
+        } => {
+            let user = metadata.get_user(&username).await?;
+            let expiry = expires_in_days.map(|d| arca_core::now_millis() + d * 86_400_000);
+            let secret = credentials::new_secret("arca_");
+            metadata
+                .create_token(
+                    user.id,
+                    TokenKind::Api,
+                    &name,
+                    &credentials::secret_sha256(&secret),
+                    expiry,
+                )
+                .await?;
+            println!("{secret}");
+            Ok(())
+        }
+    };
+    metadata.close().await;
+    result
+}
