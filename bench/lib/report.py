@@ -242,8 +242,9 @@ def compare(rows, scale_path=None, artifacts_path=None):
                         cells.append("—")
                         continue
                     err = f", {c['errors']:,} errors" if c["errors"] else ""
+                    mark = " †" if c.get("note") else ""
                     cells.append(f"{fmt_ops(c['ok_per_s'])} ({fmt_num_ms(c['p50_ms'])} / "
-                                 f"{fmt_num_ms(c['p99_ms'])}{err})")
+                                 f"{fmt_num_ms(c['p99_ms'])}{err}){mark}")
                 if "mlflow" in servers:
                     m = by.get(("mlflow", g, op))
                     for s in others:
@@ -260,6 +261,9 @@ def compare(rows, scale_path=None, artifacts_path=None):
                         cells.append(text)
                 print("| " + " | ".join(cells) + " |")
             print()
+        for r in here:
+            if r.get("note"):
+                print(f"- † {CMP_NAMES[r['server']]}, {r['label']}, {GENS[r['gen']]}: {r['note']}")
         for (s, group), mets in tally.items():
             print(f"- {CMP_NAMES[s]}, {GROUPS_PLURAL[group]} (≥ {TARGETS[group]}× with wrk): "
                   f"{sum(mets)} of {len(mets)} met.")
