@@ -1,11 +1,20 @@
 -- wrk script for the registry benchmarks. Arguments after `--`, as key=value:
 --   op=get_version | get_alias | latest | create_version | transition | set_alias | set_tag |
---      create_model | path
+--      create_model | search_versions | search_models | path
+--      tracking (bench/compare.sh): create_run | log_metrics | log_params | search_runs |
+--      search_experiments
 --   models=N versions=N   the seeded layout: models <prefix>0001..N, versions 1..N each
 --   prefix=bench-m-       model name prefix;  write_model=NAME  target of create_version
 --   path=/api/...         for op=path: one fixed, already encoded request path (default: the
 --                         path of the URL given to wrk)
---   run=TAG               makes create_model names unique across runs
+--   run=TAG               makes create_model names and log_params keys unique across runs
+--   experiment=ID         create_run: the experiment new runs go to
+--   search_experiment=ID  search_runs: the experiment searched (max_results=page)
+--   runs=FILE             log_metrics, log_params: run ids, one a line; each request picks one
+--   batch=N               log_metrics, log_params: metrics or params per log-batch request
+--   page=N                max_results of search_runs and search_experiments (default 100)
+-- Environment: WRK_ADDRS=HOST:PORT,... sends wrk thread i to address i (round robin): with -t2
+-- and two replicas, each wrk thread (and its half of the connections) drives one of them.
 -- Each request picks its model and version at random, so the server cannot answer from one
 -- cached row. done() prints one machine-readable RESULT line for bench/lib/run_wrk.py.
 
@@ -26,6 +35,16 @@ local counter = 0
 function setup(thread)
     thread:set("tid", #threads + 1)
     table.insert(threads, thread)
+    -- setup() does not see the arguments after `--`, so the addresses come from the environment
+    local list = os.getenv("WRK_ADDRS")
+    if list and list ~= "" then
+        local hosts = {}
+        for hp in list:gmatch("[^,]+") do
+            table.insert(hosts, hp)
+        end
+        local host, port = hosts[(#threads - 1) % #hosts + 1]:match("^(.*):(%d+)$")
+        thread.addr = wrk.lookup(host, port)[1]
+    end
 end
 
 local function parse(args)
@@ -49,6 +68,16 @@ function init(args)
     math.randomseed(os.time() * 1000 + (tid or 0))
     if opts.path then
         wrk.path = opts.path
+    end
+    batch = tonumber(opts.batch or "10")
+    page = tonumber(opts.page or "100")
+    run_ids = {}
+    if opts.runs then
+        for line in io.lines(opts.runs) do
+            if line ~= "" then
+                table.insert(run_ids, line)
+            end
+        end
     end
 end
 
@@ -85,6 +114,46 @@ function request()
         local body = string.format('{"name":"%s","version":"%s","key":"t%d","value":"v%d"}',
             model(), version(), math.random(5), math.random(1000))
         return wrk.format("POST", API .. "model-versions/set-tag", JSON, body)
+    elseif op == "search_versions" then
+        return wrk.format("GET", API .. "model-versions/search?filter=name%3D%27" .. model() ..
+            "%27&max_results=100")
+    elseif op == "search_models" then
+        -- bench-m-00d%: about 10 models a page (d picked at random)
+        return wrk.format("GET", API .. "registered-models/search?filter=name%20LIKE%20%27" ..
+            prefix .. "00" .. tostring(math.random(0, 9)) .. "%25%27&max_results=100")
+    elseif op == "create_run" then
+        local body = string.format('{"experiment_id":"%s","start_time":%d}',
+            opts.experiment, os.time() * 1000)
+        return wrk.format("POST", API .. "runs/create", JSON, body)
+    elseif op == "log_metrics" then
+        counter = counter + 1
+        local now = os.time() * 1000
+        local parts = {}
+        for i = 1, batch do
+            parts[i] = string.format('{"key":"m%d","value":%.6f,"timestamp":%d,"step":%d}',
+                i, math.random(), now, counter)
+        end
+        local body = '{"run_id":"' .. run_ids[math.random(#run_ids)] .. '","metrics":[' ..
+            table.concat(parts, ",") .. "]}"
+        return wrk.format("POST", API .. "runs/log-batch", JSON, body)
+    elseif op == "log_params" then
+        -- params are immutable: every request logs keys no request used before
+        counter = counter + 1
+        local parts = {}
+        for i = 1, batch do
+            parts[i] = string.format('{"key":"p-%s-%d-%d-%d","value":"v%d"}',
+                run, tid or 0, counter, i, i)
+        end
+        local body = '{"run_id":"' .. run_ids[math.random(#run_ids)] .. '","params":[' ..
+            table.concat(parts, ",") .. "]}"
+        return wrk.format("POST", API .. "runs/log-batch", JSON, body)
+    elseif op == "search_runs" then
+        local body = string.format('{"experiment_ids":["%s"],"max_results":%d}',
+            opts.search_experiment, page)
+        return wrk.format("POST", API .. "runs/search", JSON, body)
+    elseif op == "search_experiments" then
+        return wrk.format("POST", API .. "experiments/search", JSON,
+            string.format('{"max_results":%d}', page))
     elseif op == "create_model" then
         counter = counter + 1
         local body = string.format('{"name":"bench-new-%s-%d-%d"}', run, tid or 0, counter)
