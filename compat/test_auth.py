@@ -3,6 +3,7 @@ ARCA_COMPAT_TARGET=mlflow) `mlflow server --app-name basic-auth`. Credentials co
 variables the client reads (MLFLOW_TRACKING_USERNAME / _PASSWORD, MLFLOW_TRACKING_TOKEN), and
 users and grants are managed with `mlflow.server.get_app_client("basic-auth", uri)`."""
 
+import os
 import uuid
 
 import pytest
@@ -143,6 +144,9 @@ def test_a_model_is_logged_and_loaded_with_credentials(auth_url, as_user, tmp_pa
 
     user, password = new_user(auth_url, as_user)
     as_user(user, password)
+    # The fluent API's URIs are process-wide, and set_*_uri(None) also deletes the
+    # MLFLOW_*_URI variables the other tests' server fixture set: put those back afterwards.
+    saved_env = {v: os.environ.get(v) for v in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(auth_url)
     mlflow.set_registry_uri(auth_url)
     try:
@@ -167,6 +171,9 @@ def test_a_model_is_logged_and_loaded_with_credentials(auth_url, as_user, tmp_pa
     finally:
         mlflow.set_tracking_uri(None)
         mlflow.set_registry_uri(None)
+        for var, value in saved_env.items():
+            if value is not None:
+                os.environ[var] = value
 
 
 def test_an_api_token_works_as_bearer(auth_url, as_user, target):
