@@ -264,16 +264,29 @@ pub(crate) fn grant_target(resource_type: &str, resource_id: String) -> ApiResul
     }
 }
 
+/// The user and the resource a grant request names (checked in MLflow's order: username,
+/// resource_type, resource_id), with the resource type as sent, for messages.
+async fn grant_subject(
+    app: &AppState,
+    username: Option<String>,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+) -> ApiResult<(User, String, GrantTarget)> {
+    let user = app
+        .metadata
+        .get_user(&required(username, "username")?)
+        .await?;
+    let kind = required(resource_type, "resource_type")?;
+    let target = grant_target(&kind, required(resource_id, "resource_id")?)?;
+    Ok((user, kind, target))
+}
+
 async fn grant_permission(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<GrantFields>,
 ) -> ApiResult<Json<Value>> {
-    let user = app
-        .metadata
-        .get_user(&required(req.username, "username")?)
-        .await?;
-    let kind = required(req.resource_type, "resource_type")?;
-    let target = grant_target(&kind, required(req.resource_id, "resource_id")?)?;
+    let (user, kind, target) =
+        grant_subject(&app, req.username, req.resource_type, req.resource_id).await?;
     let permission = Permission::parse(&required(req.permission, "permission")?)?;
     if !permission.grantable() {
         return Err(ApiError::invalid(format!(
@@ -291,14 +304,8 @@ async fn revoke_permission(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<GrantFields>,
 ) -> ApiResult<Json<Value>> {
-    let user = app
-        .metadata
-        .get_user(&required(req.username, "username")?)
-        .await?;
-    let target = grant_target(
-        &required(req.resource_type, "resource_type")?,
-        required(req.resource_id, "resource_id")?,
-    )?;
+    let (user, _, target) =
+        grant_subject(&app, req.username, req.resource_type, req.resource_id).await?;
     app.metadata.set_grant(&target, user.id, None).await?;
     Ok(Json(json!({})))
 }
@@ -307,14 +314,8 @@ async fn get_permission(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<GrantFields>,
 ) -> ApiResult<Json<Value>> {
-    let user = app
-        .metadata
-        .get_user(&required(req.username, "username")?)
-        .await?;
-    let target = grant_target(
-        &required(req.resource_type, "resource_type")?,
-        required(req.resource_id, "resource_id")?,
-    )?;
+    let (user, _, target) =
+        grant_subject(&app, req.username, req.resource_type, req.resource_id).await?;
     let default = app
         .auth
         .as_ref()
