@@ -55,6 +55,31 @@ impl Permission {
         self != Permission::NoPermissions
     }
 
+    /// One resource's grants folded into one, as MLflow folds the grants of a user's roles (its
+    /// per-user grants are one more role there): a DENY among them wins, else the highest.
+    /// `None` when there is no grant.
+    pub fn fold(grants: impl IntoIterator<Item = Permission>) -> Option<Permission> {
+        let mut best: Option<Permission> = None;
+        for grant in grants {
+            if grant == Permission::Deny {
+                return Some(Permission::Deny);
+            }
+            best = best.max(Some(grant));
+        }
+        best
+    }
+
+    /// What a user may do given their folded grant: the default without one; with one, never
+    /// less than the default (MLflow floors a positive grant at `default_permission`), while
+    /// DENY and NO_PERMISSIONS stand as they are.
+    pub fn effective(folded: Option<Permission>, default: Permission) -> Permission {
+        match folded {
+            None => default,
+            Some(p @ (Permission::Deny | Permission::NoPermissions)) => p,
+            Some(p) => p.max(default),
+        }
+    }
+
     /// The levels that include READ, as their stored names.
     pub fn readable_names() -> [&'static str; 4] {
         ["READ", "USE", "EDIT", "MANAGE"]
@@ -81,5 +106,21 @@ mod tests {
         }
         assert!(Permission::parse("read").is_err());
         assert!(Permission::Deny < Permission::NoPermissions);
+    }
+
+    #[test]
+    fn a_deny_wins_the_fold_and_a_positive_grant_is_floored_at_the_default() {
+        use Permission::*;
+        assert_eq!(Permission::fold([Read, Manage, Edit]), Some(Manage));
+        assert_eq!(Permission::fold([Manage, Deny, Read]), Some(Deny));
+        assert_eq!(Permission::fold([]), None);
+        assert_eq!(Permission::effective(None, Read), Read);
+        assert_eq!(Permission::effective(Some(Read), Edit), Edit);
+        assert_eq!(Permission::effective(Some(Manage), Read), Manage);
+        assert_eq!(Permission::effective(Some(Deny), Manage), Deny);
+        assert_eq!(
+            Permission::effective(Some(NoPermissions), Read),
+            NoPermissions
+        );
     }
 }

@@ -77,8 +77,12 @@ pub(crate) fn message_fields(
     body: &[u8],
 ) -> Result<Value, ApiError> {
     if method == Method::GET || method == Method::HEAD {
-        // Repeated so that every experiment of a search is checked, not only the first.
-        return Ok(snake_case_keys(query_to_json(query, &["experiment_ids"])?));
+        // Repeated so that every experiment of a search is checked, not only the first, and
+        // every workspace a role listing asks for.
+        return Ok(snake_case_keys(query_to_json(
+            query,
+            &["experiment_ids", "workspace"],
+        )?));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));

@@ -159,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::artifacts::artifact_routes())
         .merge(api::history::history_routes())
         .merge(auth::api::routes())
+        .merge(auth::roles::routes())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Inside the guard, so that it sees the Identity the guard found.

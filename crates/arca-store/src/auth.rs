@@ -61,8 +61,10 @@ pub enum GrantTarget {
     Model(String),
 }
 
-/// Which rows of a search a user may see: those with a grant of at least READ, plus, when the
-/// default permission includes READ, those without any grant.
+/// Which rows of a search a user may see: as a point check decides (`grant_of`), those whose
+/// grants (the user's own and their roles', folded) hold no DENY and include READ, plus, when
+/// the default permission includes READ, those without any grant; everything for a workspace
+/// admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadScope {
     pub user_id: i64,
@@ -70,38 +72,44 @@ pub struct ReadScope {
 }
 
 impl ReadScope {
-    /// ` AND <id column> [NOT] IN (...)` over `table`'s grants of this user.
+    /// ` AND (...)` keeping the rows whose `id_column` this user may read; `grants` names the
+    /// kind of resource by its grants table (`model_grants` or `experiment_grants`).
     pub(crate) fn push(&self, q: &mut crate::sql::SqlBuilder, id_column: &str, grants: &str) {
-        let key = if grants == "model_grants" {
-            "model_id"
+        use crate::sql::Bind;
+        let (view, key) = if grants == "model_grants" {
+            ("model_user_grants", "model_id")
         } else {
-            "experiment_id"
+            ("experiment_user_grants", "experiment_id")
         };
+        let user = Bind::Int(self.user_id);
+        let grants_of = |q: &mut crate::sql::SqlBuilder, negate: bool| {
+            q.push(&format!(
+                " {id_column} {}IN (SELECT g.{key} FROM {view} g WHERE g.user_id = ",
+                if negate { "NOT " } else { "" }
+            ));
+            q.bind(user.clone());
+        };
+        q.push(" AND (");
+        crate::roles::push_workspace_admin(q, self.user_id);
+        q.push(" OR (");
+        grants_of(q, true);
+        q.push(" AND g.permission = ");
+        q.bind(Bind::Text(Permission::Deny.as_str().to_owned()));
+        q.push(") AND (");
+        grants_of(q, false);
+        q.push(" AND g.permission IN ");
+        q.bind_list(
+            Permission::readable_names()
+                .into_iter()
+                .map(|p| Bind::Text(p.to_owned())),
+        );
+        q.push(")");
         if self.default_readable {
-            q.push(&format!(
-                " AND {id_column} NOT IN (SELECT g.{key} FROM {grants} g WHERE g.user_id = "
-            ));
-            q.bind(crate::sql::Bind::Int(self.user_id));
-            q.push(" AND g.permission IN ");
-            q.bind_list(
-                [Permission::Deny, Permission::NoPermissions]
-                    .into_iter()
-                    .map(|p| crate::sql::Bind::Text(p.as_str().to_owned())),
-            );
-            q.push(")");
-        } else {
-            q.push(&format!(
-                " AND {id_column} IN (SELECT g.{key} FROM {grants} g WHERE g.user_id = "
-            ));
-            q.bind(crate::sql::Bind::Int(self.user_id));
-            q.push(" AND g.permission IN ");
-            q.bind_list(
-                Permission::readable_names()
-                    .into_iter()
-                    .map(|p| crate::sql::Bind::Text(p.to_owned())),
-            );
+            q.push(" OR");
+            grants_of(q, true);
             q.push(")");
         }
+        q.push(")))");
     }
 }
 
@@ -180,6 +188,41 @@ fn grant_table(target: &GrantTarget) -> (&'static str, &'static str) {
         GrantTarget::Experiment(_) => ("experiment_grants", "experiment_id"),
         GrantTarget::Model(_) => ("model_grants", "model_id"),
     }
+}
+
+const MODEL_VIEW: (&str, &str) = ("model_user_grants", "model_id");
+const EXPERIMENT_VIEW: (&str, &str) = ("experiment_user_grants", "experiment_id");
+
+fn target_view(target: &GrantTarget) -> (&'static str, &'static str) {
+    match target {
+        GrantTarget::Experiment(_) => EXPERIMENT_VIEW,
+        GrantTarget::Model(_) => MODEL_VIEW,
+    }
+}
+
+/// Every grant the user holds on one resource, through the view that joins their own grants
+/// with their roles', folded; a workspace admin's MANAGE overrides any DENY, as in MLflow.
+async fn folded_grant(
+    conn: &mut AnyConnection,
+    (view, key): (&str, &str),
+    id: i64,
+    user_id: i64,
+) -> Result<Option<Permission>> {
+    if crate::roles::is_workspace_admin(conn, user_id).await? {
+        return Ok(Some(Permission::Manage));
+    }
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT permission FROM {view} WHERE {key} = $1 AND user_id = $2"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let grants = rows
+        .iter()
+        .map(|r| Ok(Permission::parse(&r.try_get::<String, _>(0)?)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Permission::fold(grants))
 }
 
 fn target_not_found(target: &GrantTarget) -> Error {
@@ -308,13 +351,19 @@ impl MetadataStore {
         .await
     }
 
-    /// Deletes the user with their tokens, sessions and grants.
+    /// Deletes the user with their tokens, sessions, grants and role assignments.
     pub async fn delete_user(&self, username: &str) -> arca_core::Result<()> {
         let username = username.to_owned();
         self.write(move |conn| {
             Box::pin(async move {
                 let user = user_in(conn, &username).await?;
-                for table in ["user_tokens", "experiment_grants", "model_grants", "users"] {
+                for table in [
+                    "user_tokens",
+                    "experiment_grants",
+                    "model_grants",
+                    "user_roles",
+                    "users",
+                ] {
                     let column = if table == "users" { "id" } else { "user_id" };
                     sqlx::query(AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE {column} = $1"
@@ -491,7 +540,8 @@ impl MetadataStore {
         .await
     }
 
-    /// A user's own grant on a target; `None` when there is none (or no such target).
+    /// A user's grants on a target, their own and their roles', folded (`Permission::fold`);
+    /// MANAGE for a workspace admin; `None` when there is none (or no such target).
     pub async fn grant_of(
         &self,
         target: &GrantTarget,
@@ -501,24 +551,13 @@ impl MetadataStore {
             let Some(id) = target_id(conn, target).await? else {
                 return Ok(None);
             };
-            let (table, column) = grant_table(target);
-            let row = sqlx::query(AssertSqlSafe(format!(
-                "SELECT permission FROM {table} WHERE {column} = $1 AND user_id = $2"
-            )))
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match row {
-                Some(r) => Ok(Some(Permission::parse(&r.try_get::<String, _>(0)?)?)),
-                None => Ok(None),
-            }
+            folded_grant(conn, target_view(target), id, user_id).await
         })
         .await
     }
 
     /// The experiment a run, a logged model or an experiment id belongs to, and the user's
-    /// grant on it. `None` when there is no such resource.
+    /// folded grant on it (as `grant_of`). `None` when there is no such resource.
     pub async fn experiment_grant_of(
         &self,
         owner: &ExperimentOwner,
@@ -565,17 +604,7 @@ impl MetadataStore {
             let Some(experiment) = experiment else {
                 return Ok(None);
             };
-            let grant = sqlx::query(
-                "SELECT permission FROM experiment_grants WHERE experiment_id = $1 AND user_id = $2",
-            )
-            .bind(experiment)
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?
-            .map(|p| Permission::parse(&p))
-            .transpose()?;
+            let grant = folded_grant(conn, EXPERIMENT_VIEW, experiment, user_id).await?;
             Ok(Some((experiment, grant)))
         })
         .await
@@ -604,12 +633,15 @@ impl MetadataStore {
         .await
     }
 
-    /// Protects (or with `on = false` frees) a stage or alias of a model.
+    /// Protects (or with `on = false` frees) a stage or alias of a model; `group` is the role
+    /// whose members may move a version into it besides MANAGE holders (protecting again
+    /// replaces the group).
     pub async fn set_protection(
         &self,
         name: &str,
         protected: &Protected,
         on: bool,
+        group: Option<i64>,
     ) -> arca_core::Result<()> {
         let (name, protected) = (name.to_owned(), protected.clone());
         self.write(move |conn| {
@@ -626,11 +658,13 @@ impl MetadataStore {
                 .await?;
                 if on {
                     sqlx::query(
-                        "INSERT INTO model_protections (model_id, kind, value) VALUES ($1, $2, $3)",
+                        "INSERT INTO model_protections (model_id, kind, value, role_id) \
+                         VALUES ($1, $2, $3, $4)",
                     )
                     .bind(id)
                     .bind(kind)
                     .bind(value)
+                    .bind(group)
                     .execute(&mut *conn)
                     .await?;
                 }
@@ -640,12 +674,14 @@ impl MetadataStore {
         .await
     }
 
-    /// A model's protected stages and aliases (none for a model that does not exist).
-    pub async fn protections(&self, name: &str) -> arca_core::Result<Vec<Protected>> {
+    /// A model's protected stages and aliases, with their groups (none for a model that does
+    /// not exist).
+    pub async fn protections(&self, name: &str) -> arca_core::Result<Vec<Protection>> {
         self.read(async |conn| {
             let rows = sqlx::query(
-                "SELECT p.kind, p.value FROM model_protections p \
-                 JOIN registered_models rm ON rm.id = p.model_id WHERE rm.name = $1 \
+                "SELECT p.kind, p.value, p.role_id, r.name FROM model_protections p \
+                 JOIN registered_models rm ON rm.id = p.model_id \
+                 LEFT JOIN roles r ON r.id = p.role_id WHERE rm.name = $1 \
                  ORDER BY p.kind DESC, p.value",
             )
             .bind(name)
@@ -655,16 +691,28 @@ impl MetadataStore {
                 .map(|r| {
                     let kind: String = r.try_get(0)?;
                     let value: String = r.try_get(1)?;
-                    Ok(if kind == "stage" {
-                        Protected::Stage(value)
-                    } else {
-                        Protected::Alias(value)
+                    let role_id: Option<i64> = r.try_get(2)?;
+                    let role: Option<String> = r.try_get(3)?;
+                    Ok(Protection {
+                        what: if kind == "stage" {
+                            Protected::Stage(value)
+                        } else {
+                            Protected::Alias(value)
+                        },
+                        group: role_id.zip(role),
                     })
                 })
                 .collect()
         })
         .await
     }
+}
+
+/// A protected stage or alias, and the role (id, name) whose members may also move into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protection {
+    pub what: Protected,
+    pub group: Option<(i64, String)>,
 }
 
 /// What owns a tracking resource's permission: the experiment, found from itself or a child.
@@ -677,7 +725,8 @@ pub enum ExperimentOwner {
     LoggedModel(String),
 }
 
-/// A stage (canonical spelling) or an alias only a MANAGE holder may move a version into.
+/// A stage (canonical spelling) or an alias only a MANAGE holder (or the protection's group)
+/// may move a version into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Protected {
     Stage(String),

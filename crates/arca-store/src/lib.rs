@@ -23,6 +23,7 @@ mod keyset;
 mod models;
 #[cfg(test)]
 mod query_plans;
+mod roles;
 mod search;
 mod sources;
 mod sql;
@@ -35,11 +36,14 @@ mod versions;
 mod webhooks;
 
 pub use artifacts::{ArtifactPage, PendingArtifactRecord};
-pub use auth::{ExperimentOwner, GrantTarget, Protected, ReadScope, TokenInfo, TokenKind, User};
+pub use auth::{
+    ExperimentOwner, GrantTarget, Protected, Protection, ReadScope, TokenInfo, TokenKind, User,
+};
 pub use events::{ChainBreak, ChainReport, Event, GENESIS_HASH, with_actor};
 pub use group_commit::WriteStats;
 pub use guard::ForeignDatabase;
 pub use history::{AsOfRef, HISTORY_MAX_RESULTS, HistoryFilter, Snapshot};
+pub use roles::{DEFAULT_WORKSPACE, Role, RoleAssignment, RolePermission, RoleRef};
 pub use tracking::{NewLoggedModel, NewRun};
 pub use uri::StoreUri;
 pub use webhooks::{

@@ -162,15 +162,34 @@ async fn get_user(
     Ok(Json(json!({ "user": user_json(&user) })))
 }
 
-async fn list_users(State(app): State<AppState>) -> ApiResult<Json<Value>> {
+/// Every user with their roles; as on MLflow, a caller who is not an admin sees their own roles
+/// and, of the others', those of the workspaces they administer.
+async fn list_users(
+    State(app): State<AppState>,
+    me: Option<Extension<Caller>>,
+) -> ApiResult<Json<Value>> {
+    let me = me.map(|Extension(Caller(u))| u);
+    let administered = match &me {
+        Some(me) if !me.is_admin => Some(app.metadata.workspace_admin_of(me.id).await?),
+        _ => None,
+    };
     let users: Vec<Value> = app
         .metadata
-        .list_users()
+        .users_with_roles()
         .await?
         .iter()
-        .map(|u| {
+        .map(|(u, roles)| {
             let mut v = user_json(u);
-            v["roles"] = json!([]);
+            let own = me.as_ref().is_some_and(|me| me.id == u.id);
+            v["roles"] = roles
+                .iter()
+                .filter(|r| {
+                    own || administered
+                        .as_ref()
+                        .is_none_or(|mine| mine.contains(&r.workspace))
+                })
+                .map(super::roles::role_json)
+                .collect();
             v
         })
         .collect();
@@ -324,10 +343,7 @@ async fn get_permission(
     let permission = if user.is_admin {
         Permission::Manage
     } else {
-        app.metadata
-            .grant_of(&target, user.id)
-            .await?
-            .unwrap_or(default)
+        Permission::effective(app.metadata.grant_of(&target, user.id).await?, default)
     };
     Ok(Json(json!({
         "allowed": permission >= Permission::Use,
@@ -449,6 +465,8 @@ pub struct ProtectionFields {
     name: Option<String>,
     stage: Option<String>,
     alias: Option<String>,
+    /// The group: a role of the default workspace whose members may move into it too.
+    role: Option<String>,
     #[serde(default, deserialize_with = "opt_bool")]
     protected: Option<bool>,
 }
@@ -464,13 +482,28 @@ async fn get_protections(
     let pick = |stage: bool| -> Vec<&str> {
         protections
             .iter()
-            .filter_map(|p| match (p, stage) {
+            .filter_map(|p| match (&p.what, stage) {
                 (Protected::Stage(s), true) | (Protected::Alias(s), false) => Some(s.as_str()),
                 _ => None,
             })
             .collect()
     };
-    Ok(Json(json!({"stages": pick(true), "aliases": pick(false)})))
+    let each: Vec<Value> = protections
+        .iter()
+        .map(|p| {
+            let mut v = match &p.what {
+                Protected::Stage(s) => json!({"stage": s}),
+                Protected::Alias(a) => json!({"alias": a}),
+            };
+            if let Some((_, role)) = &p.group {
+                v["role"] = json!(role);
+            }
+            v
+        })
+        .collect();
+    Ok(Json(
+        json!({"stages": pick(true), "aliases": pick(false), "protections": each}),
+    ))
 }
 
 pub(crate) fn protection_arg(stage: Option<String>, alias: Option<String>) -> ApiResult<Protected> {
@@ -495,10 +528,19 @@ async fn set_protection(
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let protected = protection_arg(req.stage, req.alias)?;
+    let group = protection_group(&app, req.role.as_deref()).await?;
     app.metadata
-        .set_protection(&name, &protected, req.protected.unwrap_or(true))
+        .set_protection(&name, &protected, req.protected.unwrap_or(true), group)
         .await?;
     Ok(Json(json!({})))
+}
+
+/// The role a protection names as its group, by name in the default workspace.
+pub(crate) async fn protection_group(app: &AppState, role: Option<&str>) -> ApiResult<Option<i64>> {
+    match role.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(name) => Ok(Some(app.metadata.get_role_by_name(name).await?.id)),
+    }
 }
 
 async fn model_permissions(

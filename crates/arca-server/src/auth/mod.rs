@@ -11,13 +11,16 @@
 
 pub mod api;
 pub mod credentials;
+pub mod roles;
 pub mod rules;
 
 use crate::AppState;
 use crate::error::ApiError;
 use arca_core::ErrorCode;
 use arca_core::auth::Permission;
-use arca_store::{ExperimentOwner, GrantTarget, Protected, ReadScope, TokenKind, User};
+use arca_store::{
+    ExperimentOwner, GrantTarget, Protected, Protection, ReadScope, RoleRef, TokenKind, User,
+};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -540,6 +543,10 @@ async fn authorize(
                 _
             )
             | Need::ModelMove(_)
+            | Need::RoleManage
+            | Need::RoleView
+            | Need::RoleList
+            | Need::UserRoles
             | Need::SelfOrAdmin
             | Need::GrantOnResource
             | Need::Experiments(_)
@@ -553,8 +560,8 @@ async fn authorize(
     };
     let experiment = |owner: ExperimentOwner| async move {
         match app.metadata.experiment_grant_of(&owner, user.id).await {
-            Ok(Some((_, Some(p)))) => Ok(p),
-            Ok(_) => Ok(default),
+            Ok(Some((_, grant))) => Ok(Permission::effective(grant, default)),
+            Ok(None) => Ok(default),
             Err(e) => Err(store_err(e)),
         }
     };
@@ -564,7 +571,7 @@ async fn authorize(
             .grant_of(&GrantTarget::Model(name), user.id)
             .await
         {
-            Ok(p) => Ok(p.unwrap_or(default)),
+            Ok(grant) => Ok(Permission::effective(grant, default)),
             Err(e) => Err(store_err(e)),
         }
     };
@@ -601,9 +608,80 @@ async fn authorize(
                 false
             } else {
                 let protections = app.metadata.protections(&name).await.map_err(store_err)?;
-                !moves_into_protected(&fields, &protections)
+                match protected_target(&fields, &protections) {
+                    None => true,
+                    Some(p) => {
+                        let member = match &p.group {
+                            Some((role, _)) => app
+                                .metadata
+                                .is_role_member(user.id, *role)
+                                .await
+                                .map_err(store_err)?,
+                            None => false,
+                        };
+                        if !member {
+                            return Err(forbidden(protected_message(user, &name, p)));
+                        }
+                        true
+                    }
+                }
             }
         }
+        Need::RoleManage => match role_workspace(app, &fields).await? {
+            Some(ws) => app
+                .metadata
+                .workspace_admin_of(user.id)
+                .await
+                .map_err(store_err)?
+                .contains(&ws),
+            None => false,
+        },
+        Need::RoleView => match role_workspace(app, &fields).await? {
+            Some(ws) => app
+                .metadata
+                .present_workspaces(user.id)
+                .await
+                .map_err(store_err)?
+                .contains(&ws),
+            None => false,
+        },
+        Need::RoleList => {
+            let asked: std::collections::BTreeSet<String> =
+                roles::workspaces(fields.value.get("workspace"))
+                    .iter()
+                    .filter_map(|w| w.as_str().map(str::trim))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            !asked.is_empty()
+                && asked.is_subset(
+                    &app.metadata
+                        .present_workspaces(user.id)
+                        .await
+                        .map_err(store_err)?,
+                )
+        }
+        Need::UserRoles => match fields.get("username") {
+            Some(name) if name == user.username => true,
+            Some(name) => match app.metadata.get_user(name).await {
+                Ok(target) => {
+                    let mine = app
+                        .metadata
+                        .workspace_admin_of(user.id)
+                        .await
+                        .map_err(store_err)?;
+                    let theirs = app
+                        .metadata
+                        .present_workspaces(target.id)
+                        .await
+                        .map_err(store_err)?;
+                    !mine.is_disjoint(&theirs)
+                }
+                Err(arca_core::Error::NotFound(_)) => false,
+                Err(e) => return Err(store_err(e)),
+            },
+            None => false,
+        },
         Need::ArtifactPath(p) => {
             let owner = artifact_owner(req.uri().path());
             match owner {
@@ -675,14 +753,62 @@ pub fn read_scope(app: &AppState, caller: Option<&Caller>) -> Option<ReadScope> 
     })
 }
 
-/// Whether a stage transition or alias change touches a protected stage or alias.
-fn moves_into_protected(fields: &Fields, protections: &[Protected]) -> bool {
+/// The protected stage or alias a stage transition or alias change touches, if any.
+fn protected_target<'p>(fields: &Fields, protections: &'p [Protection]) -> Option<&'p Protection> {
     let stage = fields.get("stage").map(|s| s.to_ascii_lowercase());
     let alias = fields.get("alias").map(str::trim);
-    protections.iter().any(|p| match p {
+    protections.iter().find(|p| match &p.what {
         Protected::Stage(s) => stage.as_deref() == Some(s.to_ascii_lowercase().as_str()),
         Protected::Alias(a) => alias == Some(a.as_str()),
     })
+}
+
+fn protected_message(user: &User, model: &str, p: &Protection) -> String {
+    let what = match &p.what {
+        Protected::Stage(s) => format!("stage '{s}'"),
+        Protected::Alias(a) => format!("alias '@{a}'"),
+    };
+    let who = match &p.group {
+        Some((_, role)) => format!("members of role '{role}', MANAGE holders and admins"),
+        None => "MANAGE holders and admins".to_owned(),
+    };
+    format!(
+        "Permission denied: the {what} of model '{model}' is protected; only {who} may move a \
+         version into it, and {} is not one of them.",
+        user.username
+    )
+}
+
+/// The workspace of the role a role request names (`role_id`, else `role_permission_id`, else
+/// `workspace`, as MLflow looks): `None` when the role does not exist, so that a caller who may
+/// not see it cannot tell.
+async fn role_workspace(app: &AppState, fields: &Fields) -> Result<Option<String>, Response> {
+    let first = |field: &str| match fields.value.get(field) {
+        Some(Value::Array(items)) => items.first().cloned(),
+        other => other.cloned(),
+    };
+    let found = if let Some(id) = first("role_id") {
+        let id = roles::int_param(&id, "role_id").map_err(IntoResponse::into_response)?;
+        app.metadata.role_workspace(&RoleRef::Role(id)).await
+    } else if let Some(id) = first("role_permission_id") {
+        let id =
+            roles::int_param(&id, "role_permission_id").map_err(IntoResponse::into_response)?;
+        app.metadata.role_workspace(&RoleRef::Permission(id)).await
+    } else if let Some(ws) = first("workspace") {
+        return match ws.as_str().map(str::trim) {
+            Some(w) if !w.is_empty() => Ok(ws.as_str().map(str::to_owned)),
+            _ => Err(
+                ApiError::invalid("Parameter 'workspace' must be a non-empty string.")
+                    .into_response(),
+            ),
+        };
+    } else {
+        return Err(ApiError::invalid(
+            "Request must include one of: role_id, role_permission_id, workspace.",
+        )
+        .into_response());
+    };
+    found.map_err(|e| ApiError::from(e).into_response())
 }
 
 fn first_segment(path: &str) -> Option<String> {

@@ -42,8 +42,8 @@ pub enum Need {
     Run(Locate, Permission),
     LoggedModel(Locate, Permission),
     Model(Locate, Permission),
-    /// EDIT on the model, and MANAGE when the stage (`stage` field) or alias (`alias` field)
-    /// is protected on that model.
+    /// EDIT on the model, and MANAGE (or membership of the protection's group) when the stage
+    /// (`stage` field) or alias (`alias` field) is protected on that model.
     ModelMove(Locate),
     /// The experiment that owns an artifact proxy path (its first segment).
     ArtifactPath(Permission),
@@ -55,6 +55,17 @@ pub enum Need {
     SelfOrAdmin,
     /// MANAGE on the resource a grant names (`resource_type`, `resource_id`), or an admin.
     GrantOnResource,
+    /// Changing a role, its grants or who has it: an admin, or an admin of the role's
+    /// workspace (the role named by `role_id` or `role_permission_id`, or the `workspace` of a
+    /// new one), as MLflow.
+    RoleManage,
+    /// Reading a role: an admin, or a user present in the role's workspace.
+    RoleView,
+    /// Listing roles: an admin; others only for `workspace`s they are all present in.
+    RoleList,
+    /// The roles of the user named by `username`: that user, an admin, or an admin of a
+    /// workspace that user is present in.
+    UserRoles,
     /// Searches whose `experiment_ids` must all be readable.
     Experiments(Permission),
 }
@@ -418,6 +429,28 @@ pub static RULES: &[Rule] = &[
         GrantOnResource,
     ),
     r("GET", "/api/3.0/mlflow/users/permissions/get", SelfOrAdmin),
+    // MLflow's roles.
+    r("POST", "/api/3.0/mlflow/roles/create", RoleManage),
+    r("GET", "/api/3.0/mlflow/roles/get", RoleView),
+    r("GET", "/api/3.0/mlflow/roles/list", RoleList),
+    r("PATCH", "/api/3.0/mlflow/roles/update", RoleManage),
+    r("DELETE", "/api/3.0/mlflow/roles/delete", RoleManage),
+    r("POST", "/api/3.0/mlflow/roles/permissions/add", RoleManage),
+    r(
+        "DELETE",
+        "/api/3.0/mlflow/roles/permissions/remove",
+        RoleManage,
+    ),
+    r("GET", "/api/3.0/mlflow/roles/permissions/list", RoleView),
+    r(
+        "PATCH",
+        "/api/3.0/mlflow/roles/permissions/update",
+        RoleManage,
+    ),
+    r("POST", "/api/3.0/mlflow/roles/assign", RoleManage),
+    r("DELETE", "/api/3.0/mlflow/roles/unassign", RoleManage),
+    r("GET", "/api/3.0/mlflow/roles/users/list", RoleManage),
+    r("GET", "/api/3.0/mlflow/users/roles/list", UserRoles),
     // Arca's own: API tokens, protected stages and aliases, a model's grants.
     r("POST", "/api/2.0/arca/tokens/create", Signed),
     r("GET", "/api/2.0/arca/tokens/list", Signed),

@@ -352,8 +352,9 @@ struct PermissionsPage {
     name: String,
     url: String,
     grants: Vec<(String, &'static str)>,
-    stages: Vec<String>,
-    aliases: Vec<String>,
+    /// Each protected stage and alias with its group's role name ("" for none).
+    stages: Vec<(String, String)>,
+    aliases: Vec<(String, String)>,
     levels: Vec<&'static str>,
 }
 
@@ -371,9 +372,10 @@ pub(crate) async fn model_permissions(
     let protections = app.metadata.protections(&name).await.on_page(&ctx)?;
     let (mut stages, mut aliases) = (Vec::new(), Vec::new());
     for p in protections {
-        match p {
-            Protected::Stage(s) => stages.push(s),
-            Protected::Alias(a) => aliases.push(a),
+        let group = p.group.map(|(_, role)| role).unwrap_or_default();
+        match p.what {
+            Protected::Stage(s) => stages.push((s, group)),
+            Protected::Alias(a) => aliases.push((a, group)),
         }
     }
     Ok(render(&PermissionsPage {
@@ -402,6 +404,8 @@ pub(crate) struct PermissionForm {
     stage: String,
     #[serde(default)]
     alias: String,
+    #[serde(default)]
+    role: String,
 }
 
 pub(crate) async fn model_permissions_post(
@@ -438,8 +442,15 @@ pub(crate) async fn model_permissions_post(
                 Some(form.alias).filter(|a| !a.is_empty()),
             )
             .on_page(&ctx)?;
+            let group = if form.action == "protect" {
+                crate::auth::api::protection_group(&app, Some(&form.role))
+                    .await
+                    .on_page(&ctx)?
+            } else {
+                None
+            };
             app.metadata
-                .set_protection(&name, &protected, form.action == "protect")
+                .set_protection(&name, &protected, form.action == "protect", group)
                 .await
                 .on_page(&ctx)?;
         }
