@@ -627,6 +627,12 @@ async fn authorize(
                 }
             }
         }
+        Need::AnyWorkspaceAdmin => !app
+            .metadata
+            .workspace_admin_of(user.id)
+            .await
+            .map_err(store_err)?
+            .is_empty(),
         Need::RoleManage => match role_workspace(app, &fields).await? {
             Some(ws) => app
                 .metadata

@@ -63,6 +63,9 @@ pub enum Need {
     RoleView,
     /// Listing roles: an admin; others only for `workspace`s they are all present in.
     RoleList,
+    /// An admin, or an admin of any workspace (who may need to make an account before giving
+    /// it a role, as on MLflow).
+    AnyWorkspaceAdmin,
     /// The roles of the user named by `username`: that user, an admin, or an admin of a
     /// workspace that user is present in.
     UserRoles,
@@ -407,7 +410,7 @@ pub static RULES: &[Rule] = &[
     r("GET", "/api/3.0/mlflow/server-info", Public),
     r("GET", "/api/2.0/arca/artifacts/manifest", Manifest),
     // MLflow's basic-auth endpoints.
-    r("POST", "/api/2.0/mlflow/users/create", Admin),
+    r("POST", "/api/2.0/mlflow/users/create", AnyWorkspaceAdmin),
     r("GET", "/api/2.0/mlflow/users/get", SelfOrAdmin),
     r("GET", "/api/2.0/mlflow/users/list", Signed),
     r("GET", "/api/2.0/mlflow/users/current", Signed),

@@ -13,7 +13,7 @@ crate::on_both_backends_with_auth!(
     a_roles_grants_reach_its_members_and_searches_page_over_them,
     a_deny_of_ones_own_beats_a_roles_grant_and_the_highest_grant_wins,
     prompts_and_models_are_granted_apart_and_other_workspaces_grant_nothing,
-    a_workspace_admin_manages_every_resource_and_the_roles_but_not_users,
+    a_workspace_admin_manages_every_resource_and_the_roles_not_the_users,
     role_endpoints_answer_as_mlflow_does,
     a_protected_stage_or_alias_admits_its_groups_members,
 );
@@ -413,7 +413,7 @@ async fn prompts_and_models_are_granted_apart_and_other_workspaces_grant_nothing
     );
 }
 
-async fn a_workspace_admin_manages_every_resource_and_the_roles_but_not_users(app: TestApp) {
+async fn a_workspace_admin_manages_every_resource_and_the_roles_not_the_users(app: TestApp) {
     app.add_user("wade", "wade-password-1").await;
     app.add_user("other", "other-password-1").await;
     let wade = Who::Basic("wade", "wade-password-1");
@@ -469,8 +469,8 @@ async fn a_workspace_admin_manages_every_resource_and_the_roles_but_not_users(ap
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["roles"][0]["name"], "made-by-wade");
-    // Users stay the admins' business.
-    let (status, _) = app
+    // He may make an account to give it a role, as on MLflow; not delete one or make admins.
+    let (status, body) = app
         .api(
             &wade,
             Method::POST,
@@ -478,7 +478,21 @@ async fn a_workspace_admin_manages_every_resource_and_the_roles_but_not_users(ap
             json!({"username": "new", "password": "new-password-1"}),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 200, "{body}");
+    for (method, path, body) in [
+        (Method::DELETE, "users/delete", json!({"username": "new"})),
+        (
+            Method::PATCH,
+            "users/update-admin",
+            json!({"username": "new", "is_admin": true}),
+        ),
+    ] {
+        assert_eq!(
+            app.status_of(&wade, method, path, body).await,
+            403,
+            "{path}"
+        );
+    }
     // The whole-workspace admin listing is an admin's.
     let (status, _) = app.roles(&wade, Method::GET, "roles/list", json!({})).await;
     assert_eq!(status, 403);
