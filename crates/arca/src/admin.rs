@@ -1,9 +1,11 @@
-//! `arca admin`: users and API tokens, written straight into an Arca store (no server needed),
-//! so the first admin of an `--auth` server can be made before it starts.
+//! `arca admin`: users, API tokens and roles, written straight into an Arca store (no server
+//! needed), so the first admin of an `--auth` server, and the roles its users start with, can
+//! be made before it starts. A running server's roles are managed over HTTP with MLflow's own
+//! endpoints (`get_app_client("basic-auth", uri)`).
 
 use anyhow::Context;
 use arca_server::auth::credentials;
-use arca_store::{MetadataStore, StoreUri, TokenKind};
+use arca_store::{DEFAULT_WORKSPACE, MetadataStore, StoreUri, TokenKind};
 use clap::{Args, Subcommand};
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -47,6 +49,33 @@ enum AdminCommand {
         #[arg(long)]
         expires_in_days: Option<i64>,
     },
+    /// Roles of the default workspace: named sets of grants, assigned to users (MLflow's RBAC).
+    #[command(subcommand)]
+    Roles(RolesCommand),
+}
+
+#[derive(Subcommand)]
+enum RolesCommand {
+    /// Create a role.
+    Create {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Give a role a permission on one resource or, with `*`, on every resource of the type.
+    Grant {
+        role: String,
+        /// experiment, registered_model, prompt or workspace.
+        resource_type: String,
+        /// An experiment id or a model name, or `*`.
+        resource_pattern: String,
+        /// READ, USE, EDIT, MANAGE or DENY (USE or MANAGE on a workspace).
+        permission: String,
+    },
+    /// Assign a role to a user.
+    Assign { username: String, role: String },
+    /// List the roles with their grants, one line each.
+    List,
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -104,7 +133,65 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        AdminCommand::Roles(command) => roles(&metadata, command).await,
     };
     metadata.close().await;
     result
+}
+
+async fn roles(metadata: &MetadataStore, command: RolesCommand) -> anyhow::Result<()> {
+    match command {
+        RolesCommand::Create { name, description } => {
+            let role = metadata
+                .create_role(&name, DEFAULT_WORKSPACE, description.as_deref())
+                .await?;
+            println!("created role {} (id {})", role.name, role.id);
+        }
+        RolesCommand::Grant {
+            role,
+            resource_type,
+            resource_pattern,
+            permission,
+        } => {
+            arca_server::auth::roles::check_role_grant(
+                &resource_type,
+                &resource_pattern,
+                &permission,
+            )
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let role = metadata.get_role_by_name(&role).await?;
+            metadata
+                .add_role_permission(role.id, &resource_type, &resource_pattern, &permission)
+                .await?;
+            println!(
+                "role {}: {permission} on {resource_type} {resource_pattern}",
+                role.name
+            );
+        }
+        RolesCommand::Assign { username, role } => {
+            let user = metadata.get_user(&username).await?;
+            let role = metadata.get_role_by_name(&role).await?;
+            metadata.assign_role(user.id, role.id).await?;
+            println!("assigned role {} to {}", role.name, user.username);
+        }
+        RolesCommand::List => {
+            for role in metadata
+                .list_roles(Some(&[DEFAULT_WORKSPACE.to_owned()]))
+                .await?
+            {
+                let grants: Vec<String> = role
+                    .permissions
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} {} {}",
+                            p.permission, p.resource_type, p.resource_pattern
+                        )
+                    })
+                    .collect();
+                println!("{}\t{}", role.name, grants.join(", "));
+            }
+        }
+    }
+    Ok(())
 }

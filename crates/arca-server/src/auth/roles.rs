@@ -352,6 +352,13 @@ async fn delete_role(
     Ok(Json(json!({})))
 }
 
+/// Whether a role may hold `permission` on `resource_type`/`resource_pattern`, with MLflow's
+/// messages (also for `arca admin roles grant`).
+pub fn check_role_grant(resource_type: &str, pattern: &str, permission: &str) -> ApiResult<()> {
+    check_grant(permission, resource_type)?;
+    check_pattern(pattern, resource_type)
+}
+
 async fn add_permission(
     State(app): State<AppState>,
     Mlflow(req): Mlflow<RoleFields>,
@@ -360,8 +367,7 @@ async fn add_permission(
     let kind = text(&param(req.resource_type, "resource_type")?);
     let pattern = text(&param(req.resource_pattern, "resource_pattern")?);
     let permission = text(&param(req.permission, "permission")?);
-    check_grant(&permission, &kind)?;
-    check_pattern(&pattern, &kind)?;
+    check_role_grant(&kind, &pattern, &permission)?;
     let created = app
         .metadata
         .add_role_permission(role_id, &kind, &pattern, &permission)

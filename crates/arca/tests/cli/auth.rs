@@ -104,3 +104,51 @@ fn the_cli_signs_in_with_mlflow_credentials_or_a_token() {
         .run(&["models", "list"])
         .fails(6, "");
 }
+
+#[test]
+fn arca_admin_makes_roles_that_a_server_then_honours() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", data]);
+        Arca::bare()
+            .env("ARCA_ADMIN_PASSWORD", "cli-admin-password")
+            .run(&all)
+    };
+    admin(&["create-user", "root", "--admin"]).ok();
+    admin(&["create-user", "ria"]).ok();
+    admin(&["roles", "create", "readers"]).ok();
+    let bad = admin(&["roles", "grant", "readers", "run", "*", "READ"]);
+    assert_ne!(bad.code, 0);
+    assert!(
+        bad.stderr
+            .contains("does not keep grants on resource_type 'run'"),
+        "{}",
+        bad.stderr
+    );
+    admin(&["roles", "grant", "readers", "registered_model", "*", "READ"]).ok();
+    admin(&["roles", "assign", "ria", "readers"]).ok();
+    let listed = admin(&["roles", "list"]).ok().stdout.clone();
+    assert_eq!(listed, "readers\tREAD registered_model *\n");
+    let server = ArcaServer::start_in(
+        dir,
+        &["--auth", "--default-permission", "NO_PERMISSIONS"],
+        &[],
+    );
+    Arca::new(&server.url)
+        .env("MLFLOW_TRACKING_USERNAME", "root")
+        .env("MLFLOW_TRACKING_PASSWORD", "cli-admin-password")
+        .run(&["models", "create", "seen-through-a-role"])
+        .ok();
+    let listed = Arca::new(&server.url)
+        .env("MLFLOW_TRACKING_USERNAME", "ria")
+        .env("MLFLOW_TRACKING_PASSWORD", "cli-admin-password")
+        .json(&["models", "list"]);
+    assert!(
+        listed.to_string().contains("seen-through-a-role"),
+        "{listed}"
+    );
+}
