@@ -182,6 +182,41 @@ fn grant_table(target: &GrantTarget) -> (&'static str, &'static str) {
     }
 }
 
+/// A grant's target by its surrogate id, inside the transaction that just created it.
+pub(crate) enum GrantOn {
+    Experiment(i64),
+    Model(i64),
+}
+
+/// Gives the creator of a resource MANAGE on it, in the create's own transaction (so within
+/// its SAVEPOINT under group commit). A creator who is not a user (deleted meanwhile) fails
+/// the foreign key, and with it the whole create.
+pub(crate) async fn grant_manage_to_creator(
+    conn: &mut AnyConnection,
+    on: &GrantOn,
+    user_id: i64,
+) -> Result<()> {
+    let (table, column, id) = match on {
+        GrantOn::Experiment(id) => ("experiment_grants", "experiment_id", *id),
+        GrantOn::Model(id) => ("model_grants", "model_id", *id),
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {table} ({column}, user_id, permission) VALUES ($1, $2, $3)"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .bind(Permission::Manage.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::from(
+            Error::not_found(format!("User with id={user_id}, the creator, not found")),
+        ),
+        _ => e.into(),
+    })?;
+    Ok(())
+}
+
 fn target_not_found(target: &GrantTarget) -> Error {
     match target {
         GrantTarget::Experiment(id) => {

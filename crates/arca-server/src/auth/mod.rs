@@ -2,7 +2,8 @@
 //! route's rule in `rules::RULES` (a route without one is refused, with or without `--auth`),
 //! and with `--auth` it authenticates the caller (Basic, Bearer token, or the UI's session
 //! cookie), checks the rule against the caller's grants, inserts [`Identity`] for the handlers
-//! and the history, and after a successful create gives the creator MANAGE.
+//! and the history. The creator's MANAGE on a new experiment or model is written by the store
+//! in the create's own transaction (`create_*_by`), from the [`Caller`] the guard inserted.
 //!
 //! The resource a rule names is read from the request by the same parser the handlers use
 //! (`extract::message_fields`), so the check and the action cannot disagree on which
@@ -24,7 +25,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use rules::{After, Locate, Need};
+use rules::{Locate, Need};
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -38,6 +39,13 @@ pub struct Identity {
 /// The caller's user row, as read for this request.
 #[derive(Debug, Clone)]
 pub struct Caller(pub User);
+
+impl Caller {
+    /// The user a create makes the owner (MANAGE) of; none without `--auth`.
+    pub fn id_of(caller: Option<&Caller>) -> Option<i64> {
+        caller.map(|Caller(user)| user.id)
+    }
+}
 
 /// `arca server --auth` settings.
 #[derive(Debug, Clone)]
@@ -350,12 +358,7 @@ pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Res
             req.uri().path()
         ));
     }
-    let user_id = user.id;
-    let response = next.run(with_identity(req, user)).await;
-    match rule.after {
-        After::Nothing => response,
-        after => grant_creator(&app, user_id, after, response).await,
-    }
+    next.run(with_identity(req, user)).await
 }
 
 fn with_identity(mut req: Request, user: User) -> Request {
@@ -364,40 +367,6 @@ fn with_identity(mut req: Request, user: User) -> Request {
     });
     req.extensions_mut().insert(Caller(user));
     req
-}
-
-/// The experiment or model a successful create answered with gets its creator as MANAGE.
-async fn grant_creator(app: &AppState, user_id: i64, after: After, response: Response) -> Response {
-    if !response.status().is_success() {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-        return json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "Could not read the answer to record its creator.",
-        );
-    };
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let target = match after {
-        After::ManageNewExperiment => value["experiment_id"]
-            .as_str()
-            .map(|id| GrantTarget::Experiment(id.to_owned())),
-        After::ManageNewModel => value["registered_model"]["name"]
-            .as_str()
-            .map(|n| GrantTarget::Model(n.to_owned())),
-        After::Nothing => None,
-    };
-    if let Some(target) = target
-        && let Err(e) = app
-            .metadata
-            .set_grant(&target, user_id, Some(Permission::Manage))
-            .await
-    {
-        tracing::error!(error = %e, "granting MANAGE to a creator");
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The request's MLflow message fields, read once; the body is put back for the handler.

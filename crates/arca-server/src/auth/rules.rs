@@ -59,40 +59,15 @@ pub enum Need {
     Experiments(Permission),
 }
 
-/// What the caller is given after the handler succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum After {
-    Nothing,
-    /// MANAGE on the experiment in the answer's `experiment_id`.
-    ManageNewExperiment,
-    /// MANAGE on the model in the answer's `registered_model.name`.
-    ManageNewModel,
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
     pub method: &'static str,
     pub path: &'static str,
     pub need: Need,
-    pub after: After,
 }
 
 const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
-    Rule {
-        method,
-        path,
-        need,
-        after: After::Nothing,
-    }
-}
-
-const fn creates(method: &'static str, path: &'static str, need: Need, after: After) -> Rule {
-    Rule {
-        method,
-        path,
-        need,
-        after,
-    }
+    Rule { method, path, need }
 }
 
 use Locate::{Field, FormTrimmed, ModelUri, Path, RunField};
@@ -114,12 +89,8 @@ pub static RULES: &[Rule] = &[
     r("POST", "/login", Public),
     r("POST", "/logout", Signed),
     // Tracking: experiments.
-    creates(
-        "POST",
-        "/api/2.0/mlflow/experiments/create",
-        Signed,
-        After::ManageNewExperiment,
-    ),
+    // The creator's MANAGE is written with the experiment or model (`create_*_by`).
+    r("POST", "/api/2.0/mlflow/experiments/create", Signed),
     r(
         "GET",
         "/api/2.0/mlflow/experiments/get",
@@ -249,12 +220,7 @@ pub static RULES: &[Rule] = &[
         LoggedModel(LM, Read),
     ),
     // Model registry.
-    creates(
-        "POST",
-        "/api/2.0/mlflow/registered-models/create",
-        Signed,
-        After::ManageNewModel,
-    ),
+    r("POST", "/api/2.0/mlflow/registered-models/create", Signed),
     r(
         "POST",
         "/api/2.0/mlflow/registered-models/rename",
