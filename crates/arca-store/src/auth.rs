@@ -175,6 +175,30 @@ async fn target_id(conn: &mut AnyConnection, target: &GrantTarget) -> Result<Opt
     Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
 }
 
+/// A user's own grant on a target: `Some(None)` when there is none, `None` when there is no
+/// such target.
+async fn grant_in(
+    conn: &mut AnyConnection,
+    target: &GrantTarget,
+    user_id: i64,
+) -> Result<Option<Option<Permission>>> {
+    let Some(id) = target_id(conn, target).await? else {
+        return Ok(None);
+    };
+    let (table, column) = grant_table(target);
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT permission FROM {table} WHERE {column} = $1 AND user_id = $2"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => Ok(Some(Some(Permission::parse(&r.try_get::<String, _>(0)?)?))),
+        None => Ok(Some(None)),
+    }
+}
+
 fn grant_table(target: &GrantTarget) -> (&'static str, &'static str) {
     match target {
         GrantTarget::Experiment(_) => ("experiment_grants", "experiment_id"),
@@ -532,24 +556,20 @@ impl MetadataStore {
         target: &GrantTarget,
         user_id: i64,
     ) -> arca_core::Result<Option<Permission>> {
-        self.read(async |conn| {
-            let Some(id) = target_id(conn, target).await? else {
-                return Ok(None);
-            };
-            let (table, column) = grant_table(target);
-            let row = sqlx::query(AssertSqlSafe(format!(
-                "SELECT permission FROM {table} WHERE {column} = $1 AND user_id = $2"
-            )))
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match row {
-                Some(r) => Ok(Some(Permission::parse(&r.try_get::<String, _>(0)?)?)),
-                None => Ok(None),
-            }
-        })
-        .await
+        self.read(async |conn| Ok(grant_in(conn, target, user_id).await?.flatten()))
+            .await
+    }
+
+    /// A user's own grant on a model (`Some(None)` when there is none), or `None` when there is
+    /// no such model: what a check needs that must refuse a missing model, not default it.
+    pub async fn model_grant_of(
+        &self,
+        name: &str,
+        user_id: i64,
+    ) -> arca_core::Result<Option<Option<Permission>>> {
+        let target = GrantTarget::Model(name.to_owned());
+        self.read(async |conn| grant_in(conn, &target, user_id).await)
+            .await
     }
 
     /// The experiment a run, a logged model or an experiment id belongs to, and the user's

@@ -453,6 +453,7 @@ async fn authorize(
         | Need::LoggedModel(Locate::Path(p), _)
         | Need::Model(Locate::Path(p), _)
         | Need::ModelMove(Locate::Path(p)) => Some(p),
+        Need::RegisterRun => Some("id"),
         _ => None,
     };
     let (req, path_value) = match path_value {
@@ -509,6 +510,8 @@ async fn authorize(
                 _
             )
             | Need::ModelMove(_)
+            | Need::NewVersion
+            | Need::RegisterRun
             | Need::SelfOrAdmin
             | Need::GrantOnResource
             | Need::Experiments(_)
@@ -534,6 +537,22 @@ async fn authorize(
             .await
         {
             Ok(p) => Ok(p.unwrap_or(default)),
+            Err(e) => Err(store_err(e)),
+        }
+    };
+    // For what a new version is made from: a source that does not exist is refused, not given
+    // the default permission.
+    let readable_experiment = |owner: ExperimentOwner| async move {
+        match app.metadata.experiment_grant_of(&owner, user.id).await {
+            Ok(Some((_, grant))) => Ok(grant.unwrap_or(default) >= Permission::Read),
+            Ok(None) => Ok(false),
+            Err(e) => Err(store_err(e)),
+        }
+    };
+    let readable_model = |name: String| async move {
+        match app.metadata.model_grant_of(&name, user.id).await {
+            Ok(Some(grant)) => Ok(grant.unwrap_or(default) >= Permission::Read),
+            Ok(None) => Ok(false),
             Err(e) => Err(store_err(e)),
         }
     };
@@ -572,6 +591,49 @@ async fn authorize(
                 let protections = app.metadata.protections(&name).await.map_err(store_err)?;
                 !moves_into_protected(&fields, &protections)
             }
+        }
+        Need::NewVersion => {
+            let name = locate(&fields, Locate::Field("name")).map_err(|e| *e)?;
+            if model(name).await? < Permission::Edit {
+                false
+            } else {
+                let source = fields.get("source").and_then(models_source);
+                if let Some(ModelsSource::Registered(name)) = source {
+                    // The registered model is the boundary: the copy takes the source
+                    // version's run and logged model, which the store checks the request
+                    // agrees with.
+                    readable_model(name).await?
+                } else {
+                    let mut owners = Vec::new();
+                    if let Some(id) = present(&fields, "run_id") {
+                        owners.push(ExperimentOwner::Run(id));
+                    }
+                    if let Some(id) = present(&fields, "model_id") {
+                        owners.push(ExperimentOwner::LoggedModel(id));
+                    }
+                    if let Some(ModelsSource::LoggedModel(id)) = source {
+                        owners.push(ExperimentOwner::LoggedModel(id));
+                    }
+                    let mut all = true;
+                    for owner in owners {
+                        if !readable_experiment(owner).await? {
+                            all = false;
+                            break;
+                        }
+                    }
+                    all
+                }
+            }
+        }
+        Need::RegisterRun => {
+            let run = path_value.clone().unwrap_or_default();
+            let name = locate(&fields, Locate::FormTrimmed("name")).map_err(|e| *e)?;
+            readable_experiment(ExperimentOwner::Run(run)).await?
+                && match app.metadata.model_grant_of(&name, user.id).await {
+                    Ok(Some(grant)) => grant.unwrap_or(default) >= Permission::Edit,
+                    Ok(None) => true,
+                    Err(e) => return Err(store_err(e)),
+                }
         }
         Need::ArtifactPath(p) => {
             let owner = artifact_owner(req.uri().path());
@@ -632,6 +694,43 @@ async fn authorize(
         }
     };
     Ok((req, allowed))
+}
+
+/// A field the request carries, even empty (`Some("")`): MLflow refuses an explicitly empty
+/// `run_id` or `model_id` rather than treating it as absent.
+fn present(fields: &Fields, field: &str) -> Option<String> {
+    match fields.value.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// What a `models:` version source names, cut as the store cuts it
+/// (`arca_store::sources`): `models:/m-<id>` is a logged model, any other `models:/` URI a
+/// registered model's version. `None` for other sources and for `models:` URIs the store
+/// refuses (an authority, a malformed path): those are answered 400 by the handler.
+enum ModelsSource {
+    Registered(String),
+    LoggedModel(String),
+}
+
+fn models_source(source: &str) -> Option<ModelsSource> {
+    let (scheme, rest) = source.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("models") {
+        return None;
+    }
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    if rest.starts_with("//") {
+        return None;
+    }
+    let path = rest.strip_prefix('/')?;
+    if path.starts_with("m-") && !path.contains('/') {
+        return Some(ModelsSource::LoggedModel(path.to_owned()));
+    }
+    arca_core::registry::ModelUri::parse(source)
+        .ok()
+        .map(|uri| ModelsSource::Registered(uri.name().to_owned()))
 }
 
 /// What a search shows the caller: `None` (everything) without `--auth` or for an admin.

@@ -45,6 +45,18 @@ pub enum Need {
     /// EDIT on the model, and MANAGE when the stage (`stage` field) or alias (`alias` field)
     /// is protected on that model.
     ModelMove(Locate),
+    /// A new version: EDIT on the model (`name`) and READ on what the version is made from, as
+    /// MLflow's `validate_can_create_model_version` has it: a `models:/<name>/...` source needs
+    /// READ on that registered model (and nothing else); otherwise a given `run_id` needs READ
+    /// on its run, a given `model_id` and a `models:/<logged model id>` source on that logged
+    /// model. A source that does not exist is refused like one the caller may not read, so
+    /// the answer does not tell which ids exist.
+    NewVersion,
+    /// The UI's "register this run's model" form: READ on the run (the `{id}` of the path; the
+    /// form may only name the run's own folders and logged models), and EDIT on the model the
+    /// form names, unless there is no such model yet: then the caller creates it, as with
+    /// `registered-models/create`, and manages it.
+    RegisterRun,
     /// The experiment that owns an artifact proxy path (its first segment).
     ArtifactPath(Permission),
     /// The artifact listing's `path` query field, owned like `ArtifactPath`.
@@ -70,7 +82,7 @@ const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
     Rule { method, path, need }
 }
 
-use Locate::{Field, FormTrimmed, ModelUri, Path, RunField};
+use Locate::{Field, ModelUri, Path, RunField};
 use Need::*;
 
 const NAME: Locate = Field("name");
@@ -277,11 +289,7 @@ pub static RULES: &[Rule] = &[
         "/api/2.0/mlflow/registered-models/alias",
         Model(NAME, Read),
     ),
-    r(
-        "POST",
-        "/api/2.0/mlflow/model-versions/create",
-        Model(NAME, Edit),
-    ),
+    r("POST", "/api/2.0/mlflow/model-versions/create", NewVersion),
     r(
         "PATCH",
         "/api/2.0/mlflow/model-versions/update",
@@ -436,11 +444,7 @@ pub static RULES: &[Rule] = &[
     r("GET", "/runs/{id}", Run(Path("id"), Read)),
     r("GET", "/runs/{id}/artifacts", Run(Path("id"), Read)),
     r("GET", "/runs/{id}/register", Run(Path("id"), Read)),
-    r(
-        "POST",
-        "/runs/{id}/register",
-        Model(FormTrimmed("name"), Edit),
-    ),
+    r("POST", "/runs/{id}/register", RegisterRun),
     r("GET", "/models/{name}", Model(Path("name"), Read)),
     r("GET", "/models/{name}/compare", Model(Path("name"), Read)),
     r(

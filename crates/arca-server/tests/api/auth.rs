@@ -45,17 +45,23 @@ macro_rules! on_both_backends_with_auth {
 }
 
 #[derive(Clone)]
-enum Who {
+pub(crate) enum Who {
     Anonymous,
     Basic(&'static str, &'static str),
     Bearer(String),
 }
 
-const ADMIN: Who = Who::Basic("admin", ADMIN_PASSWORD);
+pub(crate) const ADMIN: Who = Who::Basic("admin", ADMIN_PASSWORD);
 const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 impl TestApp {
-    async fn call(&self, who: &Who, method: Method, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        who: &Who,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let url = format!("{}{}", self.base, path);
         let mut req = self.client.request(method.clone(), &url);
         req = match who {
@@ -105,18 +111,24 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn api(&self, who: &Who, method: Method, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn api(
+        &self,
+        who: &Who,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         self.call(who, method, &format!("/api/2.0/mlflow/{path}"), body)
             .await
     }
 
-    async fn ok(&self, who: &Who, method: Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn ok(&self, who: &Who, method: Method, path: &str, body: Value) -> Value {
         let (status, body) = self.api(who, method, path, body).await;
         assert_eq!(status, 200, "{path}: {body}");
         body
     }
 
-    async fn add_user(&self, name: &str, password: &str) {
+    pub(crate) async fn add_user(&self, name: &str, password: &str) {
         self.ok(
             &ADMIN,
             Method::POST,
@@ -126,7 +138,7 @@ impl TestApp {
         .await;
     }
 
-    async fn grant(&self, user: &str, kind: &str, id: &str, permission: &str) {
+    pub(crate) async fn grant(&self, user: &str, kind: &str, id: &str, permission: &str) {
         let (status, body) = self
             .call(
                 &ADMIN,
