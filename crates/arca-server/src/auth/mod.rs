@@ -567,7 +567,18 @@ async fn authorize(
                 >= p
         }
         Need::ExperimentNamed(how, p) => {
-            experiment(ExperimentOwner::Name(locate(&fields, how).map_err(|e| *e)?)).await? >= p
+            let name = locate(&fields, how).map_err(|e| *e)?;
+            match app
+                .metadata
+                .experiment_grant_of(&ExperimentOwner::Name(name), user.id)
+                .await
+            {
+                // As MLflow's auth app: a name of no experiment is answered 404 whatever the
+                // default permission, so `mlflow.set_experiment` can go on to create it.
+                Ok(None) => true,
+                Ok(Some((_, grant))) => grant.unwrap_or(default) >= p,
+                Err(e) => return Err(store_err(e)),
+            }
         }
         Need::Run(how, p) => {
             experiment(ExperimentOwner::Run(locate(&fields, how).map_err(|e| *e)?)).await? >= p

@@ -300,6 +300,7 @@ crate::on_both_backends_with_auth!(
     cve_artifact_paths_are_checked_against_the_experiment_that_owns_them,
     cve_permissions_follow_a_rename_and_die_with_a_delete,
     the_ui_signs_in_with_a_session_cookie_and_manages_a_models_permissions,
+    an_unknown_experiment_name_is_not_found_whatever_the_default_permission,
 );
 
 /// The routes served without a login, and those open to any signed-in user (each shows only
@@ -1359,4 +1360,59 @@ async fn the_ui_signs_in_with_a_session_cookie_and_manages_a_models_permissions(
     );
     let resp = page("/models", Some(&session)).await.unwrap();
     assert_eq!(resp.status(), 303);
+}
+
+/// `mlflow.set_experiment(name)` asks for the experiment by name and creates it on a 404: with
+/// the default NO_PERMISSIONS a 403 there would stop every user from starting an experiment.
+/// MLflow's auth app answers 404 for a name of no experiment, and so does Arca; an existing
+/// experiment the caller may not read stays a 403.
+async fn an_unknown_experiment_name_is_not_found_whatever_the_default_permission(app: TestApp) {
+    app.add_user("ana", "ana-password-1").await;
+    let ana = Who::Basic("ana", "ana-password-1");
+    let by_name = |name: &'static str| json!({"experiment_name": name});
+    let (status, body) = app
+        .api(
+            &ana,
+            Method::GET,
+            "experiments/get-by-name",
+            by_name("new-exp"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    app.ok(
+        &ana,
+        Method::POST,
+        "experiments/create",
+        json!({"name": "new-exp"}),
+    )
+    .await;
+    app.ok(
+        &ana,
+        Method::GET,
+        "experiments/get-by-name",
+        by_name("new-exp"),
+    )
+    .await;
+    app.ok(
+        &ADMIN,
+        Method::POST,
+        "experiments/create",
+        json!({"name": "admins-exp"}),
+    )
+    .await;
+    let (status, body) = app
+        .api(
+            &ana,
+            Method::GET,
+            "experiments/get-by-name",
+            by_name("admins-exp"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (403, Some("PERMISSION_DENIED"))
+    );
 }
