@@ -197,3 +197,40 @@ def test_an_api_token_works_as_bearer(auth_url, as_user, target):
     with pytest.raises(MlflowException) as wrong:
         client.get_registered_model(model)
     assert wrong.value.error_code == "UNAUTHENTICATED"
+
+
+def test_a_version_needs_read_on_the_run_or_model_it_is_made_from(auth_url, as_user):
+    client = MlflowClient(tracking_uri=auth_url, registry_uri=auth_url)
+    auth = get_app_client("basic-auth", tracking_uri=auth_url)
+    user, password = new_user(auth_url, as_user)  # leaves the admin signed in
+    experiment = client.create_experiment(unique("private"))
+    run_id = client.create_run(experiment).info.run_id
+    logged = client.create_logged_model(experiment, name="lm", source_run_id=run_id)
+    theirs = unique("theirs")
+    client.create_registered_model(theirs)
+    client.create_model_version(theirs, "s3://bucket/theirs/1")
+    # The default permission is READ: take it away on what the versions would be made from.
+    auth.grant_user_permission(user, "experiment", experiment, "DENY")
+    auth.grant_user_permission(user, "registered_model", theirs, "DENY")
+    as_user(user, password)
+    mine = unique("mine")
+    client.create_registered_model(mine)
+    attempts = {
+        "a run she may not read": dict(source=f"runs:/{run_id}/model", run_id=run_id),
+        "a logged model she may not read": dict(source=f"models:/{logged.model_id}", model_id=logged.model_id),
+        "a registered model she may not read": dict(source=f"models:/{theirs}/1"),
+        # A run that does not exist is refused the same way, so the answer tells nothing.
+        "a run that does not exist": dict(source="runs:/" + "0" * 32 + "/model", run_id="0" * 32),
+    }
+    for what, kwargs in attempts.items():
+        with pytest.raises(MlflowException) as denied:
+            client.create_model_version(mine, **kwargs)
+        assert denied.value.error_code == "PERMISSION_DENIED", what
+    assert client.search_model_versions(f"name='{mine}'") == []
+    as_user("admin", AUTH_ADMIN_PASSWORD)
+    # Back to the default READ.
+    auth.revoke_user_permission(user, "experiment", experiment)
+    auth.revoke_user_permission(user, "registered_model", theirs)
+    as_user(user, password)
+    made = [client.create_model_version(mine, **kwargs).version for what, kwargs in attempts.items() if "exist" not in what]
+    assert made == ["1", "2", "3"]

@@ -21,6 +21,13 @@
 #                             created or completed when it lacks the packages)
 #   ARCA_ZENML_MLFLOW_VERSION mlflow in that venv (default 3.17.2)
 #   ARCA_ZENML_KEEP_TMP=1     keep the temp dir (server data, ZenML config, logs)
+#   ARCA_ZENML_AUTH=1         the server checks credentials (arca --auth, or mlflow's
+#                             basic-auth app) and ZenML uses those of a non-admin user,
+#                             set in the tracker through a ZenML secret: an API token
+#                             with arca, username and password with mlflow; see below
+#   ARCA_ZENML_MLFLOW_BIN     mlflow executable for ARCA_ZENML_TARGET=mlflow (default
+#                             the ZenML venv's; with ARCA_ZENML_AUTH=1 .venv's, which
+#                             has mlflow[auth])
 #   ARCA_ZENML_ARTIFACTS      local (default) | s3: arca keeps artifacts in a fresh
 #                             prefix of an S3-compatible server given by
 #                             ARCA_TEST_S3_ENDPOINT, ARCA_TEST_S3_ACCESS_KEY,
@@ -36,6 +43,17 @@ ZENML_SPEC="zenml[local]==0.98.*"
 MLFLOW_VERSION="${ARCA_ZENML_MLFLOW_VERSION:-3.17.2}"
 MODEL="zenml-e2e-iris"
 export ARCA_ZENML_MODEL="$MODEL" ARCA_ZENML_TRACKER="mlflow_tracker"
+
+AUTH="${ARCA_ZENML_AUTH:-0}"
+# The admin only creates the user ZenML runs as; ZenML itself never sees these.
+ADMIN_PASSWORD="zenml-e2e-admin-password"
+ZENML_USER="zenml-ci"
+ZENML_USER_PASSWORD="zenml-ci-password-1"
+if [[ "$AUTH" == 1 && "$TARGET" == mlflow ]]; then
+    MLFLOW_SERVER_BIN="${ARCA_ZENML_MLFLOW_BIN:-$ROOT/.venv/bin/mlflow}"
+else
+    MLFLOW_SERVER_BIN="${ARCA_ZENML_MLFLOW_BIN:-}"
+fi
 
 ARTIFACTS="${ARCA_ZENML_ARTIFACTS:-local}"
 case "$TARGET/$ARTIFACTS" in
@@ -184,6 +202,9 @@ start_server() {
         local bin="${ARCA_BIN:-$ROOT/target/debug/arca}"
         [[ -x "$bin" ]] || fail "arca binary not found at $bin: run \`cargo build -p arca\` first"
         cmd=("$bin" server --host 127.0.0.1 --port "$port" --data-dir "$WORK/arca-data")
+        if [[ "$AUTH" == 1 ]]; then
+            cmd=(env ARCA_ADMIN_PASSWORD="$ADMIN_PASSWORD" "${cmd[@]}" --auth)
+        fi
         if [[ "$ARTIFACTS" == s3 ]]; then
             cmd=(env AWS_ENDPOINT_URL="$ARCA_TEST_S3_ENDPOINT" AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY"
                 AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_REGION="$S3_REGION" AWS_DEFAULT_REGION="$S3_REGION"
@@ -191,8 +212,12 @@ start_server() {
         fi
         deadline=$(($(now_ms) + 30000))
     else
-        cmd=("$ZVENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1
+        cmd=("${MLFLOW_SERVER_BIN:-$ZVENV/bin/mlflow}" server --host 127.0.0.1 --port "$port" --workers 1
             --backend-store-uri "sqlite:///$WORK/mlflow.db" --artifacts-destination "$WORK/mlflow-artifacts")
+        if [[ "$AUTH" == 1 ]]; then
+            cmd=(env MLFLOW_AUTH_ADMIN_PASSWORD="$ADMIN_PASSWORD" MLFLOW_FLASK_SERVER_SECRET_KEY=zenml-e2e
+                "${cmd[@]}" --app-name basic-auth)
+        fi
         deadline=$(($(now_ms) + 120000))
     fi
     echo "+ ${cmd[*]}" >>"$SERVER_LOG"
@@ -276,11 +301,57 @@ expect_row() {
     echo "ok: '$1' row has '$2'"
 }
 
+# POST/PATCH a JSON body to the server as USER:PASSWORD; prints the answer, fails on non-2xx.
+api() {
+    local method="$1" path="$2" who="$3" body="$4"
+    curl -fsS --max-time 30 -X "$method" -u "$who" -H 'Content-Type: application/json' \
+        -d "$body" "$SERVER_URL$path" || fail "$method $path as ${who%%:*} failed"
+}
+json_field() { "$ZVENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# Run a command that must fail; keep its output for expect.
+run_fails() {
+    N=$((N + 1))
+    LAST_OUT="$OUT/$N.log"
+    echo "\$ $* (must fail)"
+    local rc=0
+    "$@" >"$LAST_OUT" 2>&1 || rc=$?
+    tail -n 15 "$LAST_OUT" | sed 's/^/  | /'
+    ((rc != 0)) || fail "succeeded but had to fail: $*"
+}
+
+if [[ "$AUTH" == 1 ]]; then
+    step "auth: a non-admin user for ZenML, its credentials in a ZenML secret"
+    status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 "$SERVER_URL/api/2.0/mlflow/experiments/get-by-name?experiment_name=x")
+    [[ "$status" == 401 ]] || fail "an anonymous call got $status, not 401"
+    echo "ok: an anonymous call gets 401"
+    api POST /api/2.0/mlflow/users/create "admin:$ADMIN_PASSWORD" \
+        "{\"username\": \"$ZENML_USER\", \"password\": \"$ZENML_USER_PASSWORD\"}" >/dev/null
+    echo "ok: user $ZENML_USER created by the admin (not an admin itself)"
+fi
+
 step "register the MLflow experiment tracker, model registry and stack"
 zenml init
-# ZenML insists on credentials for an http(s) tracking URI; they are only sent along.
+if [[ "$AUTH" == 1 && "$TARGET" == arca ]]; then
+    # An API token of the user, sent as Bearer (MLFLOW_TRACKING_TOKEN).
+    read -r TOKEN_ID TOKEN_SECRET < <(api POST /api/2.0/arca/tokens/create "$ZENML_USER:$ZENML_USER_PASSWORD" \
+        '{"name": "zenml"}' | "$ZVENV/bin/python" -c 'import json, sys; d = json.load(sys.stdin); print(d["token"]["id"], d["secret"])')
+    [[ -n "$TOKEN_SECRET" ]] || fail "no API token"
+    "$ZVENV/bin/zenml" secret create arca_auth --token="$TOKEN_SECRET" >"$OUT/secret.log" 2>&1 ||
+        { cat "$OUT/secret.log"; fail "zenml secret create"; }
+    echo "ok: token $TOKEN_ID of $ZENML_USER stored in the ZenML secret arca_auth"
+    CREDENTIALS=(--tracking_token="{{arca_auth.token}}")
+elif [[ "$AUTH" == 1 ]]; then
+    # MLflow's basic-auth app has no tokens: the user's password, sent as Basic.
+    "$ZVENV/bin/zenml" secret create arca_auth --username="$ZENML_USER" --password="$ZENML_USER_PASSWORD" \
+        >"$OUT/secret.log" 2>&1 || { cat "$OUT/secret.log"; fail "zenml secret create"; }
+    echo "ok: the password of $ZENML_USER stored in the ZenML secret arca_auth"
+    CREDENTIALS=(--tracking_username="{{arca_auth.username}}" --tracking_password="{{arca_auth.password}}")
+else
+    # ZenML insists on credentials for an http(s) tracking URI; they are only sent along.
+    CREDENTIALS=(--tracking_username=zenml --tracking_password=zenml)
+fi
 zenml experiment-tracker register mlflow_tracker --flavor=mlflow \
-    --tracking_uri="$SERVER_URL" --tracking_username=zenml --tracking_password=zenml
+    --tracking_uri="$SERVER_URL" "${CREDENTIALS[@]}"
 zenml model-registry register mlflow_registry --flavor=mlflow
 zenml stack register mlflow_stack -o default -a default -e mlflow_tracker -r mlflow_registry --set
 expect "mlflow_stack"
@@ -288,6 +359,7 @@ expect "mlflow_stack"
 step "pipeline: train + log with MLflow, mlflow_register_model_step"
 run "$ZVENV/bin/python" zenml_pipeline.py run
 RUN_ID="$(sed -n 's/^MLFLOW_RUN_ID=\([0-9a-f]*\)$/\1/p' "$LAST_OUT")"
+EXPERIMENT_ID="$(sed -n 's/^MLFLOW_EXPERIMENT_ID=\([0-9a-z-]*\)$/\1/p' "$LAST_OUT")"
 [[ -n "$RUN_ID" ]] || fail "the pipeline did not print the MLflow run id"
 expect "Registered model $MODEL with version 1 from source runs:/$RUN_ID/model"
 if [[ "$ARTIFACTS" == s3 ]]; then
@@ -327,6 +399,30 @@ expect_row "METADATA" "'mlflow_aliases': 'champion'"
 
 step "registry API and load_model_version (Python)"
 run env ARCA_ZENML_RUN_ID="$RUN_ID" "$ZVENV/bin/python" zenml_pipeline.py check
+
+if [[ "$AUTH" == 1 ]]; then
+    step "auth: the user's grants, and the same pipeline once its credentials are void"
+    # What the user made is its own (MANAGE); nothing else was granted to it.
+    for resource in "registered_model&resource_id=$MODEL" "experiment&resource_id=$EXPERIMENT_ID"; do
+        got="$(curl -fsS --max-time 30 -u "admin:$ADMIN_PASSWORD" \
+            "$SERVER_URL/api/3.0/mlflow/users/permissions/get?username=$ZENML_USER&resource_type=$resource")"
+        json_field permission <<<"$got" | grep -qx MANAGE || fail "$ZENML_USER lacks MANAGE on $resource: $got"
+        echo "ok: $ZENML_USER manages ${resource%%&*} it created"
+    done
+    if [[ "$TARGET" == arca ]]; then
+        api POST /api/2.0/arca/tokens/revoke "$ZENML_USER:$ZENML_USER_PASSWORD" "{\"id\": \"$TOKEN_ID\"}" >/dev/null
+        echo "ok: token $TOKEN_ID revoked"
+    else
+        api PATCH /api/2.0/mlflow/users/update-password "admin:$ADMIN_PASSWORD" \
+            "{\"username\": \"$ZENML_USER\", \"password\": \"a-new-password-1\"}" >/dev/null
+        echo "ok: the password of $ZENML_USER changed"
+    fi
+    run_fails "$ZVENV/bin/python" zenml_pipeline.py run
+    # Arca answers MLflow's JSON error; MLflow's basic-auth app a plain-text 401.
+    why="$(grep -m1 -oE "UNAUTHENTICATED[^│]{0,80}|error code 401 != 200" "$LAST_OUT")" ||
+        fail "the pipeline failed, but not with 401 UNAUTHENTICATED"
+    echo "ok: the pipeline fails with 401: $why"
+fi
 
 step "done"
 STEP=""

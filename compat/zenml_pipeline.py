@@ -90,8 +90,12 @@ def cmd_run() -> None:
     tracker = Client().active_stack.experiment_tracker
     run_id = tracker.get_run_id(experiment_name=PIPELINE_NAME, run_name=run.name)
     expect(bool(run_id), f"the MLflow run of ZenML run {run.name} is found by name")
+    tracker.configure_mlflow()
+    experiment = mlflow.get_experiment_by_name(PIPELINE_NAME)
+    expect(experiment is not None, f"the MLflow experiment {PIPELINE_NAME} exists")
     # Read by the shell script.
     print(f"MLFLOW_RUN_ID={run_id}")
+    print(f"MLFLOW_EXPERIMENT_ID={experiment.experiment_id}")
 
 
 def cmd_check() -> None:

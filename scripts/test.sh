@@ -709,11 +709,12 @@ done
 
 # ---------------------------------------------------------------- ZenML end-to-end
 # ZenML 0.98's MLflow experiment tracker + model registry against arca on
-# SQLite, with local and with S3 artifacts. Uses its own venv
+# SQLite: with --auth (a non-admin user's token in a ZenML secret) and local
+# artifacts, and without auth on S3 artifacts. Uses its own venv
 # (.test-env/zenml-venv, installed on first use).
 if [[ "${ARCA_SKIP_ZENML:-0}" != 1 ]]; then
-    section "ZenML end-to-end (compat/zenml_e2e.sh) against arca"
-    run_tests "ZenML end-to-end" env ARCA_ZENML_TARGET=arca compat/zenml_e2e.sh
+    section "ZenML end-to-end (compat/zenml_e2e.sh) against arca with --auth"
+    run_tests "ZenML end-to-end (auth)" env ARCA_ZENML_TARGET=arca ARCA_ZENML_AUTH=1 compat/zenml_e2e.sh
     if [[ "${ARCA_SKIP_S3:-0}" != 1 ]]; then
         section "ZenML end-to-end against arca with S3 artifacts"
         run_tests "ZenML end-to-end (S3 artifacts)" \

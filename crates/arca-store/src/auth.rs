@@ -183,6 +183,19 @@ async fn target_id(conn: &mut AnyConnection, target: &GrantTarget) -> Result<Opt
     Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
 }
 
+/// A user's folded grant on a target (own and roles'): `Some(None)` when there is none, `None` when there is no
+/// such target.
+async fn grant_in(
+    conn: &mut AnyConnection,
+    target: &GrantTarget,
+    user_id: i64,
+) -> Result<Option<Option<Permission>>> {
+    let Some(id) = target_id(conn, target).await? else {
+        return Ok(None);
+    };
+    Ok(Some(folded_grant(conn, target_view(target), id, user_id).await?))
+}
+
 fn grant_table(target: &GrantTarget) -> (&'static str, &'static str) {
     match target {
         GrantTarget::Experiment(_) => ("experiment_grants", "experiment_id"),
@@ -223,6 +236,41 @@ async fn folded_grant(
         .map(|r| Ok(Permission::parse(&r.try_get::<String, _>(0)?)?))
         .collect::<Result<Vec<_>>>()?;
     Ok(Permission::fold(grants))
+}
+
+/// A grant's target by its surrogate id, inside the transaction that just created it.
+pub(crate) enum GrantOn {
+    Experiment(i64),
+    Model(i64),
+}
+
+/// Gives the creator of a resource MANAGE on it, in the create's own transaction (so within
+/// its SAVEPOINT under group commit). A creator who is not a user (deleted meanwhile) fails
+/// the foreign key, and with it the whole create.
+pub(crate) async fn grant_manage_to_creator(
+    conn: &mut AnyConnection,
+    on: &GrantOn,
+    user_id: i64,
+) -> Result<()> {
+    let (table, column, id) = match on {
+        GrantOn::Experiment(id) => ("experiment_grants", "experiment_id", *id),
+        GrantOn::Model(id) => ("model_grants", "model_id", *id),
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {table} ({column}, user_id, permission) VALUES ($1, $2, $3)"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .bind(Permission::Manage.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::from(
+            Error::not_found(format!("User with id={user_id}, the creator, not found")),
+        ),
+        _ => e.into(),
+    })?;
+    Ok(())
 }
 
 fn target_not_found(target: &GrantTarget) -> Error {
@@ -547,13 +595,20 @@ impl MetadataStore {
         target: &GrantTarget,
         user_id: i64,
     ) -> arca_core::Result<Option<Permission>> {
-        self.read(async |conn| {
-            let Some(id) = target_id(conn, target).await? else {
-                return Ok(None);
-            };
-            folded_grant(conn, target_view(target), id, user_id).await
-        })
-        .await
+        self.read(async |conn| Ok(grant_in(conn, target, user_id).await?.flatten()))
+            .await
+    }
+
+    /// A user's own grant on a model (`Some(None)` when there is none), or `None` when there is
+    /// no such model: what a check needs that must refuse a missing model, not default it.
+    pub async fn model_grant_of(
+        &self,
+        name: &str,
+        user_id: i64,
+    ) -> arca_core::Result<Option<Option<Permission>>> {
+        let target = GrantTarget::Model(name.to_owned());
+        self.read(async |conn| grant_in(conn, &target, user_id).await)
+            .await
     }
 
     /// The experiment a run, a logged model or an experiment id belongs to, and the user's

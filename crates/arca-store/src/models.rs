@@ -1,5 +1,6 @@
 //! Registered models: create, read, rename, update, delete, tags and aliases.
 
+use crate::auth::GrantOn;
 use crate::error::{Result, StoreError};
 use crate::events::{Change, alias_state, alias_target, model_state};
 use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
@@ -72,6 +73,20 @@ impl MetadataStore {
         description: Option<&str>,
         tags: &[Tag],
     ) -> arca_core::Result<RegisteredModel> {
+        self.create_registered_model_by(name, description, tags, None)
+            .await
+    }
+
+    /// Creates a model (or prompt) and gives `creator` (a user id) MANAGE on it in the same
+    /// transaction: no model is ever seen, nor left by a crash, without its creator's grant,
+    /// and a create that fails grants nothing.
+    pub async fn create_registered_model_by(
+        &self,
+        name: &ModelName,
+        description: Option<&str>,
+        tags: &[Tag],
+        creator: Option<i64>,
+    ) -> arca_core::Result<RegisteredModel> {
         let now = now_millis();
         let name = name.clone();
         let description = description.map(str::to_owned);
@@ -100,6 +115,9 @@ impl MetadataStore {
             let id: i64 = row.try_get(0)?;
             for tag in dedup_tags(tags) {
                 set_model_tag_row(conn, id, tag).await?;
+            }
+            if let Some(user_id) = creator {
+                crate::auth::grant_manage_to_creator(conn, &GrantOn::Model(id), user_id).await?;
             }
             let after = model_state(conn, name.as_str()).await?;
             record_event(conn, now, Change::model("create_model", name.as_str()).states(None, after))

@@ -57,6 +57,7 @@ impl RequestMessage for CreateModel {
 
 pub async fn create_registered_model(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     Mlflow(req): Mlflow<CreateModel>,
 ) -> ApiResult<Json<Value>> {
     let name = ModelName::parse(&required(req.name, "name")?)?;
@@ -64,7 +65,12 @@ pub async fn create_registered_model(
     let description = description_arg(req.description)?;
     let model = app
         .metadata
-        .create_registered_model(&name, description.as_deref(), &tags)
+        .create_registered_model_by(
+            &name,
+            description.as_deref(),
+            &tags,
+            crate::auth::Caller::id_of(caller.as_deref()),
+        )
         .await?;
     Ok(Json(model_json(&model)))
 }

@@ -89,6 +89,7 @@ fn experiment_name_arg(value: Option<String>, field: &str) -> ApiResult<String> 
 
 pub async fn create_experiment(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     Mlflow(req): Mlflow<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
     let name = experiment_name_arg(req.name, "name")?;
@@ -96,7 +97,12 @@ pub async fn create_experiment(
     let tags = tags_arg(req.tags)?;
     let id = app
         .metadata
-        .create_experiment(&name, location.as_deref(), &tags)
+        .create_experiment_by(
+            &name,
+            location.as_deref(),
+            &tags,
+            crate::auth::Caller::id_of(caller.as_deref()),
+        )
         .await?;
     Ok(Json(json!({ "experiment_id": id })))
 }

@@ -2,7 +2,8 @@
 //! route's rule in `rules::RULES` (a route without one is refused, with or without `--auth`),
 //! and with `--auth` it authenticates the caller (Basic, Bearer token, or the UI's session
 //! cookie), checks the rule against the caller's grants, inserts [`Identity`] for the handlers
-//! and the history, and after a successful create gives the creator MANAGE.
+//! and the history. The creator's MANAGE on a new experiment or model is written by the store
+//! in the create's own transaction (`create_*_by`), from the [`Caller`] the guard inserted.
 //!
 //! The resource a rule names is read from the request by the same parser the handlers use
 //! (`extract::message_fields`), so the check and the action cannot disagree on which
@@ -27,7 +28,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use rules::{After, Locate, Need};
+use rules::{Locate, Need};
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -41,6 +42,13 @@ pub struct Identity {
 /// The caller's user row, as read for this request.
 #[derive(Debug, Clone)]
 pub struct Caller(pub User);
+
+impl Caller {
+    /// The user a create makes the owner (MANAGE) of; none without `--auth`.
+    pub fn id_of(caller: Option<&Caller>) -> Option<i64> {
+        caller.map(|Caller(user)| user.id)
+    }
+}
 
 /// `arca server --auth` settings.
 #[derive(Debug, Clone)]
@@ -353,12 +361,7 @@ pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Res
             req.uri().path()
         ));
     }
-    let user_id = user.id;
-    let response = next.run(with_identity(req, user)).await;
-    match rule.after {
-        After::Nothing => response,
-        after => grant_creator(&app, user_id, after, response).await,
-    }
+    next.run(with_identity(req, user)).await
 }
 
 fn with_identity(mut req: Request, user: User) -> Request {
@@ -367,40 +370,6 @@ fn with_identity(mut req: Request, user: User) -> Request {
     });
     req.extensions_mut().insert(Caller(user));
     req
-}
-
-/// The experiment or model a successful create answered with gets its creator as MANAGE.
-async fn grant_creator(app: &AppState, user_id: i64, after: After, response: Response) -> Response {
-    if !response.status().is_success() {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-        return json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "Could not read the answer to record its creator.",
-        );
-    };
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let target = match after {
-        After::ManageNewExperiment => value["experiment_id"]
-            .as_str()
-            .map(|id| GrantTarget::Experiment(id.to_owned())),
-        After::ManageNewModel => value["registered_model"]["name"]
-            .as_str()
-            .map(|n| GrantTarget::Model(n.to_owned())),
-        After::Nothing => None,
-    };
-    if let Some(target) = target
-        && let Err(e) = app
-            .metadata
-            .set_grant(&target, user_id, Some(Permission::Manage))
-            .await
-    {
-        tracing::error!(error = %e, "granting MANAGE to a creator");
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The request's MLflow message fields, read once; the body is put back for the handler.
@@ -487,6 +456,7 @@ async fn authorize(
         | Need::LoggedModel(Locate::Path(p), _)
         | Need::Model(Locate::Path(p), _)
         | Need::ModelMove(Locate::Path(p)) => Some(p),
+        Need::RegisterRun => Some("id"),
         _ => None,
     };
     let (req, path_value) = match path_value {
@@ -547,6 +517,8 @@ async fn authorize(
             | Need::RoleView
             | Need::RoleList
             | Need::UserRoles
+            | Need::NewVersion
+            | Need::RegisterRun
             | Need::SelfOrAdmin
             | Need::GrantOnResource
             | Need::Experiments(_)
@@ -575,6 +547,22 @@ async fn authorize(
             Err(e) => Err(store_err(e)),
         }
     };
+    // For what a new version is made from: a source that does not exist is refused, not given
+    // the default permission.
+    let readable_experiment = |owner: ExperimentOwner| async move {
+        match app.metadata.experiment_grant_of(&owner, user.id).await {
+            Ok(Some((_, grant))) => Ok(Permission::effective(grant, default) >= Permission::Read),
+            Ok(None) => Ok(false),
+            Err(e) => Err(store_err(e)),
+        }
+    };
+    let readable_model = |name: String| async move {
+        match app.metadata.model_grant_of(&name, user.id).await {
+            Ok(Some(grant)) => Ok(Permission::effective(grant, default) >= Permission::Read),
+            Ok(None) => Ok(false),
+            Err(e) => Err(store_err(e)),
+        }
+    };
     let allowed = match need {
         Need::Public | Need::Signed => true,
         Need::Admin => false,
@@ -586,7 +574,18 @@ async fn authorize(
                 >= p
         }
         Need::ExperimentNamed(how, p) => {
-            experiment(ExperimentOwner::Name(locate(&fields, how).map_err(|e| *e)?)).await? >= p
+            let name = locate(&fields, how).map_err(|e| *e)?;
+            match app
+                .metadata
+                .experiment_grant_of(&ExperimentOwner::Name(name), user.id)
+                .await
+            {
+                // As MLflow's auth app: a name of no experiment is answered 404 whatever the
+                // default permission, so `mlflow.set_experiment` can go on to create it.
+                Ok(None) => true,
+                Ok(Some((_, grant))) => Permission::effective(grant, default) >= p,
+                Err(e) => return Err(store_err(e)),
+            }
         }
         Need::Run(how, p) => {
             experiment(ExperimentOwner::Run(locate(&fields, how).map_err(|e| *e)?)).await? >= p
@@ -688,6 +687,49 @@ async fn authorize(
             },
             None => false,
         },
+        Need::NewVersion => {
+            let name = locate(&fields, Locate::Field("name")).map_err(|e| *e)?;
+            if model(name).await? < Permission::Edit {
+                false
+            } else {
+                let source = fields.get("source").and_then(models_source);
+                if let Some(ModelsSource::Registered(name)) = source {
+                    // The registered model is the boundary: the copy takes the source
+                    // version's run and logged model, which the store checks the request
+                    // agrees with.
+                    readable_model(name).await?
+                } else {
+                    let mut owners = Vec::new();
+                    if let Some(id) = present(&fields, "run_id") {
+                        owners.push(ExperimentOwner::Run(id));
+                    }
+                    if let Some(id) = present(&fields, "model_id") {
+                        owners.push(ExperimentOwner::LoggedModel(id));
+                    }
+                    if let Some(ModelsSource::LoggedModel(id)) = source {
+                        owners.push(ExperimentOwner::LoggedModel(id));
+                    }
+                    let mut all = true;
+                    for owner in owners {
+                        if !readable_experiment(owner).await? {
+                            all = false;
+                            break;
+                        }
+                    }
+                    all
+                }
+            }
+        }
+        Need::RegisterRun => {
+            let run = path_value.clone().unwrap_or_default();
+            let name = locate(&fields, Locate::FormTrimmed("name")).map_err(|e| *e)?;
+            readable_experiment(ExperimentOwner::Run(run)).await?
+                && match app.metadata.model_grant_of(&name, user.id).await {
+                    Ok(Some(grant)) => Permission::effective(grant, default) >= Permission::Edit,
+                    Ok(None) => true,
+                    Err(e) => return Err(store_err(e)),
+                }
+        }
         Need::ArtifactPath(p) => {
             let owner = artifact_owner(req.uri().path());
             match owner {
@@ -747,6 +789,43 @@ async fn authorize(
         }
     };
     Ok((req, allowed))
+}
+
+/// A field the request carries, even empty (`Some("")`): MLflow refuses an explicitly empty
+/// `run_id` or `model_id` rather than treating it as absent.
+fn present(fields: &Fields, field: &str) -> Option<String> {
+    match fields.value.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// What a `models:` version source names, cut as the store cuts it
+/// (`arca_store::sources`): `models:/m-<id>` is a logged model, any other `models:/` URI a
+/// registered model's version. `None` for other sources and for `models:` URIs the store
+/// refuses (an authority, a malformed path): those are answered 400 by the handler.
+enum ModelsSource {
+    Registered(String),
+    LoggedModel(String),
+}
+
+fn models_source(source: &str) -> Option<ModelsSource> {
+    let (scheme, rest) = source.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("models") {
+        return None;
+    }
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    if rest.starts_with("//") {
+        return None;
+    }
+    let path = rest.strip_prefix('/')?;
+    if path.starts_with("m-") && !path.contains('/') {
+        return Some(ModelsSource::LoggedModel(path.to_owned()));
+    }
+    arca_core::registry::ModelUri::parse(source)
+        .ok()
+        .map(|uri| ModelsSource::Registered(uri.name().to_owned()))
 }
 
 /// What a search shows the caller: `None` (everything) without `--auth` or for an admin.

@@ -45,6 +45,18 @@ pub enum Need {
     /// EDIT on the model, and MANAGE (or membership of the protection's group) when the stage
     /// (`stage` field) or alias (`alias` field) is protected on that model.
     ModelMove(Locate),
+    /// A new version: EDIT on the model (`name`) and READ on what the version is made from, as
+    /// MLflow's `validate_can_create_model_version` has it: a `models:/<name>/...` source needs
+    /// READ on that registered model (and nothing else); otherwise a given `run_id` needs READ
+    /// on its run, a given `model_id` and a `models:/<logged model id>` source on that logged
+    /// model. A source that does not exist is refused like one the caller may not read, so
+    /// the answer does not tell which ids exist.
+    NewVersion,
+    /// The UI's "register this run's model" form: READ on the run (the `{id}` of the path; the
+    /// form may only name the run's own folders and logged models), and EDIT on the model the
+    /// form names, unless there is no such model yet: then the caller creates it, as with
+    /// `registered-models/create`, and manages it.
+    RegisterRun,
     /// The experiment that owns an artifact proxy path (its first segment).
     ArtifactPath(Permission),
     /// The artifact listing's `path` query field, owned like `ArtifactPath`.
@@ -73,43 +85,18 @@ pub enum Need {
     Experiments(Permission),
 }
 
-/// What the caller is given after the handler succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum After {
-    Nothing,
-    /// MANAGE on the experiment in the answer's `experiment_id`.
-    ManageNewExperiment,
-    /// MANAGE on the model in the answer's `registered_model.name`.
-    ManageNewModel,
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
     pub method: &'static str,
     pub path: &'static str,
     pub need: Need,
-    pub after: After,
 }
 
 const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
-    Rule {
-        method,
-        path,
-        need,
-        after: After::Nothing,
-    }
+    Rule { method, path, need }
 }
 
-const fn creates(method: &'static str, path: &'static str, need: Need, after: After) -> Rule {
-    Rule {
-        method,
-        path,
-        need,
-        after,
-    }
-}
-
-use Locate::{Field, FormTrimmed, ModelUri, Path, RunField};
+use Locate::{Field, ModelUri, Path, RunField};
 use Need::*;
 
 const NAME: Locate = Field("name");
@@ -128,12 +115,8 @@ pub static RULES: &[Rule] = &[
     r("POST", "/login", Public),
     r("POST", "/logout", Signed),
     // Tracking: experiments.
-    creates(
-        "POST",
-        "/api/2.0/mlflow/experiments/create",
-        Signed,
-        After::ManageNewExperiment,
-    ),
+    // The creator's MANAGE is written with the experiment or model (`create_*_by`).
+    r("POST", "/api/2.0/mlflow/experiments/create", Signed),
     r(
         "GET",
         "/api/2.0/mlflow/experiments/get",
@@ -263,12 +246,7 @@ pub static RULES: &[Rule] = &[
         LoggedModel(LM, Read),
     ),
     // Model registry.
-    creates(
-        "POST",
-        "/api/2.0/mlflow/registered-models/create",
-        Signed,
-        After::ManageNewModel,
-    ),
+    r("POST", "/api/2.0/mlflow/registered-models/create", Signed),
     r(
         "POST",
         "/api/2.0/mlflow/registered-models/rename",
@@ -325,11 +303,7 @@ pub static RULES: &[Rule] = &[
         "/api/2.0/mlflow/registered-models/alias",
         Model(NAME, Read),
     ),
-    r(
-        "POST",
-        "/api/2.0/mlflow/model-versions/create",
-        Model(NAME, Edit),
-    ),
+    r("POST", "/api/2.0/mlflow/model-versions/create", NewVersion),
     r(
         "PATCH",
         "/api/2.0/mlflow/model-versions/update",
@@ -506,11 +480,7 @@ pub static RULES: &[Rule] = &[
     r("GET", "/runs/{id}", Run(Path("id"), Read)),
     r("GET", "/runs/{id}/artifacts", Run(Path("id"), Read)),
     r("GET", "/runs/{id}/register", Run(Path("id"), Read)),
-    r(
-        "POST",
-        "/runs/{id}/register",
-        Model(FormTrimmed("name"), Edit),
-    ),
+    r("POST", "/runs/{id}/register", RegisterRun),
     r("GET", "/models/{name}", Model(Path("name"), Read)),
     r("GET", "/models/{name}/compare", Model(Path("name"), Read)),
     r(

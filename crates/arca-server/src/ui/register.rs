@@ -142,6 +142,7 @@ pub(crate) struct RegisterForm {
 pub(crate) async fn submit(
     ctx: Ctx,
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     Path(run_id): Path<String>,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> UiResult<Response> {
@@ -163,7 +164,12 @@ pub(crate) async fn submit(
         },
     )
     .await?;
-    match app.metadata.create_registered_model(&name, None, &[]).await {
+    let creator = crate::auth::Caller::id_of(caller.as_deref());
+    match app
+        .metadata
+        .create_registered_model_by(&name, None, &[], creator)
+        .await
+    {
         Ok(_) | Err(Error::AlreadyExists(_)) => {}
         Err(e) => return Err(UiError::new(&ctx, e)),
     }

@@ -48,17 +48,23 @@ macro_rules! on_both_backends_with_auth {
 }
 
 #[derive(Clone)]
-enum Who {
+pub(crate) enum Who {
     Anonymous,
     Basic(&'static str, &'static str),
     Bearer(String),
 }
 
-const ADMIN: Who = Who::Basic("admin", ADMIN_PASSWORD);
+pub(crate) const ADMIN: Who = Who::Basic("admin", ADMIN_PASSWORD);
 const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 impl TestApp {
-    async fn call(&self, who: &Who, method: Method, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        who: &Who,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let url = format!("{}{}", self.base, path);
         let mut req = self.client.request(method.clone(), &url);
         req = match who {
@@ -108,18 +114,24 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn api(&self, who: &Who, method: Method, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn api(
+        &self,
+        who: &Who,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         self.call(who, method, &format!("/api/2.0/mlflow/{path}"), body)
             .await
     }
 
-    async fn ok(&self, who: &Who, method: Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn ok(&self, who: &Who, method: Method, path: &str, body: Value) -> Value {
         let (status, body) = self.api(who, method, path, body).await;
         assert_eq!(status, 200, "{path}: {body}");
         body
     }
 
-    async fn add_user(&self, name: &str, password: &str) {
+    pub(crate) async fn add_user(&self, name: &str, password: &str) {
         self.ok(
             &ADMIN,
             Method::POST,
@@ -129,7 +141,7 @@ impl TestApp {
         .await;
     }
 
-    async fn grant(&self, user: &str, kind: &str, id: &str, permission: &str) {
+    pub(crate) async fn grant(&self, user: &str, kind: &str, id: &str, permission: &str) {
         let (status, body) = self
             .call(
                 &ADMIN,
@@ -320,6 +332,7 @@ crate::on_both_backends_with_auth!(
     cve_artifact_paths_are_checked_against_the_experiment_that_owns_them,
     cve_permissions_follow_a_rename_and_die_with_a_delete,
     the_ui_signs_in_with_a_session_cookie_and_manages_a_models_permissions,
+    an_unknown_experiment_name_is_not_found_whatever_the_default_permission,
 );
 
 /// The routes served without a login, and those open to any signed-in user (each shows only
@@ -1389,4 +1402,59 @@ async fn the_ui_signs_in_with_a_session_cookie_and_manages_a_models_permissions(
     );
     let resp = page("/models", Some(&session)).await.unwrap();
     assert_eq!(resp.status(), 303);
+}
+
+/// `mlflow.set_experiment(name)` asks for the experiment by name and creates it on a 404: with
+/// the default NO_PERMISSIONS a 403 there would stop every user from starting an experiment.
+/// MLflow's auth app answers 404 for a name of no experiment, and so does Arca; an existing
+/// experiment the caller may not read stays a 403.
+async fn an_unknown_experiment_name_is_not_found_whatever_the_default_permission(app: TestApp) {
+    app.add_user("ana", "ana-password-1").await;
+    let ana = Who::Basic("ana", "ana-password-1");
+    let by_name = |name: &'static str| json!({"experiment_name": name});
+    let (status, body) = app
+        .api(
+            &ana,
+            Method::GET,
+            "experiments/get-by-name",
+            by_name("new-exp"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    app.ok(
+        &ana,
+        Method::POST,
+        "experiments/create",
+        json!({"name": "new-exp"}),
+    )
+    .await;
+    app.ok(
+        &ana,
+        Method::GET,
+        "experiments/get-by-name",
+        by_name("new-exp"),
+    )
+    .await;
+    app.ok(
+        &ADMIN,
+        Method::POST,
+        "experiments/create",
+        json!({"name": "admins-exp"}),
+    )
+    .await;
+    let (status, body) = app
+        .api(
+            &ana,
+            Method::GET,
+            "experiments/get-by-name",
+            by_name("admins-exp"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (403, Some("PERMISSION_DENIED"))
+    );
 }

@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod auth;
+mod auth_sources;
 mod concurrency;
 mod errors;
 mod helpers;

@@ -76,6 +76,19 @@ impl MetadataStore {
         artifact_location: Option<&str>,
         tags: &[Tag],
     ) -> arca_core::Result<String> {
+        self.create_experiment_by(name, artifact_location, tags, None)
+            .await
+    }
+
+    /// Creates an experiment and gives `creator` (a user id) MANAGE on it in the same
+    /// transaction, as [`MetadataStore::create_registered_model_by`] does for models.
+    pub async fn create_experiment_by(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+        creator: Option<i64>,
+    ) -> arca_core::Result<String> {
         if name.trim().is_empty() {
             return Err(Error::invalid("Experiment name cannot be empty."));
         }
@@ -122,6 +135,14 @@ impl MetadataStore {
                         Bind::Int(id),
                         &tag.key,
                         &tag.value,
+                    )
+                    .await?;
+                }
+                if let Some(user_id) = creator {
+                    crate::auth::grant_manage_to_creator(
+                        conn,
+                        &crate::auth::GrantOn::Experiment(id),
+                        user_id,
                     )
                     .await?;
                 }

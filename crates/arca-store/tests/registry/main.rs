@@ -83,6 +83,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod creators;
 mod events;
 mod version_list;
 
