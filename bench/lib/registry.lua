@@ -1,6 +1,6 @@
 -- wrk script for the registry benchmarks. Arguments after `--`, as key=value:
---   op=get_version | get_alias | latest | create_version | transition | set_alias | set_tag |
---      create_model | search_versions | search_models | path
+--   op=get_version | get_alias | latest | get_model | create_version | transition | set_alias |
+--      set_tag | create_model | search_versions | search_models | path
 --      tracking (bench/compare.sh): create_run | log_metrics | log_params | search_runs |
 --      search_experiments
 --   models=N versions=N   the seeded layout: models <prefix>0001..N, versions 1..N each
@@ -96,6 +96,8 @@ function request()
         return wrk.format("GET", API .. "registered-models/alias?name=" .. model() .. "&alias=champion", GET)
     elseif op == "latest" then
         return wrk.format("GET", API .. "registered-models/get-latest-versions?name=" .. model(), GET)
+    elseif op == "get_model" then
+        return wrk.format("GET", API .. "registered-models/get?name=" .. model(), GET)
     elseif op == "create_version" then
         counter = counter + 1
         local body = string.format('{"name":"%s","source":"s3://bench/writes/%s-%d-%d"}',
