@@ -90,6 +90,38 @@ impl SqlBuilder {
     }
 }
 
+/// At most this many values are bound to one multi-row statement: far below SQLite's limit
+/// (32,766) and PostgreSQL's (65,535), and still enough for MLflow's largest log-batch (1,000
+/// metrics of 9 values) in one statement.
+pub(crate) const MAX_BINDS: usize = 10_000;
+
+/// How many rows of `columns` values one multi-row statement carries.
+pub(crate) fn rows_per_statement(columns: usize) -> usize {
+    (MAX_BINDS / columns).max(1)
+}
+
+/// `($1, $2), ($3, $4)`: the VALUES of a multi-row INSERT, `rows` tuples of `columns`
+/// placeholders numbered from `$1`. One statement for many rows is the point: each statement is a
+/// round trip (on SQLite, a hand-off to sqlx's worker thread and back), and per-row statements
+/// spent most of a large log-batch's time on those hand-offs rather than in the database.
+pub(crate) fn values_list(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 6);
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +133,12 @@ mod tests {
         b.bind_list([Bind::Int(1), Bind::Int(2)]);
         assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
         assert_eq!(b.binds.len(), 3);
+    }
+
+    #[test]
+    fn values_lists_number_every_row() {
+        assert_eq!(values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_list(1, 1), "($1)");
+        assert!(rows_per_statement(9) * 9 <= MAX_BINDS);
     }
 }

@@ -84,6 +84,7 @@ macro_rules! on_both_backends {
 }
 
 mod events;
+mod log_batch;
 mod version_list;
 
 on_both_backends!(
