@@ -289,7 +289,24 @@ pub(super) async fn set_run_tags(
     run_id: &str,
     tags: &[Tag],
 ) -> Result<()> {
-    let tags: Vec<&Tag> = crate::models::dedup_tags(tags).collect();
+    let tags: Vec<Tag> = crate::models::dedup_tags(tags).cloned().collect();
+    upsert_run_tags(conn, run_id, &tags).await?;
+    if let Some(name) = tags.iter().find(|t| t.key == RUN_NAME_TAG) {
+        sqlx::query("UPDATE runs SET name = $2 WHERE run_uuid = $1")
+            .bind(run_id)
+            .bind(name.value.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sets `tags`, whose keys are unique, and nothing else.
+pub(super) async fn upsert_run_tags(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    tags: &[Tag],
+) -> Result<()> {
     for chunk in tags.chunks(rows_per_statement(3)) {
         let sql = format!(
             "INSERT INTO run_tags (run_uuid, key, value) VALUES {} \
@@ -301,13 +318,6 @@ pub(super) async fn set_run_tags(
             q = q.bind(run_id).bind(t.key.as_str()).bind(t.value.as_str());
         }
         q.execute(&mut *conn).await?;
-    }
-    if let Some(name) = tags.iter().find(|t| t.key == RUN_NAME_TAG) {
-        sqlx::query("UPDATE runs SET name = $2 WHERE run_uuid = $1")
-            .bind(run_id)
-            .bind(name.value.as_str())
-            .execute(&mut *conn)
-            .await?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use super::experiments::load_active_experiment;
 use super::log_writes::{
     insert_dataset_inputs, insert_metrics, insert_model_inputs, insert_model_outputs,
-    insert_params, set_run_tags,
+    insert_params, set_run_tags, upsert_run_tags,
 };
 use super::{delete_key, fetch_for_owners, group_by_owner, load_key_values_of, new_id};
 use crate::error::Result;
@@ -18,7 +18,7 @@ use arca_core::tracking::{
     RunStatus,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 pub(crate) const INFO_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
                             lifecycle_stage, artifact_uri";
@@ -225,10 +225,13 @@ impl MetadataStore {
                     "{}/{run_id}/artifacts",
                     experiment.artifact_location.trim_end_matches('/')
                 );
-                sqlx::query(
+                // The run comes back from its INSERT and its tags are what was given: a new run
+                // has nothing else, so the answer needs no read.
+                let row = sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
-                 lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
-                )
+                     lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) \
+                     RETURNING {INFO_COLUMNS}"
+                )))
                 .bind(run_id.as_str())
                 .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
                 .bind(name.as_str())
@@ -236,11 +239,10 @@ impl MetadataStore {
                 .bind(RunStatus::Running.as_str())
                 .bind(new.start_time.unwrap_or_else(now_millis))
                 .bind(artifact_uri.as_str())
-                .execute(&mut *conn)
+                .fetch_one(&mut *conn)
                 .await?;
-                let mut tags: Vec<Tag> = new
-                    .tags
-                    .iter()
+                let info = run_info_from_row(&row)?;
+                let mut tags: Vec<Tag> = crate::models::dedup_tags(&new.tags)
                     .filter(|t| t.key != RUN_NAME_TAG)
                     .cloned()
                     .collect();
@@ -248,9 +250,17 @@ impl MetadataStore {
                     key: RUN_NAME_TAG.into(),
                     value: name,
                 });
-                set_run_tags(conn, &run_id, &tags).await?;
-                let run = load_run(conn, &run_id).await?;
-                Ok(run)
+                tags.sort_by(|a, b| a.key.cmp(&b.key));
+                upsert_run_tags(conn, &run_id, &tags).await?;
+                Ok(Run {
+                    info,
+                    metrics: Vec::new(),
+                    params: Vec::new(),
+                    tags,
+                    dataset_inputs: Vec::new(),
+                    model_inputs: Vec::new(),
+                    model_outputs: Vec::new(),
+                })
             })
         })
         .await
