@@ -272,7 +272,7 @@ pub(crate) async fn record_events(
         let sql = format!(
             "INSERT INTO registry_events (at, actor, action, model_name, version, alias, detail, \
              before_state, after_state, prev_hash, hash) VALUES {}",
-            values_list(chunk.len(), 11)
+            values_list(conn, chunk.len(), 11)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (change, before, after, prev_hash, hash) in chunk {

@@ -680,7 +680,7 @@ async fn insert_version_tags(
     for chunk in tags.chunks(rows_per_statement(4)) {
         let sql = format!(
             "INSERT INTO model_version_tags (model_id, version, key, value) VALUES {}",
-            values_list(chunk.len(), 4)
+            values_list(conn, chunk.len(), 4)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for tag in chunk {

@@ -122,7 +122,7 @@ pub(super) async fn insert_metrics(
              model_id = COALESCE(excluded.model_id, metrics.model_id), \
              dataset_name = COALESCE(excluded.dataset_name, metrics.dataset_name), \
              dataset_digest = COALESCE(excluded.dataset_digest, metrics.dataset_digest)",
-            values_list(chunk.len(), 9)
+            values_list(conn, chunk.len(), 9)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for m in chunk {
@@ -149,7 +149,7 @@ pub(super) async fn insert_metrics(
                 OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
                 OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
                     AND excluded.value > latest_metrics.value)",
-            values_list(chunk.len(), 6)
+            values_list(conn, chunk.len(), 6)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for m in chunk {
@@ -246,7 +246,7 @@ async fn insert_new_params(
         let sql = format!(
             "INSERT INTO params (run_uuid, key, value) VALUES {} ON CONFLICT DO NOTHING \
              RETURNING key",
-            values_list(chunk.len(), 3)
+            values_list(conn, chunk.len(), 3)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in chunk {
@@ -311,7 +311,7 @@ pub(super) async fn upsert_run_tags(
         let sql = format!(
             "INSERT INTO run_tags (run_uuid, key, value) VALUES {} \
              ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
-            values_list(chunk.len(), 3)
+            values_list(conn, chunk.len(), 3)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for t in chunk {
@@ -345,7 +345,7 @@ pub(super) async fn insert_dataset_inputs(
             "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
              source, schema, profile) VALUES {} \
              ON CONFLICT (experiment_id, name, digest) DO NOTHING",
-            values_list(chunk.len(), 8)
+            values_list(conn, chunk.len(), 8)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for input in chunk {
@@ -411,7 +411,7 @@ pub(super) async fn insert_dataset_inputs(
             "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, tags, context) VALUES {} \
              ON CONFLICT (run_uuid, dataset_uuid) \
              DO UPDATE SET tags = excluded.tags, context = excluded.context",
-            values_list(chunk.len(), 4)
+            values_list(conn, chunk.len(), 4)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (id, tags, context) in chunk {
@@ -430,7 +430,7 @@ pub(super) async fn insert_model_inputs(
     for chunk in model_ids.chunks(rows_per_statement(2)) {
         let sql = format!(
             "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES {} ON CONFLICT DO NOTHING",
-            values_list(chunk.len(), 2)
+            values_list(conn, chunk.len(), 2)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for model_id in chunk {
@@ -450,7 +450,7 @@ pub(super) async fn insert_model_outputs(
         let sql = format!(
             "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES {} \
              ON CONFLICT DO NOTHING",
-            values_list(chunk.len(), 3)
+            values_list(conn, chunk.len(), 3)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for output in chunk {
