@@ -193,7 +193,9 @@ async fn grant_in(
     let Some(id) = target_id(conn, target).await? else {
         return Ok(None);
     };
-    Ok(Some(folded_grant(conn, target_view(target), id, user_id).await?))
+    Ok(Some(
+        folded_grant(conn, target_view(target), id, user_id).await?,
+    ))
 }
 
 fn grant_table(target: &GrantTarget) -> (&'static str, &'static str) {

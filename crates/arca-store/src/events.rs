@@ -18,7 +18,8 @@
 //! task, not the caller's.
 
 use crate::error::Result;
-use crate::versions::DELETED_STAGE;
+use crate::sql::{rows_per_statement, values_list};
+use arca_core::model::{ModelVersion, Tag};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -232,41 +233,97 @@ pub(crate) async fn record_event(
     at: i64,
     change: Change<'_>,
 ) -> Result<()> {
+    record_events(conn, at, vec![change]).await
+}
+
+/// Writes the history rows of a request's changes, in order: one read of the chain's head, the
+/// hashes chained in Rust, and one INSERT for all of them, however many versions a transition
+/// archived.
+pub(crate) async fn record_events(
+    conn: &mut AnyConnection,
+    at: i64,
+    changes: Vec<Change<'_>>,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
     let actor = current_actor();
-    let before = change.before.as_ref().map(Value::to_string);
-    let after = change.after.as_ref().map(Value::to_string);
-    let prev = chain_head(conn).await?;
-    let hash = event_hash(
-        at,
-        &actor,
-        change.action,
-        change.model_name,
-        change.version,
-        change.alias,
-        change.detail,
-        before.as_deref(),
-        after.as_deref(),
-        &prev,
-    );
-    sqlx::query(
-        "INSERT INTO registry_events (at, actor, action, model_name, version, alias, detail, \
-         before_state, after_state, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(at)
-    .bind(actor)
-    .bind(change.action)
-    .bind(change.model_name)
-    .bind(change.version)
-    .bind(change.alias)
-    .bind(change.detail)
-    .bind(before)
-    .bind(after)
-    .bind(prev)
-    .bind(hash)
-    .execute(&mut *conn)
-    .await?;
+    let mut prev = chain_head(conn).await?;
+    let mut rows = Vec::with_capacity(changes.len());
+    for change in changes {
+        let before = change.before.as_ref().map(Value::to_string);
+        let after = change.after.as_ref().map(Value::to_string);
+        let hash = event_hash(
+            at,
+            &actor,
+            change.action,
+            change.model_name,
+            change.version,
+            change.alias,
+            change.detail,
+            before.as_deref(),
+            after.as_deref(),
+            &prev,
+        );
+        let prev_hash = std::mem::replace(&mut prev, hash.clone());
+        rows.push((change, before, after, prev_hash, hash));
+    }
+    for chunk in rows.chunks(rows_per_statement(11)) {
+        let sql = format!(
+            "INSERT INTO registry_events (at, actor, action, model_name, version, alias, detail, \
+             before_state, after_state, prev_hash, hash) VALUES {}",
+            values_list(conn, chunk.len(), 11)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (change, before, after, prev_hash, hash) in chunk {
+            q = q
+                .bind(at)
+                .bind(actor.as_str())
+                .bind(change.action)
+                .bind(change.model_name)
+                .bind(change.version)
+                .bind(change.alias)
+                .bind(change.detail)
+                .bind(before.as_deref())
+                .bind(after.as_deref())
+                .bind(prev_hash.as_str())
+                .bind(hash.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
+}
+
+/// A model as events record it, from what the change already knows.
+pub(crate) fn model_state_of(name: &str, description: Option<&str>, tags: &[Tag]) -> Value {
+    let tags: Map<String, Value> = tags
+        .iter()
+        .map(|t| (t.key.clone(), Value::String(t.value.clone())))
+        .collect();
+    json!({"name": name, "description": description, "tags": tags})
+}
+
+/// A live version as events record it: `{"name", "version", "source", "run_id", "description",
+/// "stage", "tags", "aliases"}`, from a version the change has already read, so that the state
+/// costs no statement of its own.
+pub(crate) fn version_state_of(mv: &ModelVersion) -> Value {
+    let tags: Map<String, Value> = mv
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), Value::String(t.value.clone())))
+        .collect();
+    // Versions store "no run" and "no description" as empty text.
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    json!({
+        "name": mv.name,
+        "version": mv.version.get(),
+        "source": mv.source,
+        "run_id": non_empty(&mv.run_id),
+        "description": non_empty(&mv.description),
+        "stage": mv.current_stage.as_str(),
+        "tags": tags,
+        "aliases": mv.aliases,
+    })
 }
 
 /// A model as events record it: `{"name", "description", "tags"}`; `None` when it does not
@@ -294,61 +351,6 @@ pub(crate) async fn model_state(conn: &mut AnyConnection, name: &str) -> Result<
         "name": row.try_get::<String, _>(1)?,
         "description": row.try_get::<Option<String>, _>(2)?,
         "tags": tags,
-    })))
-}
-
-/// A live version as events record it: `{"name", "version", "source", "run_id", "description",
-/// "stage", "tags", "aliases"}`; `None` when it does not exist or is deleted.
-pub(crate) async fn version_state(
-    conn: &mut AnyConnection,
-    model_id: i64,
-    version: i64,
-) -> Result<Option<Value>> {
-    let Some(row) = sqlx::query(
-        "SELECT model_name, source, run_id, description, current_stage FROM model_versions \
-         WHERE model_id = $1 AND version = $2 AND current_stage <> $3",
-    )
-    .bind(model_id)
-    .bind(version)
-    .bind(DELETED_STAGE)
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let mut tags = Map::new();
-    for t in sqlx::query(
-        "SELECT key, value FROM model_version_tags WHERE model_id = $1 AND version = $2 ORDER BY key",
-    )
-    .bind(model_id)
-    .bind(version)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        tags.insert(t.try_get(0)?, Value::String(t.try_get(1)?));
-    }
-    let mut aliases = Vec::new();
-    for a in sqlx::query(
-        "SELECT alias FROM registered_model_aliases WHERE model_id = $1 AND version = $2 ORDER BY alias",
-    )
-    .bind(model_id)
-    .bind(version)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        aliases.push(Value::String(a.try_get(0)?));
-    }
-    // Versions store "no run" and "no description" as empty text.
-    let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
-    Ok(Some(json!({
-        "name": row.try_get::<String, _>(0)?,
-        "version": version,
-        "source": row.try_get::<String, _>(1)?,
-        "run_id": non_empty(row.try_get(2)?),
-        "description": non_empty(row.try_get(3)?),
-        "stage": row.try_get::<String, _>(4)?,
-        "tags": tags,
-        "aliases": aliases,
     })))
 }
 

@@ -2,7 +2,7 @@
 
 use crate::auth::GrantOn;
 use crate::error::{Result, StoreError};
-use crate::events::{Change, alias_state, alias_target, model_state};
+use crate::events::{Change, alias_state, alias_target, model_state, model_state_of};
 use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
 use crate::{MetadataStore, now_millis, record_event};
 use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
@@ -119,8 +119,8 @@ impl MetadataStore {
             if let Some(user_id) = creator {
                 crate::auth::grant_manage_to_creator(conn, &GrantOn::Model(id), user_id).await?;
             }
-            let after = model_state(conn, name.as_str()).await?;
-            record_event(conn, now, Change::model("create_model", name.as_str()).states(None, after))
+            let after = model_state_of(name.as_str(), description, &dedup_tags(tags).cloned().collect::<Vec<_>>());
+            record_event(conn, now, Change::model("create_model", name.as_str()).states(None, Some(after)))
                 .await?;
             Ok(RegisteredModel {
                 name: name.as_str().to_owned(),

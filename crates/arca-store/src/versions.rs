@@ -2,19 +2,25 @@
 //! with the stage `Deleted_Internal`), moved through stages, tagged and aliased.
 
 use crate::error::{Result, StoreError};
-use crate::events::{Change, version_state};
+use crate::events::{Change, record_events, version_state_of};
 use crate::models::{lock_model, touch_model};
-use crate::sql::{Bind, SqlBuilder};
+use crate::sql::{Bind, SqlBuilder, rows_per_statement, values_list};
 use crate::{MetadataStore, now_millis, record_event};
 use arca_core::Error;
 use arca_core::model::{ModelName, ModelVersion, NewModelVersion, Stage, Tag, VersionNumber};
 use arca_core::registry::VersionUpdate;
+use serde_json::Value;
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 pub(crate) const DELETED_STAGE: &str = "Deleted_Internal";
+
+/// [`MV_COLUMNS`] as an INSERT or UPDATE on `model_versions` returns them.
+const MV_RETURNING: &str = "model_id, model_name AS name, version, creation_time, \
+     last_updated_time, user_id, current_stage, description, source, run_id, run_link, \
+     logged_model_id";
 
 pub(crate) const MV_COLUMNS: &str = "mv.model_id, mv.model_name AS name, mv.version, mv.creation_time, \
      mv.last_updated_time, mv.user_id, mv.current_stage, mv.description, mv.source, mv.run_id, \
@@ -188,8 +194,62 @@ pub(crate) async fn load_version(
     .await?
     .ok_or_else(|| version_not_found(name, version))?;
     let (model_id, mut mv) = version_from_row(&row)?;
-    attach_version_details(conn, model_id, std::slice::from_mut(&mut mv)).await?;
+    attach_one_version_details(conn, model_id, &mut mv).await?;
     Ok(mv)
+}
+
+/// A live version of the model `model_id` (whose name is `name`, for the error), with its tags
+/// and aliases: what a change reads once, both to check that the version is there and as the
+/// state its event records before the change.
+pub(crate) async fn load_live_version(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    name: &str,
+    version: VersionNumber,
+) -> Result<ModelVersion> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {MV_COLUMNS} FROM model_versions mv \
+         WHERE mv.model_id = $1 AND mv.version = $2 AND mv.current_stage <> $3"
+    )))
+    .bind(model_id)
+    .bind(version.get())
+    .bind(DELETED_STAGE)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| version_not_found(name, version))?;
+    let (_, mut mv) = version_from_row(&row)?;
+    attach_one_version_details(conn, model_id, &mut mv).await?;
+    Ok(mv)
+}
+
+/// [`attach_version_details`] for one version, in one statement instead of two.
+async fn attach_one_version_details(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    mv: &mut ModelVersion,
+) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT 'tag' AS kind, key, value FROM model_version_tags \
+         WHERE model_id = $1 AND version = $2 \
+         UNION ALL SELECT 'alias', alias, '' FROM registered_model_aliases \
+         WHERE model_id = $1 AND version = $2 ORDER BY 1 DESC, 2",
+    )
+    .bind(model_id)
+    .bind(mv.version.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let kind: String = row.try_get(0)?;
+        if kind == "tag" {
+            mv.tags.push(Tag {
+                key: row.try_get(1)?,
+                value: row.try_get(2)?,
+            });
+        } else {
+            mv.aliases.push(row.try_get(1)?);
+        }
+    }
+    Ok(())
 }
 
 /// Where the files of a `models:/m-<id>` (MLflow 3 logged model) or `runs:/<run>/<path>`
@@ -285,7 +345,7 @@ impl MetadataStore {
             // transaction as the insert: two writers, even in two processes, never get one number.
             let row = sqlx::query(
                 "UPDATE registered_models SET next_version = next_version + 1, last_updated_time = $2 \
-                 WHERE name = $1 RETURNING id, next_version",
+                 WHERE name = $1 RETURNING id, next_version, name",
             )
             .bind(name.as_str())
             .bind(now)
@@ -294,6 +354,7 @@ impl MetadataStore {
             .ok_or_else(|| crate::models::model_not_found(name.as_str()))?;
             let model_id: i64 = row.try_get(0)?;
             let version: i64 = row.try_get::<i64, _>(1)? - 1;
+            let model_name: String = row.try_get(2)?;
             // A version made from a logged model belongs to the run that logged it.
             let mut run_id = lineage.run_id;
             if let Some(logged) = &lineage.model_id {
@@ -311,14 +372,17 @@ impl MetadataStore {
                 }
                 tag_logged_model_with_version(conn, logged, name.as_str(), version).await?;
             }
-            sqlx::query(
+            // The row comes back from the INSERT itself, and the tags are what was given: the
+            // answer and the event's state cost no further read.
+            let row = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO model_versions (model_id, model_name, version, creation_time, \
                  last_updated_time, user_id, current_stage, description, source, run_id, run_link, \
                  status, logged_model_id) \
-                 VALUES ($1, (SELECT name FROM registered_models WHERE id = $1), $2, $3, $3, $4, \
-                 $5, $6, $7, $8, $9, 'READY', $10)",
-            )
+                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, 'READY', $11) \
+                 RETURNING {MV_RETURNING}"
+            )))
             .bind(model_id)
+            .bind(model_name.as_str())
             .bind(version)
             .bind(now)
             .bind(new.user_id.as_deref())
@@ -328,17 +392,17 @@ impl MetadataStore {
             .bind(run_id.as_str())
             .bind(new.run_link.as_deref().unwrap_or(""))
             .bind(lineage.model_id.as_deref())
-            .execute(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-            for tag in crate::models::dedup_tags(&new.tags) {
-                set_version_tag_row(conn, model_id, version, tag).await?;
-            }
-            let after = version_state(conn, model_id, version).await?;
+            let (_, mut mv) = version_from_row(&row)?;
+            let mut tags: Vec<Tag> = crate::models::dedup_tags(&new.tags).cloned().collect();
+            tags.sort_by(|a, b| a.key.cmp(&b.key));
+            insert_version_tags(conn, model_id, version, &tags).await?;
+            mv.tags = tags;
             let change = Change::version("create_version", name.as_str(), version)
                 .detail(&lineage.source)
-                .states(None, after);
+                .states(None, Some(version_state_of(&mv)));
             record_event(conn, now, change).await?;
-            let mv = load_version(conn, name.as_str(), VersionNumber::from_stored(version)).await?;
             Ok(mv)
         }))
         .await
@@ -480,8 +544,7 @@ impl MetadataStore {
                 let model_id = touch_model(conn, name, now)
                     .await
                     .map_err(|e| of_version(e, name, version))?;
-                require_live_version(conn, model_id, name, version).await?;
-                let before = version_state(conn, model_id, version.get()).await?;
+                let before = load_live_version(conn, model_id, name, version).await?;
                 sqlx::query(
                     "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
                  WHERE model_id = $1 AND version = $2",
@@ -499,8 +562,8 @@ impl MetadataStore {
                 .bind(version.get())
                 .execute(&mut *conn)
                 .await?;
-                let change =
-                    Change::version("delete_version", name, version.get()).states(before, None);
+                let change = Change::version("delete_version", name, version.get())
+                    .states(Some(version_state_of(&before)), None);
                 record_event(conn, now, change).await?;
                 Ok(())
             })
@@ -607,6 +670,31 @@ async fn set_version_tag_row(
     Ok(())
 }
 
+/// A new version's tags, in one statement; their keys are unique.
+async fn insert_version_tags(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    version: i64,
+    tags: &[Tag],
+) -> Result<()> {
+    for chunk in tags.chunks(rows_per_statement(4)) {
+        let sql = format!(
+            "INSERT INTO model_version_tags (model_id, version, key, value) VALUES {}",
+            values_list(conn, chunk.len(), 4)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for tag in chunk {
+            q = q
+                .bind(model_id)
+                .bind(version)
+                .bind(tag.key.as_str())
+                .bind(tag.value.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// [`MetadataStore::update_model_version`]'s work inside a transaction the caller commits.
 pub(crate) async fn update_model_version_in(
     conn: &mut AnyConnection,
@@ -618,9 +706,9 @@ pub(crate) async fn update_model_version_in(
     let model_id = lock_model(conn, name)
         .await
         .map_err(|e| of_version(e, name, version))?;
-    require_live_version(conn, model_id, name, version).await?;
+    let mut mv = load_live_version(conn, model_id, name, version).await?;
     if let Some(description) = description {
-        let before = version_state(conn, model_id, version.get()).await?;
+        let before = version_state_of(&mv);
         sqlx::query(
             "UPDATE model_versions SET description = $3, last_updated_time = $4 \
              WHERE model_id = $1 AND version = $2",
@@ -631,11 +719,13 @@ pub(crate) async fn update_model_version_in(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        let after = version_state(conn, model_id, version.get()).await?;
-        let change = Change::version("update_version", name, version.get()).states(before, after);
+        mv.description = description.to_owned();
+        mv.last_updated_timestamp = now;
+        let after = version_state_of(&mv);
+        let change = Change::version("update_version", name, version.get())
+            .states(Some(before), Some(after));
         record_event(conn, now, change).await?;
     }
-    let mv = load_version(conn, name, version).await?;
     Ok(mv)
 }
 
@@ -651,8 +741,8 @@ pub(crate) async fn transition_model_version_stage_in(
     let model_id = touch_model(conn, name, now)
         .await
         .map_err(|e| of_version(e, name, version))?;
-    require_live_version(conn, model_id, name, version).await?;
-    let before = version_state(conn, model_id, version.get()).await?;
+    let mut mv = load_live_version(conn, model_id, name, version).await?;
+    let before = version_state_of(&mv);
     sqlx::query(
         "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
          WHERE model_id = $1 AND version = $2",
@@ -663,65 +753,84 @@ pub(crate) async fn transition_model_version_stage_in(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let after = version_state(conn, model_id, version.get()).await?;
+    mv.current_stage = stage;
+    mv.last_updated_timestamp = now;
     let detail = if archive_existing_versions {
         format!("{stage} (archived existing)")
     } else {
         stage.as_str().to_owned()
     };
-    let change = Change::version("transition_stage", name, version.get())
-        .detail(&detail)
-        .states(before, after);
-    record_event(conn, now, change).await?;
-    if archive_existing_versions {
-        archive_others(conn, now, model_id, name, version, stage).await?;
+    let mut changes = vec![
+        Change::version("transition_stage", name, version.get())
+            .detail(&detail)
+            .states(Some(before), Some(version_state_of(&mv))),
+    ];
+    let archived = if archive_existing_versions {
+        archive_others(conn, now, model_id, version, stage).await?
+    } else {
+        Vec::new()
+    };
+    let archive_detail =
+        format!("Archived (archive_existing_versions by version {version} to {stage})");
+    for (other, before, after) in archived {
+        changes.push(
+            Change::version("transition_stage", name, other)
+                .detail(&archive_detail)
+                .states(Some(before), Some(after)),
+        );
     }
-    let mv = load_version(conn, name, version).await?;
+    record_events(conn, now, changes).await?;
     Ok(mv)
 }
 
 /// The side effect of a transition with `archive_existing_versions`: every other version in
-/// `stage` moves to Archived, each with a `transition_stage` event of its own (after the event of
-/// the transition that caused it, in the same transaction), so that a version's history and the
-/// stage as of any time are read from its own events.
+/// `stage` moves to Archived. Returns each one's number and its states before and after, for a
+/// `transition_stage` event of its own (after the event of the transition that caused it, in the
+/// same transaction), so that a version's history and the stage as of any time are read from its
+/// own events.
 async fn archive_others(
     conn: &mut AnyConnection,
     now: i64,
     model_id: i64,
-    name: &str,
     cause: VersionNumber,
     stage: Stage,
-) -> Result<()> {
-    let others = sqlx::query(
-        "SELECT version FROM model_versions WHERE model_id = $1 AND current_stage = $2 \
-         AND version <> $3 ORDER BY version",
-    )
+) -> Result<Vec<(i64, Value, Value)>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {MV_COLUMNS} FROM model_versions mv WHERE mv.model_id = $1 \
+         AND mv.current_stage = $2 AND mv.version <> $3 ORDER BY mv.version"
+    )))
     .bind(model_id)
     .bind(stage.as_str())
     .bind(cause.get())
     .fetch_all(&mut *conn)
     .await?;
-    let detail = format!("Archived (archive_existing_versions by version {cause} to {stage})");
-    for row in &others {
-        let other: i64 = row.try_get(0)?;
-        let before = version_state(conn, model_id, other).await?;
-        sqlx::query(
-            "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
-             WHERE model_id = $1 AND version = $2",
-        )
-        .bind(model_id)
-        .bind(other)
-        .bind(Stage::Archived.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        let after = version_state(conn, model_id, other).await?;
-        let change = Change::version("transition_stage", name, other)
-            .detail(&detail)
-            .states(before, after);
-        record_event(conn, now, change).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let mut others = rows
+        .iter()
+        .map(|r| Ok(version_from_row(r)?.1))
+        .collect::<Result<Vec<_>>>()?;
+    attach_version_details(conn, model_id, &mut others).await?;
+    sqlx::query(
+        "UPDATE model_versions SET current_stage = $3, last_updated_time = $4 \
+         WHERE model_id = $1 AND current_stage = $2 AND version <> $5",
+    )
+    .bind(model_id)
+    .bind(stage.as_str())
+    .bind(Stage::Archived.as_str())
+    .bind(now)
+    .bind(cause.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(others
+        .into_iter()
+        .map(|mut mv| {
+            let before = version_state_of(&mv);
+            mv.current_stage = Stage::Archived;
+            (mv.version.get(), before, version_state_of(&mv))
+        })
+        .collect())
 }
 
 /// [`MetadataStore::set_model_version_tag`]'s work inside a transaction the caller commits.
@@ -735,13 +844,16 @@ pub(crate) async fn set_model_version_tag_in(
     let model_id = lock_model(conn, name)
         .await
         .map_err(|e| of_version(e, name, version))?;
-    require_live_version(conn, model_id, name, version).await?;
-    let before = version_state(conn, model_id, version.get()).await?;
+    let mut mv = load_live_version(conn, model_id, name, version).await?;
+    let before = version_state_of(&mv);
     set_version_tag_row(conn, model_id, version.get(), tag).await?;
-    let after = version_state(conn, model_id, version.get()).await?;
+    match mv.tags.iter_mut().find(|t| t.key == tag.key) {
+        Some(t) => t.value = tag.value.clone(),
+        None => mv.tags.push(tag.clone()),
+    }
     let change = Change::version("set_version_tag", name, version.get())
         .detail(&tag.key)
-        .states(before, after);
+        .states(Some(before), Some(version_state_of(&mv)));
     record_event(conn, now, change).await?;
     Ok(())
 }
@@ -757,8 +869,8 @@ pub(crate) async fn delete_model_version_tag_in(
     let model_id = lock_model(conn, name)
         .await
         .map_err(|e| of_version(e, name, version))?;
-    require_live_version(conn, model_id, name, version).await?;
-    let before = version_state(conn, model_id, version.get()).await?;
+    let mut mv = load_live_version(conn, model_id, name, version).await?;
+    let before = version_state_of(&mv);
     let deleted = sqlx::query(
         "DELETE FROM model_version_tags WHERE model_id = $1 AND version = $2 AND key = $3",
     )
@@ -768,10 +880,10 @@ pub(crate) async fn delete_model_version_tag_in(
     .execute(&mut *conn)
     .await?;
     if deleted.rows_affected() > 0 {
-        let after = version_state(conn, model_id, version.get()).await?;
+        mv.tags.retain(|t| t.key != key);
         let change = Change::version("delete_version_tag", name, version.get())
             .detail(key)
-            .states(before, after);
+            .states(Some(before), Some(version_state_of(&mv)));
         record_event(conn, now, change).await?;
     }
     Ok(())

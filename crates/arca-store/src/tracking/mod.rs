@@ -7,6 +7,7 @@
 
 mod experiments;
 mod latest_metrics;
+mod log_writes;
 mod logged_models;
 mod names;
 mod runs;

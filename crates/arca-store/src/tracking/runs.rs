@@ -2,9 +2,11 @@
 //! every (step, timestamp, value) it was given, and `latest_metrics` holds the value a run shows.
 
 use super::experiments::load_active_experiment;
-use super::{
-    delete_key, fetch_for_owners, group_by_owner, load_key_values_of, new_id, upsert_key_value,
+use super::log_writes::{
+    insert_dataset_inputs, insert_metrics, insert_model_inputs, insert_model_outputs,
+    insert_params, set_run_tags, upsert_run_tags,
 };
+use super::{delete_key, fetch_for_owners, group_by_owner, load_key_values_of, new_id};
 use crate::error::Result;
 use crate::sql::Bind;
 use crate::{MetadataStore, now_millis};
@@ -16,7 +18,7 @@ use arca_core::tracking::{
     RunStatus,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 pub(crate) const INFO_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
                             lifecycle_stage, artifact_uri";
@@ -174,7 +176,7 @@ pub(crate) async fn load_run_data(
 }
 
 /// Input tags are few and small; they are kept as one JSON list per input.
-fn encode_input_tags(tags: &[Tag]) -> String {
+pub(super) fn encode_input_tags(tags: &[Tag]) -> String {
     let pairs: Vec<[&str; 2]> = tags
         .iter()
         .map(|t| [t.key.as_str(), t.value.as_str()])
@@ -200,105 +202,6 @@ pub struct NewRun {
     pub tags: Vec<Tag>,
 }
 
-/// Logging the same point again links it to the model or dataset given the second time:
-/// `log_model` re-logs the run's metrics with the new model's id.
-async fn insert_metric(conn: &mut AnyConnection, run_id: &str, m: &Metric) -> Result<()> {
-    // As MLflow's SQL store does: NaN is a flag, and infinities are clamped to the largest
-    // finite doubles, which is what clients read back.
-    let (value, is_nan) = if m.value.is_nan() {
-        (0.0, 1i64)
-    } else {
-        (m.value.clamp(f64::MIN, f64::MAX), 0i64)
-    };
-    sqlx::query(
-        "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, \
-         dataset_name, dataset_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (run_uuid, key, step, timestamp, value, is_nan) DO UPDATE SET \
-         model_id = COALESCE(excluded.model_id, metrics.model_id), \
-         dataset_name = COALESCE(excluded.dataset_name, metrics.dataset_name), \
-         dataset_digest = COALESCE(excluded.dataset_digest, metrics.dataset_digest)",
-    )
-    .bind(run_id)
-    .bind(m.key.as_str())
-    .bind(value)
-    .bind(is_nan)
-    .bind(m.timestamp)
-    .bind(m.step)
-    .bind(m.model_id.as_deref())
-    .bind(m.dataset_name.as_deref())
-    .bind(m.dataset_digest.as_deref())
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_uuid, key) DO UPDATE SET \
-         value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, \
-         step = excluded.step \
-         WHERE excluded.step > latest_metrics.step \
-            OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
-            OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
-                AND excluded.value > latest_metrics.value)",
-    )
-    .bind(run_id)
-    .bind(m.key.as_str())
-    .bind(value)
-    .bind(is_nan)
-    .bind(m.timestamp)
-    .bind(m.step)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_param(conn: &mut AnyConnection, run_id: &str, p: &Param) -> Result<()> {
-    let inserted = sqlx::query(
-        "INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(run_id)
-    .bind(p.key.as_str())
-    .bind(p.value.as_str())
-    .execute(&mut *conn)
-    .await?;
-    if inserted.rows_affected() > 0 {
-        return Ok(());
-    }
-    let existing: String = sqlx::query("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
-        .bind(run_id)
-        .bind(p.key.as_str())
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
-    if existing != p.value {
-        return Err(Error::invalid(format!(
-            "Changing param values is not allowed. Param with key='{}' was already logged with \
-             value='{existing}' for run ID='{run_id}'. Attempted logging new value '{}'.",
-            p.key, p.value
-        ))
-        .into());
-    }
-    Ok(())
-}
-
-async fn set_run_tag(conn: &mut AnyConnection, run_id: &str, tag: &Tag) -> Result<()> {
-    upsert_key_value(
-        conn,
-        "run_tags",
-        "run_uuid",
-        Bind::Text(run_id.into()),
-        &tag.key,
-        &tag.value,
-    )
-    .await?;
-    if tag.key == RUN_NAME_TAG {
-        sqlx::query("UPDATE runs SET name = $2 WHERE run_uuid = $1")
-            .bind(run_id)
-            .bind(tag.value.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
 impl MetadataStore {
     pub async fn create_run(&self, new: &NewRun) -> arca_core::Result<Run> {
         let new = new.clone();
@@ -322,10 +225,13 @@ impl MetadataStore {
                     "{}/{run_id}/artifacts",
                     experiment.artifact_location.trim_end_matches('/')
                 );
-                sqlx::query(
+                // The run comes back from its INSERT and its tags are what was given: a new run
+                // has nothing else, so the answer needs no read.
+                let row = sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
-                 lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
-                )
+                     lifecycle_stage, artifact_uri) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) \
+                     RETURNING {INFO_COLUMNS}"
+                )))
                 .bind(run_id.as_str())
                 .bind(experiment.experiment_id.parse::<i64>().unwrap_or_default())
                 .bind(name.as_str())
@@ -333,20 +239,28 @@ impl MetadataStore {
                 .bind(RunStatus::Running.as_str())
                 .bind(new.start_time.unwrap_or_else(now_millis))
                 .bind(artifact_uri.as_str())
-                .execute(&mut *conn)
+                .fetch_one(&mut *conn)
                 .await?;
-                for tag in crate::models::dedup_tags(&new.tags) {
-                    if tag.key != RUN_NAME_TAG {
-                        set_run_tag(conn, &run_id, tag).await?;
-                    }
-                }
-                let name_tag = Tag {
+                let info = run_info_from_row(&row)?;
+                let mut tags: Vec<Tag> = crate::models::dedup_tags(&new.tags)
+                    .filter(|t| t.key != RUN_NAME_TAG)
+                    .cloned()
+                    .collect();
+                tags.push(Tag {
                     key: RUN_NAME_TAG.into(),
                     value: name,
-                };
-                set_run_tag(conn, &run_id, &name_tag).await?;
-                let run = load_run(conn, &run_id).await?;
-                Ok(run)
+                });
+                tags.sort_by(|a, b| a.key.cmp(&b.key));
+                upsert_run_tags(conn, &run_id, &tags).await?;
+                Ok(Run {
+                    info,
+                    metrics: Vec::new(),
+                    params: Vec::new(),
+                    tags,
+                    dataset_inputs: Vec::new(),
+                    model_inputs: Vec::new(),
+                    model_outputs: Vec::new(),
+                })
             })
         })
         .await
@@ -389,7 +303,7 @@ impl MetadataStore {
                         key: RUN_NAME_TAG.into(),
                         value: name.into(),
                     };
-                    set_run_tag(conn, run_id, &tag).await?;
+                    set_run_tags(conn, run_id, &[tag]).await?;
                 }
                 let info = load_run_info(conn, run_id).await?;
                 Ok(info)
@@ -439,32 +353,19 @@ impl MetadataStore {
         let metrics = metrics.to_vec();
         let params = params.to_vec();
         let tags = tags.to_vec();
-        self.write(move |conn| Box::pin(async move {
-            let run_id = run_id.as_str();
-            let metrics = metrics.as_slice();
-            let params = params.as_slice();
-            let tags = tags.as_slice();
-            load_active_run(conn, run_id).await?;
-            for (i, p) in params.iter().enumerate() {
-                if let Some(other) = params[..i]
-                    .iter()
-                    .find(|o| o.key == p.key && o.value != p.value)
-                {
-                    return Err(Error::invalid(format!(
-                        "Duplicate parameter keys have been submitted: '{}' with values '{}' and '{}'.",
-                        p.key, other.value, p.value
-                    )).into());
-                }
-                insert_param(conn, run_id, p).await?;
-            }
-            for m in metrics {
-                insert_metric(conn, run_id, m).await?;
-            }
-            for tag in tags {
-                set_run_tag(conn, run_id, tag).await?;
-            }
-            Ok(())
-        }))
+        self.write(move |conn| {
+            Box::pin(async move {
+                let run_id = run_id.as_str();
+                let metrics = metrics.as_slice();
+                let params = params.as_slice();
+                let tags = tags.as_slice();
+                load_active_run(conn, run_id).await?;
+                insert_params(conn, run_id, params).await?;
+                insert_metrics(conn, run_id, metrics).await?;
+                set_run_tags(conn, run_id, tags).await?;
+                Ok(())
+            })
+        })
         .await
     }
 
@@ -543,67 +444,18 @@ impl MetadataStore {
         let run_id = run_id.to_owned();
         let datasets = datasets.to_vec();
         let model_ids = model_ids.to_vec();
-        self.write(move |conn| Box::pin(async move {
-            let run_id = run_id.as_str();
-            let datasets = datasets.as_slice();
-            let model_ids = model_ids.as_slice();
-            let info = load_active_run(conn, run_id).await?;
-            let experiment_id: i64 = info.experiment_id.parse().unwrap_or_default();
-            for input in datasets {
-                let d = &input.dataset;
-                sqlx::query(
-                    "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
-                     source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (experiment_id, name, digest) DO NOTHING",
-                )
-                .bind(new_id())
-                .bind(experiment_id)
-                .bind(d.name.as_str())
-                .bind(d.digest.as_str())
-                .bind(d.source_type.as_str())
-                .bind(d.source.as_str())
-                .bind(d.schema.as_deref())
-                .bind(d.profile.as_deref())
-                .execute(&mut *conn)
-                .await?;
-                let dataset_uuid: String = sqlx::query(
-                    "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
-                )
-                .bind(experiment_id)
-                .bind(d.name.as_str())
-                .bind(d.digest.as_str())
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-                sqlx::query(
-                    "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, tags, context) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (run_uuid, dataset_uuid) \
-                     DO UPDATE SET tags = excluded.tags, context = excluded.context",
-                )
-                .bind(run_id)
-                .bind(dataset_uuid)
-                .bind(encode_input_tags(&input.tags))
-                .bind(
-                    input
-                        .tags
-                        .iter()
-                        .find(|t| t.key == "mlflow.data.context")
-                        .map(|t| t.value.as_str()),
-                )
-                .execute(&mut *conn)
-                .await?;
-            }
-            for model_id in model_ids {
-                sqlx::query(
-                    "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(run_id)
-                .bind(model_id.as_str())
-                .execute(&mut *conn)
-                .await?;
-            }
-            Ok(())
-        }))
+        self.write(move |conn| {
+            Box::pin(async move {
+                let run_id = run_id.as_str();
+                let datasets = datasets.as_slice();
+                let model_ids = model_ids.as_slice();
+                let info = load_active_run(conn, run_id).await?;
+                let experiment_id: i64 = info.experiment_id.parse().unwrap_or_default();
+                insert_dataset_inputs(conn, run_id, experiment_id, datasets).await?;
+                insert_model_inputs(conn, run_id, model_ids).await?;
+                Ok(())
+            })
+        })
         .await
     }
 
@@ -619,17 +471,7 @@ impl MetadataStore {
                 let run_id = run_id.as_str();
                 let outputs = outputs.as_slice();
                 load_active_run(conn, run_id).await?;
-                for output in outputs {
-                    sqlx::query(
-                    "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(run_id)
-                .bind(output.model_id.as_str())
-                .bind(output.step)
-                .execute(&mut *conn)
-                .await?;
-                }
+                insert_model_outputs(conn, run_id, outputs).await?;
                 Ok(())
             })
         })

@@ -85,6 +85,7 @@ macro_rules! on_both_backends {
 
 mod creators;
 mod events;
+mod log_batch;
 mod version_list;
 
 on_both_backends!(
