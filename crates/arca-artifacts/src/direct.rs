@@ -200,7 +200,7 @@ pub(crate) async fn hash_stored(
     path: &ArtifactPath,
 ) -> Result<StoredFile, Error> {
     let mut download = store.get(path).await?;
-    let mut digest = BackgroundDigest::start();
+    let mut digest = BackgroundDigest::start(4);
     while let Some(chunk) = download.stream.next().await {
         digest.update(vec![chunk?]).await;
     }

@@ -23,6 +23,7 @@ mod digest;
 mod direct;
 mod location;
 mod read;
+mod serial;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod upload;

@@ -7,16 +7,19 @@
 //! `MetadataStore::begin_artifact_record`), so records land in the order files became visible.
 //!
 //! Why this shape is fast (measured in `bench/artifacts.sh`): the request body arrives in chunks
-//! of a few KiB to a few hundred KiB. They are gathered, without copying, into parts of
-//! [`PART_SIZE`]; each part is handed whole to a hashing thread and to a writer (a thread writing
-//! the staging file, or concurrent part uploads to an object store), so SHA-256, the disk and the
-//! socket all work at once, and each thread wakes once per part, not once per chunk. The queues
-//! are short, so a slow disk or hasher slows the client down instead of filling memory.
+//! of a few KiB to a few hundred KiB. They are gathered, without copying, into slices of about
+//! [`SLICE`] for a local file and parts of [`PART_SIZE`] for an object store. Each slice goes to
+//! the hasher and to the writer of the staging file, each behind its own short queue (see
+//! `serial`), so SHA-256, the disk and the socket all work at once, each wakes once per slice,
+//! not once per chunk, and a step that loses its core for a moment does not stop the others. An
+//! object store gets whole parts, a few uploading at once. The queues are short, so a slow disk
+//! or hasher slows the client down instead of filling memory.
 //!
 //! A local staging file also asks the kernel to start writing back every few parts, so the
 //! final fsync has little left to do: the disk writes while the network still delivers.
 
 use crate::digest::BackgroundDigest;
+use crate::serial::Serial;
 use crate::{ArtifactStore, Backend, BoxError, Error, STAGING_DIR, StoredFile, to_store_path};
 use arca_core::artifact_path::ArtifactPath;
 use bytes::Bytes;
@@ -38,6 +41,12 @@ pub(crate) const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts uploaded to an object store concurrently. Memory per upload is bounded by about
 /// `PART_SIZE * (this + 3)`.
 const REMOTE_PARTS_IN_FLIGHT: usize = 4;
+/// A local upload goes to the hasher and the writer in slices of about this size: small enough
+/// that a slice is still in the CPU's cache when the second of them reads it, large enough that
+/// each wakes rarely.
+const SLICE: usize = 1024 * 1024;
+/// Slices queued for the hasher and for the writer of a local upload.
+const SLICES_AHEAD: usize = 8;
 /// A local staging file has its written bytes flushed towards the disk every this many bytes
 /// (`fdatasync` on a thread of its own), so that the final fsync finds little left to write.
 const LOCAL_FLUSH_EVERY: u64 = 64 * 1024 * 1024;
@@ -66,23 +75,18 @@ impl Part {
     }
 }
 
-/// Where the parts go.
-enum Sink {
-    Local(LocalWriter),
-    Remote {
-        /// Taken when every part is in; aborted if the sink is dropped before.
-        upload: Option<Box<dyn MultipartUpload>>,
-        parts: JoinSet<Result<(), object_store::Error>>,
-    },
+/// A multipart upload to an object store, with its parts in flight.
+struct RemoteSink {
+    /// Taken when every part is in; aborted if the sink is dropped before.
+    upload: Option<Box<dyn MultipartUpload>>,
+    parts: JoinSet<Result<(), object_store::Error>>,
 }
 
-impl Drop for Sink {
+impl Drop for RemoteSink {
     fn drop(&mut self) {
-        if let Sink::Remote { upload, parts } = self {
-            parts.abort_all();
-            if let Some(upload) = upload.take() {
-                abort_later(upload);
-            }
+        self.parts.abort_all();
+        if let Some(upload) = self.upload.take() {
+            abort_later(upload);
         }
     }
 }
@@ -175,49 +179,10 @@ where
     S: TryStream<Ok = Bytes> + Send,
     S::Error: Into<BoxError>,
 {
-    let mut body = std::pin::pin!(body.into_stream());
-    let mut digest = BackgroundDigest::start();
-    let mut part = Part::default();
-    let mut sink: Option<Sink> = None;
-    let mut guard = SinkGuard(None);
-    loop {
-        let chunk = match body.next().await {
-            Some(Ok(chunk)) => chunk,
-            Some(Err(e)) => return Err(Error::Body(e.into())),
-            None => break,
-        };
-        let mut rest = Some(chunk);
-        while let Some(chunk) = rest.take() {
-            rest = part.fill(chunk);
-            if part.is_full() {
-                let full = std::mem::take(&mut part);
-                if sink.is_none() {
-                    sink = Some(open_sink(store, path, &mut guard).await?);
-                }
-                let sink = sink.as_mut().expect("opened above");
-                digest.update(full.chunks.clone()).await;
-                send_part(sink, full).await?;
-            }
-        }
-    }
-    let pending = match sink {
-        None if matches!(store.backend, Backend::Remote { .. }) => {
-            digest.update(part.chunks.clone()).await;
-            Pending::Whole(PutPayload::from_iter(part.chunks))
-        }
-        None => {
-            let mut sink = open_sink(store, path, &mut guard).await?;
-            digest.update(part.chunks.clone()).await;
-            send_part(&mut sink, part).await?;
-            finish_sink(sink, &mut guard).await?
-        }
-        Some(mut sink) => {
-            if part.len > 0 {
-                digest.update(part.chunks.clone()).await;
-                send_part(&mut sink, part).await?;
-            }
-            finish_sink(sink, &mut guard).await?
-        }
+    let body = std::pin::pin!(body.into_stream().map_err(|e| Error::Body(e.into())));
+    let (pending, digest) = match &store.backend {
+        Backend::Local { root } => stage_local(root, body).await?,
+        Backend::Remote { .. } => stage_remote(store, path, body).await?,
     };
     let (sha256, size) = digest.finish().await?;
     Ok(StagedFile {
@@ -226,6 +191,85 @@ where
         file: StoredFile { size, sha256 },
         pending: Some(pending),
     })
+}
+
+/// Slices of [`SLICE`] to the hasher and to a writer of the staging file, each with its own
+/// queue, so that neither waits for the other.
+async fn stage_local(
+    root: &std::path::Path,
+    mut body: std::pin::Pin<&mut (impl futures::Stream<Item = Result<Bytes, Error>> + Send)>,
+) -> Result<(Pending, BackgroundDigest), Error> {
+    let name = staging_name();
+    let file = root.join(STAGING_DIR).join(&name);
+    // Removes the staging file if staging stops before it is complete.
+    let mut guard = SinkGuard(Some(file.clone()));
+    let mut writer = LocalWriter::start(file).await?;
+    let mut digest = BackgroundDigest::start(SLICES_AHEAD);
+    let mut slice = Vec::new();
+    let mut sliced = 0;
+    while let Some(chunk) = body.next().await.transpose()? {
+        sliced += chunk.len();
+        slice.push(chunk);
+        if sliced >= SLICE {
+            let full = std::mem::take(&mut slice);
+            sliced = 0;
+            digest.update(full.clone()).await;
+            writer.write(full).await?;
+        }
+    }
+    if !slice.is_empty() {
+        digest.update(slice.clone()).await;
+        writer.write(slice).await?;
+    }
+    writer.finish().await?;
+    guard.0 = None;
+    // The staging file now belongs to the `StagedFile`, which removes it if dropped.
+    let staging = StorePath::parse(format!("{STAGING_DIR}/{name}")).expect("a valid staging path");
+    Ok((Pending::Local(staging), digest))
+}
+
+/// Parts of [`PART_SIZE`] to the object store, a few at once; a body smaller than one part is
+/// kept for a single PUT at commit.
+async fn stage_remote(
+    store: &ArtifactStore,
+    path: &ArtifactPath,
+    mut body: std::pin::Pin<&mut (impl futures::Stream<Item = Result<Bytes, Error>> + Send)>,
+) -> Result<(Pending, BackgroundDigest), Error> {
+    let mut digest = BackgroundDigest::start(2);
+    let mut part = Part::default();
+    let mut sink: Option<RemoteSink> = None;
+    while let Some(chunk) = body.next().await.transpose()? {
+        let mut rest = Some(chunk);
+        while let Some(chunk) = rest.take() {
+            rest = part.fill(chunk);
+            if part.is_full() {
+                let full = std::mem::take(&mut part);
+                if sink.is_none() {
+                    let upload = store.inner.put_multipart(&to_store_path(path)).await?;
+                    sink = Some(RemoteSink {
+                        upload: Some(upload),
+                        parts: JoinSet::new(),
+                    });
+                }
+                let sink = sink.as_mut().expect("opened above");
+                digest.update(full.chunks.clone()).await;
+                sink.send(full).await?;
+            }
+        }
+    }
+    let Some(mut sink) = sink else {
+        digest.update(part.chunks.clone()).await;
+        return Ok((Pending::Whole(PutPayload::from_iter(part.chunks)), digest));
+    };
+    if part.len > 0 {
+        digest.update(part.chunks.clone()).await;
+        sink.send(part).await?;
+    }
+    while let Some(done) = sink.parts.join_next().await {
+        joined(Some(done))?;
+    }
+    let upload = sink.upload.take().expect("open until finished");
+    Ok((Pending::Parts(upload), digest))
 }
 
 /// The local staging file, removed if staging stops before it is complete.
@@ -239,62 +283,15 @@ impl Drop for SinkGuard {
     }
 }
 
-async fn open_sink(
-    store: &ArtifactStore,
-    path: &ArtifactPath,
-    guard: &mut SinkGuard,
-) -> Result<Sink, Error> {
-    match &store.backend {
-        Backend::Local { root } => {
-            let name = staging_name();
-            let file = root.join(STAGING_DIR).join(&name);
-            guard.0 = Some(file.clone());
-            Ok(Sink::Local(LocalWriter::start(file).await?))
+impl RemoteSink {
+    async fn send(&mut self, part: Part) -> Result<(), Error> {
+        while self.parts.len() >= REMOTE_PARTS_IN_FLIGHT {
+            joined(self.parts.join_next().await)?;
         }
-        Backend::Remote { .. } => {
-            let upload = store.inner.put_multipart(&to_store_path(path)).await?;
-            Ok(Sink::Remote {
-                upload: Some(upload),
-                parts: JoinSet::new(),
-            })
-        }
-    }
-}
-
-async fn send_part(sink: &mut Sink, part: Part) -> Result<(), Error> {
-    match sink {
-        Sink::Local(writer) => writer.write(part.chunks).await,
-        Sink::Remote { upload, parts } => {
-            while parts.len() >= REMOTE_PARTS_IN_FLIGHT {
-                joined(parts.join_next().await)?;
-            }
-            let upload = upload.as_mut().expect("open until finished");
-            parts.spawn(upload.put_part(PutPayload::from_iter(part.chunks)));
-            Ok(())
-        }
-    }
-}
-
-async fn finish_sink(mut sink: Sink, guard: &mut SinkGuard) -> Result<Pending, Error> {
-    match &mut sink {
-        Sink::Local(writer) => {
-            writer.finish().await?;
-            let file = guard.0.take().expect("a local sink has a staging file");
-            let name = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .expect("staging names are ASCII");
-            // The staging file now belongs to the `StagedFile`, which removes it if dropped.
-            let staging =
-                StorePath::parse(format!("{STAGING_DIR}/{name}")).expect("a valid staging path");
-            Ok(Pending::Local(staging))
-        }
-        Sink::Remote { upload, parts } => {
-            while let Some(done) = parts.join_next().await {
-                joined(Some(done))?;
-            }
-            Ok(Pending::Parts(upload.take().expect("open until finished")))
-        }
+        let upload = self.upload.as_mut().expect("open until finished");
+        self.parts
+            .spawn(upload.put_part(PutPayload::from_iter(part.chunks)));
+        Ok(())
     }
 }
 
@@ -321,35 +318,44 @@ fn staging_name() -> String {
     )
 }
 
-/// Writes parts to a staging file on the blocking pool, one part at a time (the next part is
-/// received while this one is written), and asks for write-back every [`LOCAL_FLUSH_EVERY`]
-/// bytes without waiting for it.
+/// Writes slices to a staging file through a [`Serial`] queue, and asks for write-back every
+/// [`LOCAL_FLUSH_EVERY`] bytes without waiting for it.
 struct LocalWriter {
     file: Arc<std::fs::File>,
-    writing: Option<JoinHandle<std::io::Result<()>>>,
+    writes: Serial<Vec<Bytes>, Arc<std::fs::File>>,
     flushing: Option<JoinHandle<std::io::Result<()>>>,
     since_flush: u64,
 }
 
 impl LocalWriter {
     async fn start(file: PathBuf) -> Result<LocalWriter, Error> {
-        let file = blocking(move || {
-            if let Some(dir) = file.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::File::create_new(&file)
-        })
-        .await?;
+        let file = Arc::new(
+            blocking(move || {
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::File::create_new(&file)
+            })
+            .await?,
+        );
+        let writes = Serial::start(
+            Arc::clone(&file),
+            SLICES_AHEAD,
+            |file, chunks: Vec<Bytes>| {
+                chunks
+                    .iter()
+                    .try_for_each(|chunk| (&**file).write_all(chunk))
+            },
+        );
         Ok(LocalWriter {
-            file: Arc::new(file),
-            writing: None,
+            file,
+            writes,
             flushing: None,
             since_flush: 0,
         })
     }
 
     async fn write(&mut self, chunks: Vec<Bytes>) -> Result<(), Error> {
-        settle(&mut self.writing).await?;
         if self.since_flush >= LOCAL_FLUSH_EVERY
             && self.flushing.as_ref().is_none_or(|f| f.is_finished())
         {
@@ -359,20 +365,19 @@ impl LocalWriter {
             self.since_flush = 0;
         }
         self.since_flush += chunks.iter().map(|c| c.len() as u64).sum::<u64>();
-        let file = Arc::clone(&self.file);
-        self.writing = Some(tokio::task::spawn_blocking(move || {
-            chunks
-                .iter()
-                .try_for_each(|chunk| (&*file).write_all(chunk))
-        }));
-        Ok(())
+        Ok(self.writes.push(chunks).await?)
     }
 
-    /// Waits for the last part and fsyncs the file.
-    async fn finish(&mut self) -> Result<(), Error> {
-        settle(&mut self.writing).await?;
-        settle(&mut self.flushing).await?;
-        let file = Arc::clone(&self.file);
+    /// Waits for the last slice and fsyncs the file.
+    async fn finish(self) -> Result<(), Error> {
+        let LocalWriter {
+            file,
+            writes,
+            mut flushing,
+            ..
+        } = self;
+        writes.finish().await?;
+        settle(&mut flushing).await?;
         blocking(move || file.sync_all()).await
     }
 }

@@ -61,7 +61,7 @@ pub(crate) fn verified(
         inner,
         path,
         expected,
-        digest: Some(BackgroundDigest::start()),
+        digest: Some(BackgroundDigest::start(crate::read::CHUNKS_AHEAD)),
         seen: 0,
         held: None,
     };
