@@ -238,6 +238,16 @@ measure_wrk() { # measure_wrk SERVER BACKEND OP
     label="$(op_field "$op" 4)"
     tag="$RANDOM$RANDOM"
     if [[ "$server" == arca2 ]]; then threads=2; addrs="${HOSTPORTS[*]}"; addrs="${addrs// /,}"; fi
+    # wrk stops sending at the end of a run, but a server may still be working through the
+    # requests it had queued (MLflow after LogBatch 500 can take tens of seconds): a measurement
+    # started then counts the last one's backlog. One request through the same handlers and
+    # database waits behind that queue (MLflow answers /health on its event loop, without it),
+    # so its answer marks an idle server.
+    local b
+    for b in "${BASES[@]}"; do
+        curl -fsS -o /dev/null --max-time 600 "$b/api/2.0/mlflow/experiments/get?experiment_id=0" ||
+            die "the server at $b did not answer after the last measurement"
+    done
     local args=(-t"$threads" -c"$conns" --timeout 60s -s "$LIB/registry.lua" "${BASES[0]}"
         -- "op=$luaop" "batch=$batch" "models=$MODELS" "versions=$VERSIONS" prefix=bench-m-
         write_model=bench-writes "experiment=$CREATE_EXP" "search_experiment=$SEARCH_EXP"
