@@ -131,6 +131,20 @@ impl TestApp {
         body
     }
 
+    /// Creates an experiment as `who` and gives its id.
+    pub(crate) async fn create_experiment(&self, who: &Who, name: &str) -> String {
+        self.ok(
+            who,
+            Method::POST,
+            "experiments/create",
+            json!({"name": name}),
+        )
+        .await["experiment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub(crate) async fn add_user(&self, name: &str, password: &str) {
         self.ok(
             &ADMIN,
@@ -181,17 +195,7 @@ struct World {
 }
 
 async fn world(app: &TestApp) -> World {
-    let experiment = app
-        .ok(
-            &ADMIN,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "guarded-exp"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let experiment = app.create_experiment(&ADMIN, "guarded-exp").await;
     let run = app
         .ok(
             &ADMIN,
@@ -593,17 +597,7 @@ async fn creators_manage_and_grants_open_and_close_a_model(app: TestApp) {
         .await;
     assert_eq!(status, 403);
     // Experiments: the creator of an experiment manages it too.
-    let exp = app
-        .ok(
-            &bo,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "bo-exp"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let exp = app.create_experiment(&bo, "bo-exp").await;
     app.ok(
         &bo,
         Method::POST,
@@ -1008,28 +1002,8 @@ async fn users_are_managed_through_mlflows_endpoints(app: TestApp) {
 async fn cve_wrong_resource_checked_run_uuid_and_camel_case_cannot_dodge_the_check(app: TestApp) {
     app.add_user("mallory", "m-password-1").await;
     let mallory = Who::Basic("mallory", "m-password-1");
-    let mine = app
-        .ok(
-            &mallory,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "mine"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let theirs = app
-        .ok(
-            &ADMIN,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "theirs"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine = app.create_experiment(&mallory, "mine").await;
+    let theirs = app.create_experiment(&ADMIN, "theirs").await;
     let run_of = |exp: String| {
         let app = &app;
         async move {
@@ -1099,28 +1073,8 @@ async fn cve_wrong_resource_checked_run_uuid_and_camel_case_cannot_dodge_the_che
 async fn cve_artifact_paths_are_checked_against_the_experiment_that_owns_them(app: TestApp) {
     app.add_user("mallory", "m-password-1").await;
     let mallory = Who::Basic("mallory", "m-password-1");
-    let mine = app
-        .ok(
-            &mallory,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "mine"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let theirs = app
-        .ok(
-            &ADMIN,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "theirs"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine = app.create_experiment(&mallory, "mine").await;
+    let theirs = app.create_experiment(&ADMIN, "theirs").await;
     let put = |who: Who, path: String| {
         let app = &app;
         async move {

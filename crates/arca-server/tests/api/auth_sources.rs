@@ -23,17 +23,7 @@ struct Theirs {
 }
 
 async fn theirs(app: &TestApp) -> Theirs {
-    let experiment = app
-        .ok(
-            &ADMIN,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "theirs"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let experiment = app.create_experiment(&ADMIN, "theirs").await;
     let run = app
         .ok(
             &ADMIN,

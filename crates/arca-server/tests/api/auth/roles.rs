@@ -197,17 +197,7 @@ async fn a_roles_grants_reach_its_members_and_searches_page_over_them(app: TestA
         app.searched_models(&rita, 3).await,
         ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]
     );
-    let exp = app
-        .ok(
-            &ADMIN,
-            Method::POST,
-            "experiments/create",
-            json!({"name": "role-exp"}),
-        )
-        .await["experiment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let exp = app.create_experiment(&ADMIN, "role-exp").await;
     app.ok(
         &ADMIN,
         Method::POST,
