@@ -159,6 +159,19 @@ impl MetadataStore {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(options.timeout)
+                    // sqlx pings a connection before every acquire by default: one more round
+                    // trip to PostgreSQL per request. A connection in use a moment ago is
+                    // trusted (an error on it surfaces as a 503 and the pool drops it); one idle
+                    // for a while may have been cut by the server or a proxy, so it is pinged.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for < Duration::from_secs(5) {
+                                return Ok(true);
+                            }
+                            Ok(conn.ping().await.is_ok())
+                        })
+                    })
                     .connect(url)
                     .await
                     .with_context(|| format!("connecting to PostgreSQL at {}", uri.redacted()))?;
@@ -311,6 +324,10 @@ async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool>
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
+        // A SQLite connection is a file handle, not a socket: nothing can break it between
+        // uses, and the ping sqlx would otherwise send on every acquire is one more round trip
+        // to the connection's worker thread (a thread wake-up each way) for every request.
+        .test_before_acquire(false)
         // Writers queue for the single writer connection; under a burst that queue can be long.
         .acquire_timeout(Duration::from_secs(120))
         .after_connect(|conn, _meta| {

@@ -3,7 +3,7 @@
 use crate::auth::GrantOn;
 use crate::error::{Result, StoreError};
 use crate::events::{Change, alias_state, alias_target, model_state, model_state_of};
-use crate::versions::{MV_COLUMNS, attach_version_details, version_from_row};
+use crate::versions::{LatestOf, MV_COLUMNS, attach_version_details, version_from_row};
 use crate::{MetadataStore, now_millis, record_event};
 use arca_core::model::{Alias, AliasName, ModelName, ModelVersion, RegisteredModel, Stage, Tag};
 use arca_core::registry::ModelUpdate;
@@ -420,15 +420,20 @@ impl MetadataStore {
         stages: &[Stage],
     ) -> arca_core::Result<Vec<ModelVersion>> {
         self.read(async |conn| {
-            let id = model_id(conn, name).await?;
             let stages = if stages.is_empty() {
                 &Stage::ALL[..]
             } else {
                 stages
             };
-            let mut latest = crate::versions::latest_per_stage(conn, &[id], stages).await?;
-            let mut versions: Vec<ModelVersion> = latest.drain(..).map(|(_, v)| v).collect();
-            attach_version_details(conn, id, &mut versions).await?;
+            let latest =
+                crate::versions::latest_per_stage(conn, LatestOf::Name(name), stages).await?;
+            let Some(&(id, _)) = latest.first() else {
+                // No version in these stages, or no such model: only the second is an error.
+                model_id(conn, name).await?;
+                return Ok(Vec::new());
+            };
+            let mut versions: Vec<ModelVersion> = latest.into_iter().map(|(_, v)| v).collect();
+            crate::versions::attach_aliases(conn, id, &mut versions).await?;
             Ok(versions)
         })
         .await
@@ -540,15 +545,10 @@ async fn attach_model_details(
         });
     }
 
-    let latest = crate::versions::latest_per_stage(conn, &ids, &Stage::ALL).await?;
-    let mut by_model: HashMap<i64, Vec<ModelVersion>> = HashMap::new();
-    for (id, version) in latest {
-        by_model.entry(id).or_default().push(version);
-    }
     // Entries of `latest_versions` carry tags but, as in MLflow, no aliases.
-    for (id, mut versions) in by_model {
-        crate::versions::attach_tags(conn, id, &mut versions).await?;
-        models[positions[&id]].1.latest_versions = versions;
+    let latest = crate::versions::latest_per_stage(conn, LatestOf::Ids(&ids), &Stage::ALL).await?;
+    for (id, version) in latest {
+        models[positions[&id]].1.latest_versions.push(version);
     }
     Ok(models.into_iter().map(|(_, m)| m).collect())
 }

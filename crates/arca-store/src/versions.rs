@@ -88,7 +88,7 @@ pub(crate) async fn attach_tags(
     Ok(())
 }
 
-async fn attach_aliases(
+pub(crate) async fn attach_aliases(
     conn: &mut AnyConnection,
     model_id: i64,
     versions: &mut [ModelVersion],
@@ -123,14 +123,23 @@ pub(crate) async fn attach_version_details(
     attach_aliases(conn, model_id, versions).await
 }
 
-/// The newest live version in each of `stages` for each model in `model_ids`. Each (model, stage)
-/// pair is one index seek on `model_versions_stage`, whatever the number of versions.
+/// Whose latest versions [`latest_per_stage`] reads: models by id, or one model by name.
+pub(crate) enum LatestOf<'a> {
+    Ids(&'a [i64]),
+    Name(&'a str),
+}
+
+/// The newest live version in each of `stages` for each model `of` names, with its tags (not
+/// its aliases), in one statement. Each (model, stage) pair is one index seek on
+/// `model_versions_stage`, whatever the number of versions; the tags come along as a LEFT JOIN
+/// (one row per tag, the version's columns repeated), so a page of models costs one statement
+/// for all their latest versions instead of one per model.
 pub(crate) async fn latest_per_stage(
     conn: &mut AnyConnection,
-    model_ids: &[i64],
+    of: LatestOf<'_>,
     stages: &[Stage],
 ) -> Result<Vec<(i64, ModelVersion)>> {
-    if model_ids.is_empty() || stages.is_empty() {
+    if matches!(of, LatestOf::Ids([])) || stages.is_empty() {
         return Ok(Vec::new());
     }
     // The stage names are this crate's own constants, not user input.
@@ -140,22 +149,44 @@ pub(crate) async fn latest_per_stage(
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     let mut q = SqlBuilder::new(&format!(
-        "SELECT {MV_COLUMNS} FROM (SELECT m.id AS model_id, \
+        "SELECT {MV_COLUMNS}, t.key AS tag_key, t.value AS tag_value FROM (SELECT m.id AS model_id, \
          (SELECT MAX(x.version) FROM model_versions x \
           WHERE x.model_id = m.id AND x.current_stage = s.stage) AS version \
-         FROM registered_models m CROSS JOIN ({stage_table}) s WHERE m.id IN "
+         FROM registered_models m CROSS JOIN ({stage_table}) s WHERE "
     ));
-    q.bind_list(model_ids.iter().map(|id| Bind::Int(*id)));
+    match of {
+        LatestOf::Ids(ids) => {
+            q.push("m.id IN ");
+            q.bind_list(ids.iter().map(|id| Bind::Int(*id)));
+        }
+        LatestOf::Name(name) => {
+            q.push("m.name = ");
+            q.bind_text(name);
+        }
+    }
     q.push(
         ") lv JOIN model_versions mv ON mv.model_id = lv.model_id AND mv.version = lv.version \
-         JOIN registered_models rm ON rm.id = mv.model_id ORDER BY mv.model_id, mv.version",
+         LEFT JOIN model_version_tags t ON t.model_id = mv.model_id AND t.version = mv.version \
+         ORDER BY mv.model_id, mv.version, t.key",
     );
-    q.query()
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(version_from_row)
-        .collect()
+    let mut out: Vec<(i64, ModelVersion)> = Vec::new();
+    for row in q.query().fetch_all(&mut *conn).await? {
+        let model_id: i64 = row.try_get("model_id")?;
+        let version: i64 = row.try_get("version")?;
+        let same = out
+            .last()
+            .is_some_and(|(id, v)| *id == model_id && v.version.get() == version);
+        if !same {
+            out.push(version_from_row(&row)?);
+        }
+        if let Some(key) = row.try_get::<Option<String>, _>("tag_key")? {
+            let value: String = row.try_get("tag_value")?;
+            if let Some((_, v)) = out.last_mut() {
+                v.tags.push(Tag { key, value });
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn require_live_version(
