@@ -37,7 +37,8 @@
 use crate::error::{Result, StoreError};
 use arca_core::Error;
 use futures::FutureExt;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -204,28 +205,54 @@ async fn run_writer(
     mut requests: mpsc::UnboundedReceiver<Box<dyn Job>>,
     counters: Arc<WriteCounters>,
 ) {
-    while let Some(first) = requests.recv().await {
-        if !first.abandoned() {
-            run_batch(&pool, first, &mut requests, &counters).await;
+    // The connection is kept from one batch to the next while requests keep coming: handing it
+    // back to sqlx's pool costs a ping (a round trip to the connection's worker thread) and
+    // taking it again a wake-up. Once the queue is empty it goes back, so that nothing holds the
+    // only writer connection while no write waits (closing the store waits for it).
+    let mut held: Option<PoolConnection<Any>> = None;
+    loop {
+        let first = match requests.try_recv() {
+            Ok(job) => job,
+            Err(_) => {
+                drop(held.take());
+                match requests.recv().await {
+                    Some(job) => job,
+                    None => return,
+                }
+            }
+        };
+        if first.abandoned() {
+            continue;
         }
+        let conn = match held.take() {
+            Some(conn) => conn,
+            None => match pool.acquire().await {
+                Ok(conn) => conn,
+                Err(err) => {
+                    first.answer(Err(&err.into()));
+                    continue;
+                }
+            },
+        };
+        held = run_batch(conn, first, &mut requests, &counters).await;
     }
 }
 
 /// Runs `first` and whatever else is queued (within the bounds) in one transaction, commits
-/// it, and answers every request of the batch.
+/// it, and answers every request of the batch. Gives the connection back unless it was closed
+/// because a failure left it in a state nobody can vouch for.
 async fn run_batch(
-    pool: &AnyPool,
+    mut conn: PoolConnection<Any>,
     first: Box<dyn Job>,
     requests: &mut mpsc::UnboundedReceiver<Box<dyn Job>>,
     counters: &WriteCounters,
-) {
-    let mut conn = match pool.acquire().await {
-        Ok(conn) => conn,
-        Err(err) => return first.answer(Err(&err.into())),
-    };
+) -> Option<PoolConnection<Any>> {
     let mut tx = match conn.begin().await {
         Ok(tx) => tx,
-        Err(err) => return first.answer(Err(&err.into())),
+        Err(err) => {
+            first.answer(Err(&err.into()));
+            return None;
+        }
     };
     let started = Instant::now();
     // The first write runs without a savepoint: alone in the transaction so far, it is undone
@@ -233,11 +260,14 @@ async fn run_batch(
     // is heavy) two of its statements, each a round trip to the SQLite worker thread.
     let mut first = first;
     if !run_caught(&mut tx, first.as_mut()).await {
-        if tx.rollback().await.is_err() {
-            let _ = conn.close().await;
-        }
+        let rolled_back = tx.rollback().await.is_ok();
         counters.record(1, Duration::ZERO);
-        return first.answer(Ok(()));
+        first.answer(Ok(()));
+        if rolled_back {
+            return Some(conn);
+        }
+        let _ = conn.close().await;
+        return None;
     }
     let mut batch: Vec<Box<dyn Job>> = vec![first];
     let mut next = if started.elapsed() < MAX_BATCH_WORK {
@@ -245,8 +275,11 @@ async fn run_batch(
     } else {
         None
     };
+    // The savepoint of each later write is opened together with the release of the one before
+    // (one round trip to the worker thread instead of two).
+    let mut open = false;
     while let Some(mut job) = next.take() {
-        let isolated = run_in_savepoint(&mut tx, job.as_mut()).await;
+        let isolated = run_in_savepoint(&mut tx, job.as_mut(), &mut open).await;
         batch.push(job);
         if let Err(err) = isolated {
             // The transaction is in a state we cannot vouch for: keep none of it.
@@ -257,21 +290,24 @@ async fn run_batch(
             for job in batch {
                 job.answer(Err(&err));
             }
-            return;
+            return None;
         }
         if batch.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_WORK {
             next = next_live(requests);
         }
     }
     let commit_started = Instant::now();
+    // COMMIT also releases the last write's savepoint, still open.
     let committed = tx.commit().await.map_err(StoreError::from);
     counters.record(batch.len(), commit_started.elapsed());
-    if committed.is_err() {
-        let _ = conn.close().await;
-    }
     for job in batch {
         job.answer(committed.as_ref().map(|_| ()));
     }
+    if committed.is_err() {
+        let _ = conn.close().await;
+        return None;
+    }
+    Some(conn)
 }
 
 /// The next queued request whose caller still waits, without waiting for one to arrive.
@@ -284,20 +320,29 @@ fn next_live(requests: &mut mpsc::UnboundedReceiver<Box<dyn Job>>) -> Option<Box
     None
 }
 
-/// Runs one write between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint when the write
-/// fails or panics. An error here is about the savepoint itself, and dooms the batch.
+/// Runs one write in a savepoint, rolling back to the savepoint when the write fails or
+/// panics. `open` says whether the previous write's savepoint is still to be released: the
+/// release goes out with the next savepoint, and after a write the savepoint is left open for
+/// the next one (or the batch's COMMIT) to release. An error here is about the savepoint itself, and
+/// dooms the batch.
 async fn run_in_savepoint(
     conn: &mut AnyConnection,
     job: &mut dyn Job,
+    open: &mut bool,
 ) -> std::result::Result<(), sqlx::Error> {
-    conn.execute("SAVEPOINT arca_write").await?;
-    let succeeded = run_caught(conn, job).await;
-    let close = if succeeded {
-        "RELEASE arca_write"
+    let start = if *open {
+        "RELEASE arca_write; SAVEPOINT arca_write"
     } else {
-        "ROLLBACK TO arca_write; RELEASE arca_write"
+        "SAVEPOINT arca_write"
     };
-    conn.execute(close).await?;
+    *open = false;
+    conn.execute(start).await?;
+    if run_caught(conn, job).await {
+        *open = true;
+    } else {
+        conn.execute("ROLLBACK TO arca_write; RELEASE arca_write")
+            .await?;
+    }
     Ok(())
 }
 
