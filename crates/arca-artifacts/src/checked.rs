@@ -109,11 +109,13 @@ impl Identity {
     }
 }
 
+/// A file's identity and the SHA-256 its bytes were verified to have, by (device, inode).
+type Seen = HashMap<(u64, u64), (Identity, [u8; 32])>;
+
 /// The files verified since start, and the counters.
 pub(crate) struct Checked {
     pub(crate) mode: Verification,
-    /// Identity (without the inode's key) and SHA-256, by (device, inode).
-    seen: Mutex<HashMap<(u64, u64), (Identity, [u8; 32])>>,
+    seen: Mutex<Seen>,
     hashed: AtomicU64,
     trusted: AtomicU64,
 }
