@@ -170,24 +170,6 @@ fn raise_open_file_limit() -> Option<u64> {
     None
 }
 
-/// Lets glibc reuse the buffers of large transfers instead of handing them back to the kernel
-/// and faulting fresh zeroed pages in for the next one. hyper's read buffers (up to 400 KiB)
-/// and the 1 MiB download reads sit just above glibc's default thresholds: each was mapped
-/// and unmapped, or trimmed off its arena, and page faults were 15% of the server's CPU on an
-/// upload in `perf`. Below 4 MiB an allocation now comes from the heap, and an arena keeps up to
-/// 8 MiB free; the peak RSS of `bench/artifacts.sh` stays under 100 MiB.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn keep_transfer_buffers() {
-    // SAFETY: mallopt only sets allocator parameters; it is safe to call at any time.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 8 * 1024 * 1024);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_transfer_buffers() {}
-
 /// `--max-connections`, lowered so that connections alone cannot use up the open-file limit:
 /// an eighth of it (at least 64) stays for the database pool, files being read or written and
 /// connections to the object store.
@@ -232,7 +214,6 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    keep_transfer_buffers();
     let open_files = raise_open_file_limit();
     let max_connections = connection_cap(args.max_connections, open_files);
     if max_connections < args.max_connections {
