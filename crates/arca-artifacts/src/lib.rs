@@ -19,6 +19,7 @@
 //! opened. An S3 multipart upload abandoned by a crash stays invisible and is best expired by the
 //! bucket's `AbortIncompleteMultipartUpload` lifecycle rule.
 
+mod checked;
 mod digest;
 mod direct;
 mod location;
@@ -42,6 +43,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use checked::{DownloadChecks, Verification};
 pub use direct::{DirectUpload, MAX_PARTS, PresignedDownload};
 pub use upload::StagedFile;
 pub use verify::IntegrityError;
@@ -145,6 +147,9 @@ pub struct StoredFile {
 pub struct Download {
     pub size: u64,
     pub stream: BoxStream<'static, Result<Bytes, Error>>,
+    checked: Arc<checked::Checked>,
+    /// A local file: the handle the bytes come from, and its identity when opened.
+    origin: Option<read::LocalOrigin>,
 }
 
 impl std::fmt::Debug for Download {
@@ -160,10 +165,39 @@ impl Download {
     /// held back until the whole file has been hashed: on a mismatch the stream ends with an
     /// [`IntegrityError`] instead, so a reader that trusts a complete transfer never gets a
     /// corrupted file in full.
+    ///
+    /// A local file verified before, and unchanged since (see [`Verification::Changed`]), is
+    /// streamed without hashing; the stream still fails if the file changes while it is read.
     pub fn verified(self, path: &ArtifactPath, expected: StoredFile) -> Download {
+        let Download {
+            size,
+            stream,
+            checked,
+            origin,
+        } = self;
+        let origin = origin.filter(|_| checked.mode == Verification::Changed);
+        let stream = match origin {
+            Some(origin)
+                if origin.identity.size() == expected.size
+                    && checked.trusts(&origin.identity, &expected.sha256) =>
+            {
+                checked.count_trusted();
+                verify::trusted(stream, path.to_string(), expected, origin, checked.clone())
+            }
+            origin => {
+                checked.count_hashed();
+                let remember = origin.map(|origin| verify::Remember {
+                    origin,
+                    checked: checked.clone(),
+                });
+                verify::verified(stream, path.to_string(), expected, remember)
+            }
+        };
         Download {
-            size: self.size,
-            stream: verify::verified(self.stream, path.to_string(), expected),
+            size,
+            stream,
+            checked,
+            origin: None,
         }
     }
 }
@@ -189,6 +223,7 @@ pub struct ArtifactStore {
     inner: Arc<dyn ObjectStore>,
     backend: Backend,
     description: String,
+    checked: Arc<checked::Checked>,
 }
 
 impl std::fmt::Debug for ArtifactStore {
@@ -225,6 +260,7 @@ impl ArtifactStore {
                     inner,
                     backend: Backend::Remote { direct },
                     description: uri.to_owned(),
+                    checked: Arc::new(checked::Checked::new(Verification::default())),
                 })
             }
         }
@@ -243,7 +279,20 @@ impl ArtifactStore {
             inner: Arc::new(fs),
             description: format!("file://{}", root.display()),
             backend: Backend::Local { root },
+            checked: Arc::new(checked::Checked::new(Verification::default())),
         })
+    }
+
+    /// This store, checking downloads as `mode` says (default [`Verification::Changed`]). What
+    /// was verified before is forgotten.
+    pub fn with_verification(mut self, mode: Verification) -> ArtifactStore {
+        self.checked = Arc::new(checked::Checked::new(mode));
+        self
+    }
+
+    /// How the downloads checked against a recorded digest were checked, since start.
+    pub fn download_checks(&self) -> DownloadChecks {
+        self.checked.counts()
     }
 
     /// The local folder the store writes to, if it is local.
@@ -281,7 +330,7 @@ impl ArtifactStore {
     /// [`Error::NotFound`].
     pub async fn get(&self, path: &ArtifactPath) -> Result<Download, Error> {
         if let Backend::Local { root } = &self.backend {
-            return read::open_local(root.join(path.as_str()), path).await;
+            return read::open_local(root.join(path.as_str()), path, self.checked.clone()).await;
         }
         let result = match self.inner.get(&to_store_path(path)).await {
             Ok(result) => result,
@@ -289,10 +338,15 @@ impl ArtifactStore {
         };
         let size = result.meta.size;
         let stream = match result.payload {
-            GetResultPayload::File(file, _) => read::local_chunks(file, size),
+            GetResultPayload::File(file, _) => read::local_chunks(Arc::new(file), size),
             GetResultPayload::Stream(stream) => stream.map_err(Error::from).boxed(),
         };
-        Ok(Download { size, stream })
+        Ok(Download {
+            size,
+            stream,
+            checked: self.checked.clone(),
+            origin: None,
+        })
     }
 
     /// Whether a file exists at `path`.

@@ -7,12 +7,15 @@
 //! moment does not stall the socket. No thread is held while a slow client makes the response
 //! wait: the reader waits for room in the queue as a task, not on a thread.
 
+use crate::checked::{Checked, Identity};
 use crate::{Download, Error};
 use arca_core::artifact_path::ArtifactPath;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 /// The size of one read (and of one chunk of the response body).
@@ -21,8 +24,41 @@ const READ_CHUNK: u64 = 1024 * 1024;
 /// for the hasher).
 pub(crate) const CHUNKS_AHEAD: usize = 4;
 
+/// A local file being read, as `fstat` described it when it was opened.
+pub(crate) struct LocalOrigin {
+    file: Arc<std::fs::File>,
+    pub(crate) identity: Identity,
+    /// Taken before the file was opened: what the handle shows was on disk by then.
+    opened: SystemTime,
+}
+
+impl LocalOrigin {
+    /// Whether the open file still has the identity it was opened with (a change during the
+    /// read moves its `ctime`). An `fstat` of an open handle: no path lookup, no disk access.
+    pub(crate) fn unchanged(&self) -> bool {
+        self.file
+            .metadata()
+            .ok()
+            .and_then(|meta| Identity::of(&meta))
+            .is_some_and(|now| now == self.identity)
+    }
+
+    /// Remembers the file as holding `sha256` (just verified from this handle), unless it
+    /// changed during the read or too recently before it to tell (see `checked`).
+    pub(crate) fn remember(&self, checked: &Checked, sha256: &str) {
+        if self.identity.settled(self.opened) && self.unchanged() {
+            checked.remember(self.identity, sha256);
+        }
+    }
+}
+
 /// Opens the local file at `file` (the store path `path`) for reading.
-pub(crate) async fn open_local(file: PathBuf, path: &ArtifactPath) -> Result<Download, Error> {
+pub(crate) async fn open_local(
+    file: PathBuf,
+    path: &ArtifactPath,
+    checked: Arc<Checked>,
+) -> Result<Download, Error> {
+    let started = SystemTime::now();
     let opened = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&file)?;
         let meta = file.metadata()?;
@@ -42,16 +78,24 @@ pub(crate) async fn open_local(file: PathBuf, path: &ArtifactPath) -> Result<Dow
         }
     };
     let size = meta.len();
+    let file = Arc::new(file);
+    let origin = Identity::of(&meta).map(|identity| LocalOrigin {
+        file: Arc::clone(&file),
+        identity,
+        opened: started,
+    });
     Ok(Download {
         size,
         stream: local_chunks(file, size),
+        checked,
+        origin,
     })
 }
 
 /// The `size` bytes of `file`, in large chunks, read up to [`CHUNKS_AHEAD`] ahead of the
 /// consumer by a task of their own.
 pub(crate) fn local_chunks(
-    file: std::fs::File,
+    file: Arc<std::fs::File>,
     size: u64,
 ) -> BoxStream<'static, Result<Bytes, Error>> {
     let (chunks, received) = mpsc::channel(CHUNKS_AHEAD);
@@ -63,7 +107,11 @@ pub(crate) fn local_chunks(
 }
 
 /// Reads while there is room in the queue; stops after an error, or when the reader is gone.
-async fn read_ahead(file: std::fs::File, size: u64, chunks: mpsc::Sender<Result<Bytes, Error>>) {
+async fn read_ahead(
+    file: Arc<std::fs::File>,
+    size: u64,
+    chunks: mpsc::Sender<Result<Bytes, Error>>,
+) {
     let mut file = Some(file);
     let mut left = size;
     while left > 0 {
@@ -75,7 +123,7 @@ async fn read_ahead(file: std::fs::File, size: u64, chunks: mpsc::Sender<Result<
         let want = left.min(READ_CHUNK);
         let read = tokio::task::spawn_blocking(move || {
             let mut buf = Vec::with_capacity(usize::try_from(want).unwrap_or(usize::MAX));
-            (&reading).take(want).read_to_end(&mut buf)?;
+            (&*reading).take(want).read_to_end(&mut buf)?;
             Ok::<_, std::io::Error>((reading, buf))
         })
         .await

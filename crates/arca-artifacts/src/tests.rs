@@ -515,3 +515,130 @@ async fn direct_uploads_on_s3() {
         direct_uploads_assemble_parts_and_hash_them(s3.open().unwrap()).await;
     }
 }
+
+/// Waits until the file's last change is old enough for its identity to be remembered.
+async fn until_settled(file: &std::path::Path) {
+    let identity = checked::Identity::of(&std::fs::metadata(file).unwrap()).unwrap();
+    while !identity.settled(SystemTime::now()) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn verified_bytes(store: &ArtifactStore, p: &ArtifactPath, stored: &StoredFile) -> Vec<u8> {
+    let download = store.get(p).await.unwrap().verified(p, stored.clone());
+    let bytes: Vec<Bytes> = download.stream.try_collect().await.unwrap();
+    bytes.concat()
+}
+
+#[tokio::test]
+async fn a_file_changed_while_it_streams_unhashed_fails_the_download() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let store = ArtifactStore::local(dir.path()).unwrap();
+    let content = data(6 * 1024 * 1024, 4);
+    let stored = put_bytes(&store, "t/model.bin", &content).await;
+    let p = path("t/model.bin");
+    until_settled(&dir.path().join("t/model.bin")).await;
+    assert!(verified_bytes(&store, &p, &stored).await == content);
+    let checks = store.download_checks();
+    assert_eq!((checks.hashed, checks.trusted), (1, 0));
+
+    let mut trusted = store.get(&p).await.unwrap().verified(&p, stored.clone());
+    assert_eq!(
+        store.download_checks().trusted,
+        1,
+        "streamed without hashing"
+    );
+    let first = trusted.stream.next().await.unwrap().unwrap();
+    assert!(first[..] == content[..first.len()]);
+    // Rewritten after its first chunk was read: that chunk is already out, what follows may
+    // not be the bytes it was trusted for.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("t/model.bin"))
+        .unwrap();
+    file.write_all(b"rewritten").unwrap();
+    drop(file);
+    let mut delivered = first.len();
+    let mut failed = false;
+    while let Some(item) = trusted.stream.next().await {
+        match item {
+            Ok(chunk) => delivered += chunk.len(),
+            Err(Error::Integrity(e)) => {
+                assert!(e.to_string().contains("changed while it was read"), "{e}");
+                failed = true;
+            }
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert!(failed, "a change during an unhashed read must fail it");
+    assert!(delivered < content.len(), "the last chunk is withheld");
+    // The next download is hashed, and refused: the file no longer matches.
+    let result: Result<Vec<Bytes>, Error> = store
+        .get(&p)
+        .await
+        .unwrap()
+        .verified(&p, stored.clone())
+        .stream
+        .try_collect()
+        .await;
+    assert!(matches!(result, Err(Error::Integrity(_))));
+    assert_eq!(store.download_checks().hashed, 2);
+}
+
+#[tokio::test]
+async fn verification_always_hashes_every_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ArtifactStore::local(dir.path())
+        .unwrap()
+        .with_verification(Verification::Always);
+    let content = data(2 * 1024 * 1024 + 1, 5);
+    let stored = put_bytes(&store, "a/model.bin", &content).await;
+    let p = path("a/model.bin");
+    until_settled(&dir.path().join("a/model.bin")).await;
+    for _ in 0..3 {
+        assert!(verified_bytes(&store, &p, &stored).await == content);
+    }
+    assert_eq!(
+        store.download_checks(),
+        DownloadChecks {
+            hashed: 3,
+            trusted: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_trusted_file_is_trusted_only_for_its_own_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ArtifactStore::local(dir.path()).unwrap();
+    let content = data(1024 * 1024 + 3, 6);
+    let stored = put_bytes(&store, "d/model.bin", &content).await;
+    let p = path("d/model.bin");
+    until_settled(&dir.path().join("d/model.bin")).await;
+    assert!(verified_bytes(&store, &p, &stored).await == content);
+    let other = StoredFile {
+        size: stored.size,
+        sha256: sha256_hex(b"another record"),
+    };
+    let result: Result<Vec<Bytes>, Error> = store
+        .get(&p)
+        .await
+        .unwrap()
+        .verified(&p, other)
+        .stream
+        .try_collect()
+        .await;
+    assert!(
+        matches!(result, Err(Error::Integrity(_))),
+        "hashed, refused"
+    );
+    assert!(verified_bytes(&store, &p, &stored).await == content);
+    assert_eq!(
+        store.download_checks(),
+        DownloadChecks {
+            hashed: 2,
+            trusted: 1
+        }
+    );
+}

@@ -6,11 +6,18 @@
 //! source ends it compares, and either releases the last chunk or ends with an error instead.
 //! An HTTP response with a `Content-Length` then stops short, which every client reports as a
 //! broken transfer rather than a complete file.
+//!
+//! A local file verified before and unchanged since (see `checked`) is [`trusted`] instead: no
+//! hashing, but the same held-back last chunk, released only if the file's identity did not
+//! move while it was read.
 
+use crate::checked::Checked;
 use crate::digest::BackgroundDigest;
+use crate::read::LocalOrigin;
 use crate::{Error, StoredFile};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -26,7 +33,14 @@ pub struct IntegrityError {
     actual: String,
 }
 
+/// Where a verified local file is remembered once its bytes matched.
+pub(crate) struct Remember {
+    pub(crate) origin: LocalOrigin,
+    pub(crate) checked: Arc<Checked>,
+}
+
 struct Verifying {
+    remember: Option<Remember>,
     inner: BoxStream<'static, Result<Bytes, Error>>,
     path: String,
     expected: StoredFile,
@@ -37,14 +51,20 @@ struct Verifying {
 
 impl Verifying {
     fn mismatch(&self, actual_sha256: Option<String>) -> Error {
+        self.refuse(
+            actual_sha256
+                .map(|sha| format!(" with SHA-256 {sha}"))
+                .unwrap_or_default(),
+        )
+    }
+
+    fn refuse(&self, actual: String) -> Error {
         let error = IntegrityError {
             path: self.path.clone(),
             expected_size: self.expected.size,
             expected_sha256: self.expected.sha256.clone(),
             actual_size: self.seen,
-            actual: actual_sha256
-                .map(|sha| format!(" with SHA-256 {sha}"))
-                .unwrap_or_default(),
+            actual,
         };
         tracing::error!(%error, "refusing to complete a corrupted download");
         Error::Integrity(error)
@@ -52,12 +72,15 @@ impl Verifying {
 }
 
 /// `inner`, with its last chunk released only if the whole matches `expected`.
+/// A local file's match is remembered through `remember`.
 pub(crate) fn verified(
     inner: BoxStream<'static, Result<Bytes, Error>>,
     path: String,
     expected: StoredFile,
+    remember: Option<Remember>,
 ) -> BoxStream<'static, Result<Bytes, Error>> {
     let state = Verifying {
+        remember,
         inner,
         path,
         expected,
@@ -90,7 +113,81 @@ pub(crate) fn verified(
                     if st.seen != st.expected.size || actual != st.expected.sha256 {
                         return Some((Err(st.mismatch(Some(actual))), st));
                     }
+                    if let Some(Remember { origin, checked }) = st.remember.take() {
+                        origin.remember(&checked, &actual);
+                    }
                     return st.held.take().map(|last| (Ok(last), st));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+struct Trusted {
+    check: Verifying,
+    origin: LocalOrigin,
+    checked: Arc<Checked>,
+    done: bool,
+}
+
+/// `inner`, read from a file verified before and unchanged since: not hashed, but its last
+/// chunk released only if the file still has the identity it was trusted for. If it changed
+/// during the read, the bytes sent may mix old and new, so the download fails as a mismatch
+/// would, and the file is hashed on its next download.
+pub(crate) fn trusted(
+    inner: BoxStream<'static, Result<Bytes, Error>>,
+    path: String,
+    expected: StoredFile,
+    origin: LocalOrigin,
+    checked: Arc<Checked>,
+) -> BoxStream<'static, Result<Bytes, Error>> {
+    let state = Trusted {
+        check: Verifying {
+            remember: None,
+            inner,
+            path,
+            expected,
+            digest: None,
+            seen: 0,
+            held: None,
+        },
+        origin,
+        checked,
+        done: false,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        loop {
+            match st.check.inner.next().await {
+                Some(Ok(chunk)) if chunk.is_empty() => {}
+                Some(Ok(chunk)) => {
+                    st.check.seen += chunk.len() as u64;
+                    if st.check.seen > st.check.expected.size {
+                        st.done = true;
+                        st.checked.forget(&st.origin.identity);
+                        return Some((Err(st.check.mismatch(None)), st));
+                    }
+                    if let Some(previous) = st.check.held.replace(chunk) {
+                        return Some((Ok(previous), st));
+                    }
+                }
+                Some(Err(e)) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+                None => {
+                    st.done = true;
+                    if st.check.seen != st.check.expected.size || !st.origin.unchanged() {
+                        st.checked.forget(&st.origin.identity);
+                        let error = st
+                            .check
+                            .refuse(" (the file changed while it was read)".to_owned());
+                        return Some((Err(error), st));
+                    }
+                    return st.check.held.take().map(|last| (Ok(last), st));
                 }
             }
         }

@@ -53,6 +53,8 @@ pub struct Config {
     pub auth: Option<auth::AuthConfig>,
     /// Users to create at start when missing (`ARCA_ADMIN_USER`/`ARCA_ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, String)>,
+    /// Whether a download of an unchanged local file is hashed again (`--verify-downloads`).
+    pub verify_downloads: arca_artifacts::Verification,
 }
 
 #[derive(Clone)]
@@ -94,7 +96,8 @@ impl Application {
                 "opening the artifact store {}",
                 config.artifacts_destination
             )
-        })?;
+        })?
+        .with_verification(config.verify_downloads);
         let metadata = MetadataStore::open_with(&config.store, config.store_options).await?;
         if let Some((username, password)) = &config.bootstrap_admin {
             bootstrap_admin(&metadata, username, password).await?;

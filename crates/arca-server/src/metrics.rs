@@ -96,7 +96,11 @@ impl Metrics {
     }
 
     /// The exposition text, with the store's own figures appended.
-    pub fn render(&self, store: &arca_store::MetadataStore) -> String {
+    pub fn render(
+        &self,
+        store: &arca_store::MetadataStore,
+        artifacts: &arca_artifacts::ArtifactStore,
+    ) -> String {
         let mut out = String::new();
         {
             let requests = self
@@ -147,6 +151,15 @@ impl Metrics {
              arca_artifact_bytes_total{{direction=\"out\"}} {}",
             self.inner.artifact_bytes_in.load(Ordering::Relaxed),
             self.inner.artifact_bytes_out.load(Ordering::Relaxed)
+        );
+        let checks = artifacts.download_checks();
+        let _ = writeln!(
+            out,
+            "# HELP arca_artifact_downloads_checked_total Downloads checked against their recorded SHA-256: hashed while streaming, or trusted (verified before, unchanged since).\n\
+             # TYPE arca_artifact_downloads_checked_total counter\n\
+             arca_artifact_downloads_checked_total{{check=\"hashed\"}} {}\n\
+             arca_artifact_downloads_checked_total{{check=\"trusted\"}} {}",
+            checks.hashed, checks.trusted
         );
         let writes = store.write_stats();
         let _ = writeln!(
@@ -231,7 +244,7 @@ pub(crate) async fn serve(State(app): State<crate::AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics.render(&app.metadata),
+        app.metrics.render(&app.metadata, &app.artifacts),
     )
         .into_response()
 }

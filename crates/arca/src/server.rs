@@ -113,6 +113,20 @@ pub struct ServerArgs {
     /// behind a TLS-terminating proxy).
     #[arg(long, env = "ARCA_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// How a download is checked against the SHA-256 recorded at upload: `changed` hashes a
+    /// local file on its first download after start and again only once its metadata shows a
+    /// change; `always` hashes every download (also catching corruption that bypasses the
+    /// filesystem). Files in S3, GCS or Azure are always hashed.
+    #[arg(long, env = "ARCA_VERIFY_DOWNLOADS", default_value = "changed", value_parser = parse_verification)]
+    verify_downloads: arca_artifacts::Verification,
+}
+
+fn parse_verification(raw: &str) -> Result<arca_artifacts::Verification, String> {
+    match raw {
+        "always" => Ok(arca_artifacts::Verification::Always),
+        "changed" => Ok(arca_artifacts::Verification::Changed),
+        _ => Err(format!("'{raw}' is neither `always` nor `changed`")),
+    }
 }
 
 fn parse_seconds(raw: &str) -> Result<f64, String> {
@@ -287,6 +301,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             },
             auth,
             bootstrap_admin,
+            verify_downloads: args.verify_downloads,
         },
         listener,
     )

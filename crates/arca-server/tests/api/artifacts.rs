@@ -773,3 +773,166 @@ async fn user_set_uris_are_held_to_the_same_rule() {
         assert_error(&got, 400, "INVALID_PARAMETER_VALUE", "Invalid URI");
     }
 }
+
+// ------------------------------------------------------- verified downloads, hashed only once
+
+/// `arca_artifact_downloads_checked_total` by check: (hashed, trusted).
+async fn download_checks(app: &TestApp) -> (u64, u64) {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |check: &str| -> u64 {
+        let line = format!("arca_artifact_downloads_checked_total{{check=\"{check}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .unwrap_or_else(|| panic!("no {line} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    (value("hashed"), value("trusted"))
+}
+
+/// Waits out the clock tick of the file's last change: the server trusts a file's metadata only
+/// once a later write could not carry the same timestamps (a filesystem whose timestamps are
+/// whole milliseconds is taken to have a coarse clock).
+async fn until_settled(file: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).unwrap();
+    let nanos = u32::try_from(meta.ctime_nsec()).unwrap();
+    let margin = if nanos % 1_000_000 == 0 {
+        Duration::from_millis(2100)
+    } else {
+        Duration::from_millis(50)
+    };
+    let changed =
+        std::time::UNIX_EPOCH + Duration::new(u64::try_from(meta.ctime()).unwrap(), nanos) + margin;
+    while std::time::SystemTime::now() < changed {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A download whose transfer must break short of its `Content-Length`.
+async fn assert_refused_download(app: &TestApp, path: &str, len: usize) {
+    let resp = app.client.get(app.artifact_url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.content_length(), Some(len as u64));
+    if let Ok(bytes) = resp.bytes().await {
+        panic!(
+            "a changed file must end in a broken transfer, got {} of {len} bytes",
+            bytes.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unchanged_file_is_hashed_once_then_trusted_until_a_restart() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let content = pseudo_random(3 * 1024 * 1024 + 5, 21);
+    app.put_artifact("7/model.bin", content.clone()).await;
+    until_settled(&app.artifact_root().join("7/model.bin")).await;
+    assert_eq!(download_checks(&app).await, (0, 0));
+
+    let (status, got) = app.get_artifact("7/model.bin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(got == content, "the first download is whole");
+    assert_eq!(download_checks(&app).await, (1, 0), "hashed the first time");
+    for round in 1..=2 {
+        let (status, got) = app.get_artifact("7/model.bin").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(got == content, "download {round} after the first is whole");
+    }
+    assert_eq!(
+        download_checks(&app).await,
+        (1, 2),
+        "later downloads of the unchanged file are not hashed"
+    );
+
+    let app = app.restart().await;
+    let (status, got) = app.get_artifact("7/model.bin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(got == content);
+    assert_eq!(
+        download_checks(&app).await,
+        (1, 0),
+        "a restarted server hashes the file again"
+    );
+    let (_, got) = app.get_artifact("7/model.bin").await;
+    assert!(got == content);
+    assert_eq!(download_checks(&app).await, (1, 1));
+}
+
+#[tokio::test]
+async fn a_trusted_file_changed_behind_arcas_back_is_hashed_again_and_refused() {
+    use std::io::{Seek, SeekFrom, Write};
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let content = pseudo_random(5 * 1024 * 1024, 22);
+    app.put_artifact("8/model.bin", content.clone()).await;
+    let on_disk = app.artifact_root().join("8/model.bin");
+    until_settled(&on_disk).await;
+    for _ in 0..2 {
+        let (_, got) = app.get_artifact("8/model.bin").await;
+        assert!(got == content);
+    }
+    assert_eq!(
+        download_checks(&app).await,
+        (1, 1),
+        "trusted before the change"
+    );
+
+    // One byte flipped in place: same file, same size, and its modification time put back as
+    // it was; only the change time, which no process can set, tells.
+    let before = std::fs::metadata(&on_disk).unwrap().modified().unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&on_disk)
+        .unwrap();
+    file.seek(SeekFrom::Start(2 * 1024 * 1024 + 3)).unwrap();
+    file.write_all(&[content[2 * 1024 * 1024 + 3] ^ 0x01])
+        .unwrap();
+    file.set_modified(before).unwrap();
+    drop(file);
+    assert_eq!(
+        std::fs::metadata(&on_disk).unwrap().len(),
+        content.len() as u64
+    );
+    assert_eq!(
+        std::fs::metadata(&on_disk).unwrap().modified().unwrap(),
+        before
+    );
+
+    assert_refused_download(&app, "8/model.bin", content.len()).await;
+    assert_eq!(
+        download_checks(&app).await,
+        (2, 1),
+        "the changed file was hashed"
+    );
+    // Refused again, however long it has been: a failed check is never remembered.
+    until_settled(&on_disk).await;
+    assert_refused_download(&app, "8/model.bin", content.len()).await;
+    assert_eq!(download_checks(&app).await, (3, 1));
+
+    // Another file of the same size renamed over it: a new inode, hashed and refused too.
+    let mut other = content.clone();
+    other[0] ^= 0xff;
+    let beside = app.artifact_root().join("8/other.tmp");
+    std::fs::write(&beside, &other).unwrap();
+    std::fs::rename(&beside, &on_disk).unwrap();
+    assert_refused_download(&app, "8/model.bin", content.len()).await;
+    assert_eq!(download_checks(&app).await, (4, 1));
+
+    // The right bytes put back by hand are served again, hashed first.
+    std::fs::write(&on_disk, &content).unwrap();
+    until_settled(&on_disk).await;
+    for _ in 0..2 {
+        let (status, got) = app.get_artifact("8/model.bin").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(got == content);
+    }
+    assert_eq!(download_checks(&app).await, (5, 2));
+}

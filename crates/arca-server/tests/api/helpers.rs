@@ -105,6 +105,7 @@ impl TestApp {
                 store_options: arca_store::StoreOptions::default(),
                 auth,
                 bootstrap_admin,
+                verify_downloads: arca_artifacts::Verification::default(),
             },
             listener,
         )
