@@ -31,7 +31,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// In-process commit locks. Few stripes: a holder only renames a file (or completes an upload)
 /// and writes one row, and on PostgreSQL each holder also holds a pooled connection.
-const COMMIT_STRIPES: usize = 8;
+pub(crate) const COMMIT_STRIPES: usize = 8;
 
 #[derive(Clone)]
 pub(crate) struct CommitOrder(Arc<[Arc<Mutex<()>>]>);

@@ -20,6 +20,12 @@ impl StoreError {
         matches!(self.0, Error::NotFound(_))
     }
 
+    /// Whether the database failed (as opposed to a rule of the registry saying no): the
+    /// connection it happened on may be broken or mid-answer.
+    pub(crate) fn is_database_failure(&self) -> bool {
+        matches!(self.0, Error::Internal(_) | Error::Unavailable(_))
+    }
+
     /// The same error for one more caller (every request of a failed batch gets it). An internal
     /// error's cause chain cannot be cloned, so it is carried over as its text.
     pub(crate) fn restate(&self) -> StoreError {

@@ -11,6 +11,8 @@
 //! `SQLITE_BUSY`, the SQLite backend gets a writer pool of exactly one connection, driven by one
 //! writer task that commits concurrent writes together, each in its own savepoint
 //! (`group_commit.rs`); readers use their own pool and never wait for writers (WAL).
+//! Reads (and on PostgreSQL writes) take their connections from the store's own pool
+//! (`pool.rs`), which spares each request the ping sqlx's pool sends on every release.
 
 mod artifacts;
 pub mod auth;
@@ -21,6 +23,7 @@ mod guard;
 mod history;
 mod keyset;
 mod models;
+mod pool;
 #[cfg(test)]
 mod query_plans;
 mod roles;
@@ -54,6 +57,7 @@ pub use webhooks::{
 use anyhow::Context;
 use error::{Result, StoreError};
 use group_commit::{GroupCommit, WorkFuture, WriteCounters};
+use pool::{ConnPool, Setup};
 use sqlx::AnyPool;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
@@ -67,8 +71,11 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 /// The registry's metadata in one database. Cheap to clone: the pools are shared.
 #[derive(Clone)]
 pub struct MetadataStore {
+    /// SQLite: the one writer connection. PostgreSQL: migrations and the artifact locks, which
+    /// hold a transaction across calls (`begin_artifact_record`).
     writer: AnyPool,
-    reader: AnyPool,
+    /// The units of work: SQLite's readers; on PostgreSQL every `read` and `write`.
+    units: Arc<ConnPool>,
     backend: Backend,
     /// The SQLite writer task's queue; `None` on PostgreSQL, where each write is its own
     /// transaction.
@@ -144,10 +151,10 @@ impl MetadataStore {
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 let writer = sqlite_pool(&url, 1).await?;
                 // The first connection switched the file to WAL; readers may now open alongside.
-                let reader = sqlite_pool(&url, 4).await?;
+                let units = Arc::new(ConnPool::new(url, Setup::Sqlite, 4));
                 MetadataStore {
                     writer,
-                    reader,
+                    units,
                     backend: Backend::Sqlite,
                     group_commit: None,
                     write_counters: Arc::default(),
@@ -156,8 +163,11 @@ impl MetadataStore {
                 }
             }
             StoreUri::Postgres { url } => {
+                // Few: at most one artifact lock per in-process stripe is held at a time.
                 let pool = AnyPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(artifacts::COMMIT_STRIPES as u32)
+                    .min_connections(0)
+                    .idle_timeout(Duration::from_secs(60))
                     .acquire_timeout(options.timeout)
                     // sqlx pings a connection before every acquire by default: one more round
                     // trip to PostgreSQL per request. A connection in use a moment ago is
@@ -182,8 +192,8 @@ impl MetadataStore {
                 guard::refuse_foreign(&mut conn, true, &uri.redacted()).await?;
                 drop(conn);
                 MetadataStore {
-                    writer: pool.clone(),
-                    reader: pool,
+                    writer: pool,
+                    units: Arc::new(ConnPool::new(url.clone(), Setup::Postgres, 16)),
                     backend: Backend::Postgres,
                     group_commit: None,
                     write_counters: Arc::default(),
@@ -236,16 +246,33 @@ impl MetadataStore {
             return Ok(group_commit.write(work).await?);
         }
         let unit = async {
-            let mut tx = self.writer.begin().await?;
-            let out = work(&mut tx).await?;
-            let commit_started = Instant::now();
-            tx.commit().await?;
-            self.write_counters.record(1, commit_started.elapsed());
-            Ok::<_, StoreError>(out)
+            let mut conn = self.units.acquire().await?;
+            let (out, rolled_back) = async {
+                let mut tx = conn.begin().await?;
+                match work(&mut tx).await {
+                    Ok(out) => {
+                        let commit_started = Instant::now();
+                        tx.commit().await?;
+                        self.write_counters.record(1, commit_started.elapsed());
+                        Ok((Ok(out), true))
+                    }
+                    Err(err) => {
+                        let rolled_back = tx.rollback().await.is_ok();
+                        Ok::<_, StoreError>((Err(err), rolled_back))
+                    }
+                }
+            }
+            .await
+            .unwrap_or_else(|err| (Err(err), false));
+            conn.settle(&out);
+            if !rolled_back {
+                conn.discard();
+            }
+            out
         };
-        // Cut off mid-way, the transaction is rolled back when sqlx gets the connection back:
-        // nothing is written, unless the COMMIT itself had already reached the server, which a
-        // retried create then reports as "already exists".
+        // Cut off mid-way, the unit drops its connection, and PostgreSQL rolls the transaction
+        // back as the socket closes: nothing is written, unless the COMMIT itself had already
+        // reached the server, which a retried create then reports as "already exists".
         Ok(self.bounded(unit).await?)
     }
 
@@ -262,8 +289,10 @@ impl MetadataStore {
         work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T>,
     ) -> arca_core::Result<T> {
         let unit = async {
-            let mut conn = self.reader.acquire().await?;
-            work(&mut conn).await
+            let mut conn = self.units.acquire().await?;
+            let out = work(&mut conn).await;
+            conn.settle(&out);
+            out
         };
         match self.backend {
             Backend::Sqlite => Ok(unit.await?),
@@ -282,31 +311,42 @@ impl MetadataStore {
     /// readiness check.
     pub async fn ping(&self) -> arca_core::Result<()> {
         let unit = async {
-            let mut conn = self.reader.acquire().await?;
-            sqlx::query("SELECT 1").execute(&mut *conn).await?;
-            Ok(())
+            let mut conn = self.units.acquire().await?;
+            let out = sqlx::query("SELECT 1")
+                .execute(&mut *conn)
+                .await
+                .map(drop)
+                .map_err(StoreError::from);
+            conn.settle(&out);
+            out
         };
         Ok(self.bounded(unit).await?)
     }
 
-    /// How full the connection pools are, for `/metrics`. On PostgreSQL readers and writers
-    /// share one pool.
+    /// How full the connection pools are, for `/metrics`. On PostgreSQL reads and writes share
+    /// one pool ("main"); "artifacts" holds the artifact locks.
     pub fn pool_stats(&self) -> Vec<PoolStats> {
-        let stats = |name: &'static str, pool: &AnyPool| PoolStats {
+        let sqlx_stats = |name: &'static str, pool: &AnyPool| PoolStats {
             name,
             size: pool.size(),
             idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
             max: pool.options().get_max_connections(),
         };
+        let units = |name: &'static str| PoolStats {
+            name,
+            size: self.units.size(),
+            idle: self.units.num_idle(),
+            max: self.units.max(),
+        };
         match self.backend {
-            Backend::Sqlite => vec![stats("writer", &self.writer), stats("reader", &self.reader)],
-            Backend::Postgres => vec![stats("main", &self.writer)],
+            Backend::Sqlite => vec![sqlx_stats("writer", &self.writer), units("reader")],
+            Backend::Postgres => vec![units("main"), sqlx_stats("artifacts", &self.writer)],
         }
     }
 
     /// Closes the pools; on SQLite the last connection to close checkpoints the WAL.
     pub async fn close(&self) {
-        self.reader.close().await;
+        self.units.close().await;
         self.writer.close().await;
     }
 }
@@ -332,14 +372,7 @@ async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool>
         .acquire_timeout(Duration::from_secs(120))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                // synchronous=FULL: a committed write survives power loss, not only a crash.
-                // case_sensitive_like: MLflow's LIKE is case-sensitive, ILIKE is not.
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA case_sensitive_like = ON;",
-                )
-                .await?;
+                conn.execute(pool::SQLITE_PRAGMAS).await?;
                 Ok(())
             })
         })
