@@ -334,10 +334,14 @@ async fn sqlite_pool(url: &str, max_connections: u32) -> anyhow::Result<AnyPool>
             Box::pin(async move {
                 // synchronous=FULL: a committed write survives power loss, not only a crash.
                 // case_sensitive_like: MLflow's LIKE is case-sensitive, ILIKE is not.
+                // mmap_size: pages are read in place from the OS page cache, shared by every
+                // connection, instead of copied by a pread into each connection's own 2 MiB
+                // cache; on the scale bench those preads were an eighth of the server's CPU
+                // for a page of 100 models with their latest versions.
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA case_sensitive_like = ON;",
+                     PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = 1073741824;",
                 )
                 .await?;
                 Ok(())
