@@ -19,6 +19,8 @@
 #   SCALE_MODELS=1000 SCALE_VERSIONS=900 SCALE_BIG_VERSIONS=100000   the seeded layout
 #   SCALE_CONNECTIONS="1 16"  wrk concurrencies; SCALE_DURATION=10 s each after SCALE_WARMUP=2
 #   SCALE_DEEP_PAGE=5         the "deeper page" (reached by following next_page_token)
+#   SCALE_ONLY=TEXT           only the rows (and walks) whose label contains TEXT,
+#                             e.g. SCALE_ONLY=registered-models/search
 #   ARCA_BIN                  arca binary (default: cargo build --release -p arca)
 #   BENCH_OUT=FILE            also write the report there
 #   BENCH_KEEP=1              keep the temp dir (database, log, raw JSON lines)

@@ -26,6 +26,8 @@ DEEP_PAGE = int(os.environ.get("SCALE_DEEP_PAGE", "5"))
 CONNECTIONS = [int(c) for c in os.environ.get("SCALE_CONNECTIONS", "1 16").split()]
 DURATION = int(os.environ.get("SCALE_DURATION", "10"))
 WARMUP = int(os.environ.get("SCALE_WARMUP", "2"))
+# Only the queries (and walks) whose label contains this text, e.g. "registered-models/search".
+ONLY = os.environ.get("SCALE_ONLY", "")
 
 
 def path(endpoint, **params):
@@ -110,9 +112,11 @@ def main():
          path("model-versions/get", name=big, version=int(big_versions) // 2), [1]),
     ]
 
+    queries = [q for q in queries if ONLY in q[0]]
     # The walks: every page of the big model's versions, in both orders.
     walked = {}
-    for label, p in ((queries[0][0], search_big), (queries[1][0], search_big_desc)):
+    walks = [(label, p) for label, p, _ in queries if p in (search_big, search_big_desc)]
+    for label, p in walks:
         t0 = time.monotonic()
         pages, times, rows = walk(client, p)
         total = (time.monotonic() - t0) * 1000

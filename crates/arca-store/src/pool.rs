@@ -26,10 +26,13 @@ pub(crate) enum Setup {
 }
 
 /// SQLite: synchronous=FULL keeps a committed write through a power loss, not only a crash;
-/// case_sensitive_like matches MLflow, whose LIKE is case-sensitive (ILIKE is not).
+/// case_sensitive_like matches MLflow, whose LIKE is case-sensitive (ILIKE is not);
+/// mmap_size: pages are read in place from the OS page cache, shared by every connection,
+/// instead of copied by a pread into each connection's own 2 MiB cache (on the 1,000,000-version
+/// scale bench those preads were an eighth of the server's CPU for a page of 100 models).
 pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-     PRAGMA case_sensitive_like = ON;";
+     PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = 1073741824;";
 
 /// A PostgreSQL connection idle for longer may have been cut by the server or a proxy, so it is
 /// pinged before reuse; one in use a moment ago is trusted (if it broke anyway, the unit fails

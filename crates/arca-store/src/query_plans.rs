@@ -13,8 +13,9 @@ use crate::search::{SearchQuery, model_versions_query, registered_models_query};
 use crate::sql::SqlBuilder;
 use crate::tracking::search::{experiments_query, logged_models_query, runs_query};
 use crate::version_list::{VersionListFilter, VersionListStart, version_list_query};
+use crate::versions::{LatestOf, latest_per_stage_query};
 use crate::{Backend, NewLoggedModel, NewRun, StoreUri};
-use arca_core::model::{ModelName, NewModelVersion, Tag};
+use arca_core::model::{ModelName, NewModelVersion, Stage, Tag};
 use arca_core::search::{
     KeyValue, PageStart, PageToken, SearchEntity, complete_logged_model_order,
     parse_experiment_filter, parse_experiment_order_by, parse_filter, parse_logged_model_filter,
@@ -112,6 +113,48 @@ impl MetadataStore {
         if !bad.is_empty() {
             failures.push(format!(
                 "{what} ({:?}) is not served by an index: {bad:?}\nSQL: {}\nplan:\n{}",
+                self.backend,
+                q.sql(),
+                plan.join("\n")
+            ));
+        }
+    }
+
+    /// Notes in `failures` a latest-versions statement that does not find each version by its
+    /// full key. Its sort is allowed: it orders only the rows found, at most four per model.
+    /// What must not happen is a walk over a model's versions, which costs what the model
+    /// holds (100,000 versions for one model of the scale bench).
+    async fn check_latest_per_stage(&self, failures: &mut Vec<String>, what: &str, q: &SqlBuilder) {
+        let plan = self.plan(q).await;
+        let (bad, keyed): (Vec<&String>, bool) = match self.backend {
+            Backend::Sqlite => (
+                plan.iter()
+                    .filter(|l| {
+                        ["m", "x", "mv", "t"].iter().any(|a| {
+                            l.starts_with(&format!("SCAN {a} ")) || **l == format!("SCAN {a}")
+                        })
+                    })
+                    .collect(),
+                plan.iter().any(|l| {
+                    l.starts_with("SEARCH mv ") && l.contains("(model_id=? AND version=?)")
+                }),
+            ),
+            Backend::Postgres => (
+                plan.iter()
+                    .filter(|l| {
+                        BIG_TABLES
+                            .iter()
+                            .any(|t| l.contains(&format!("Seq Scan on {t} ")))
+                    })
+                    .collect(),
+                plan.iter().any(|l| {
+                    l.contains("Index Cond: ((model_id = lv.model_id) AND (version = lv.version))")
+                }),
+            ),
+        };
+        if !bad.is_empty() || !keyed {
+            failures.push(format!(
+                "{what} ({:?}) does not seek each latest version by its key: {bad:?}\nSQL: {}\nplan:\n{}",
                 self.backend,
                 q.sql(),
                 plan.join("\n")
@@ -395,6 +438,97 @@ async fn every_search_is_served_by_an_index(store: MetadataStore) {
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
 }
 
+const MANY_VERSIONS: i64 = 20_000;
+
+/// Each model's latest version per stage, for a page of models and for one model by name, in a
+/// model of 20,000 versions: planned as SQLite plans it without statistics (Arca never runs
+/// `ANALYZE` there), then on both backends with them, as PostgreSQL's autovacuum gathers them.
+/// On the seed's few versions per model PostgreSQL finds a walk over a model's versions as cheap
+/// as a seek, so only a grown model tells them apart.
+async fn latest_versions_are_sought_by_key(store: MetadataStore) {
+    let name = ModelName::parse("big").unwrap();
+    store
+        .create_registered_model(&name, None, &[])
+        .await
+        .unwrap();
+    let numbers = match store.backend {
+        Backend::Sqlite => {
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+             SELECT i FROM n"
+        }
+        Backend::Postgres => "SELECT generate_series(1, $1) AS i",
+    };
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO model_versions (model_id, model_name, version, creation_time, \
+                     last_updated_time, current_stage, source) \
+                     SELECT rm.id, rm.name, i, i, i, \
+                     CASE WHEN i % 4 = 0 THEN 'Archived' WHEN i % 1000 = 1 THEN 'Production' \
+                     ELSE 'None' END, 's3://b/' || CAST(i AS TEXT) \
+                     FROM registered_models rm CROSS JOIN ({numbers}) AS nums \
+                     WHERE rm.name = 'big'"
+                )))
+                .bind(MANY_VERSIONS)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let id: i64 = store
+        .read(async |conn| crate::models::model_id(conn, "big").await)
+        .await
+        .unwrap();
+
+    let check = async |failures: &mut Vec<String>, when: &str| {
+        let ids = [id];
+        for (what, of) in [
+            ("a page's latest versions", LatestOf::Ids(&ids)),
+            ("one model's latest versions", LatestOf::Name("big")),
+        ] {
+            for stages in [&Stage::ALL[..], &[Stage::Production]] {
+                let q = latest_per_stage_query(&of, stages);
+                store
+                    .check_latest_per_stage(failures, &format!("{what} in {stages:?}, {when}"), &q)
+                    .await;
+            }
+        }
+    };
+    let mut failures = Vec::new();
+    if store.backend == Backend::Sqlite {
+        check(&mut failures, "no statistics").await;
+    }
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("ANALYZE").execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    check(&mut failures, "after ANALYZE").await;
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+
+    // And the statement finds them: the newest of each stage that has one.
+    let latest = store.get_latest_versions("big", &[]).await.unwrap();
+    let found: Vec<(i64, Stage)> = latest
+        .iter()
+        .map(|v| (v.version.get(), v.current_stage))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (19_001, Stage::Production),
+            (19_999, Stage::None),
+            (20_000, Stage::Archived)
+        ]
+    );
+}
+
 const MANY_RUNS: i64 = 100_000;
 
 /// 100,000 runs in one experiment, inserted in one statement; every 1000th carries a tag.
@@ -534,6 +668,20 @@ async fn every_search_is_served_by_an_index_on_sqlite() {
 async fn every_search_is_served_by_an_index_on_postgres() {
     if let Some(store) = postgres().await {
         every_search_is_served_by_an_index(store).await;
+    }
+}
+
+#[tokio::test]
+async fn latest_versions_are_sought_by_key_on_sqlite() {
+    let (store, _dir) = sqlite().await;
+    latest_versions_are_sought_by_key(store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ARCA_TEST_PG_URL (a PostgreSQL server): run ./scripts/test.sh"]
+async fn latest_versions_are_sought_by_key_on_postgres() {
+    if let Some(store) = postgres().await {
+        latest_versions_are_sought_by_key(store).await;
     }
 }
 

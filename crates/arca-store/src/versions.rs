@@ -142,33 +142,7 @@ pub(crate) async fn latest_per_stage(
     if matches!(of, LatestOf::Ids([])) || stages.is_empty() {
         return Ok(Vec::new());
     }
-    // The stage names are this crate's own constants, not user input.
-    let stage_table = stages
-        .iter()
-        .map(|s| format!("SELECT '{}' AS stage", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let mut q = SqlBuilder::new(&format!(
-        "SELECT {MV_COLUMNS}, t.key AS tag_key, t.value AS tag_value FROM (SELECT m.id AS model_id, \
-         (SELECT MAX(x.version) FROM model_versions x \
-          WHERE x.model_id = m.id AND x.current_stage = s.stage) AS version \
-         FROM registered_models m CROSS JOIN ({stage_table}) s WHERE "
-    ));
-    match of {
-        LatestOf::Ids(ids) => {
-            q.push("m.id IN ");
-            q.bind_list(ids.iter().map(|id| Bind::Int(*id)));
-        }
-        LatestOf::Name(name) => {
-            q.push("m.name = ");
-            q.bind_text(name);
-        }
-    }
-    q.push(
-        ") lv JOIN model_versions mv ON mv.model_id = lv.model_id AND mv.version = lv.version \
-         LEFT JOIN model_version_tags t ON t.model_id = mv.model_id AND t.version = mv.version \
-         ORDER BY mv.model_id, mv.version, t.key",
-    );
+    let q = latest_per_stage_query(&of, stages);
     let mut out: Vec<(i64, ModelVersion)> = Vec::new();
     for row in q.query().fetch_all(&mut *conn).await? {
         let model_id: i64 = row.try_get("model_id")?;
@@ -187,6 +161,44 @@ pub(crate) async fn latest_per_stage(
         }
     }
     Ok(out)
+}
+
+/// [`latest_per_stage`]'s statement. The (model, stage) pairs and their newest version are
+/// computed first, as a materialized CTE read before `model_versions` (CROSS JOIN fixes that
+/// order on SQLite): left to itself, SQLite flattens such a subquery into the join, walks every
+/// version of each model and runs the MAX seek once per version and stage, which is 3,600
+/// seeks for a model of 900 versions and 400,000 for one of 100,000.
+pub(crate) fn latest_per_stage_query(of: &LatestOf<'_>, stages: &[Stage]) -> SqlBuilder {
+    // The stage names are this crate's own constants, not user input.
+    let stage_table = stages
+        .iter()
+        .map(|s| format!("SELECT '{}' AS stage", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut q = SqlBuilder::new(&format!(
+        "WITH lv AS MATERIALIZED (SELECT m.id AS model_id, \
+         (SELECT MAX(x.version) FROM model_versions x \
+          WHERE x.model_id = m.id AND x.current_stage = s.stage) AS version \
+         FROM registered_models m CROSS JOIN ({stage_table}) s WHERE "
+    ));
+    match of {
+        LatestOf::Ids(ids) => {
+            q.push("m.id IN ");
+            q.bind_list(ids.iter().map(|id| Bind::Int(*id)));
+        }
+        LatestOf::Name(name) => {
+            q.push("m.name = ");
+            q.bind_text(*name);
+        }
+    }
+    q.push(&format!(
+        ") SELECT {MV_COLUMNS}, t.key AS tag_key, t.value AS tag_value \
+         FROM lv CROSS JOIN model_versions mv \
+         LEFT JOIN model_version_tags t ON t.model_id = mv.model_id AND t.version = mv.version \
+         WHERE mv.model_id = lv.model_id AND mv.version = lv.version \
+         ORDER BY mv.model_id, mv.version, t.key"
+    ));
+    q
 }
 
 pub(crate) async fn require_live_version(

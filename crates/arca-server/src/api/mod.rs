@@ -16,6 +16,7 @@ use crate::wire::TagIn;
 use arca_core::model::Tag;
 use arca_core::search::PageToken;
 use axum::Json;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// The empty message most mutations answer with.
@@ -59,6 +60,42 @@ pub(crate) fn paged<T>(
         body.insert("next_page_token".to_owned(), json!(token));
     }
     Json(Value::Object(body))
+}
+
+/// [`paged`] for items that serialize themselves, written straight into the response body:
+/// no `serde_json::Value` tree is built first (for a page of 100 models with their latest
+/// versions that tree is some 3,000 maps and strings, each allocated, sorted and freed).
+pub(crate) fn paged_serialized<T, J: Serialize>(
+    key: &'static str,
+    page: arca_core::model::Page<T>,
+    render: impl Fn(&T) -> J,
+) -> Json<Paged<J>> {
+    Json(Paged {
+        key,
+        items: page.items.iter().map(render).collect(),
+        next_page_token: page.next_page_token,
+    })
+}
+
+/// A page as [`paged`] renders it; see [`paged_serialized`].
+pub(crate) struct Paged<J> {
+    key: &'static str,
+    items: Vec<J>,
+    next_page_token: Option<String>,
+}
+
+impl<J: Serialize> Serialize for Paged<J> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(token) = &self.next_page_token {
+            map.serialize_entry("next_page_token", token)?;
+        }
+        if !self.items.is_empty() {
+            map.serialize_entry(self.key, &self.items)?;
+        }
+        map.end()
+    }
 }
 
 pub(crate) fn max_results_arg(value: Option<i64>, default: u64, max: u64) -> ApiResult<u64> {

@@ -156,7 +156,7 @@ pub async fn search_registered_models(
     State(app): State<AppState>,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     Mlflow(req): Mlflow<Search>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<super::Paged<RegisteredModelJson>>> {
     let entity = SearchEntity::RegisteredModels;
     let max_results = max_results_arg(req.max_results, MODEL_SEARCH_DEFAULT, MODEL_SEARCH_MAX)?;
     let filter = parse_filter(entity, req.filter.as_deref().unwrap_or(""))?;
@@ -172,8 +172,8 @@ pub async fn search_registered_models(
             token.as_ref(),
         )
         .await?;
-    Ok(super::paged("registered_models", page, |m| {
-        json!(RegisteredModelJson::from(m))
+    Ok(super::paged_serialized("registered_models", page, |m| {
+        RegisteredModelJson::from(m)
     }))
 }
 
@@ -345,7 +345,7 @@ pub async fn search_model_versions(
     State(app): State<AppState>,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     Mlflow(req): Mlflow<Search>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<super::Paged<ModelVersionJson>>> {
     let entity = SearchEntity::ModelVersions;
     let max_results = max_results_arg(req.max_results, VERSION_SEARCH_DEFAULT, VERSION_SEARCH_MAX)?;
     let filter = parse_filter(entity, req.filter.as_deref().unwrap_or(""))?;
@@ -361,8 +361,8 @@ pub async fn search_model_versions(
             token.as_ref(),
         )
         .await?;
-    Ok(super::paged("model_versions", page, |v| {
-        json!(ModelVersionJson::from(v))
+    Ok(super::paged_serialized("model_versions", page, |v| {
+        ModelVersionJson::from(v)
     }))
 }
 
