@@ -215,16 +215,21 @@ mod tests {
     use super::*;
     use sqlx::Row;
 
+    /// Runs `sql` as a whole unit of work on `conn` and settles the connection by its outcome,
+    /// as `MetadataStore::read` does.
+    async fn run_settled(conn: &mut Pooled<'_>, sql: &'static str) -> Result<()> {
+        let out = conn.execute(sql).await.map(drop).map_err(StoreError::from);
+        conn.settle(&out);
+        out
+    }
+
     /// One connection, so that a connection returned by mistake is the one the next unit gets.
     async fn a_unit_dropped_half_way_leaks_nothing_into_the_next(url: String, setup: Setup) {
         let pool = ConnPool::new(url.clone(), setup, 1);
         let mut conn = pool.acquire().await.unwrap();
-        let out = conn
-            .execute("CREATE TABLE probe (x BIGINT)")
+        run_settled(&mut conn, "CREATE TABLE probe (x BIGINT)")
             .await
-            .map(drop)
-            .map_err(StoreError::from);
-        conn.settle(&out);
+            .unwrap();
         drop(conn);
 
         let (reached, half_way_reached) = tokio::sync::oneshot::channel();
@@ -297,23 +302,13 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
         let pool = ConnPool::new(url, Setup::Sqlite, 2);
         let mut conn = pool.acquire().await.unwrap();
-        let out = conn
-            .execute("SELECT * FROM no_such_table")
-            .await
-            .map(drop)
-            .map_err(StoreError::from);
-        conn.settle(&out);
+        let out = run_settled(&mut conn, "SELECT * FROM no_such_table").await;
         assert!(out.is_err());
         drop(conn);
         assert_eq!((pool.size(), pool.num_idle()), (0, 0));
 
         let mut conn = pool.acquire().await.unwrap();
-        let out = conn
-            .execute("SELECT 1")
-            .await
-            .map(drop)
-            .map_err(StoreError::from);
-        conn.settle(&out);
+        run_settled(&mut conn, "SELECT 1").await.unwrap();
         drop(conn);
         assert_eq!((pool.size(), pool.num_idle()), (1, 1));
     }
